@@ -1,0 +1,210 @@
+// Watchdog configuration: the zod schema, parsed once at the edge into frozen objects, with per-pair errors.
+import { z } from "zod";
+
+const httpUrl = z
+	.string()
+	.url("expected an absolute http(s) URL, e.g. https://primary.example.ts.net/readyz")
+	.refine((u) => /^https?:\/\//i.test(u), "expected an http:// or https:// URL");
+
+const name = z
+	.string()
+	.regex(
+		/^[a-z0-9][a-z0-9-]{0,62}$/,
+		"expected 1-63 lowercase letters, digits or dashes, starting with a letter or digit",
+	);
+
+export const TailscaleWitnessSchema = z
+	.object({
+		/** Tailnet name ("-" means the API key's default tailnet). */
+		tailnet: z.string().min(1).default("-"),
+		/** Device id (nodeId) of the primary, as shown by the Tailscale admin API. */
+		deviceId: z.string().min(1, "expected the primary's Tailscale device id"),
+		/** Request timeout for one API call, ms. */
+		timeoutMs: z.number().int().min(100).max(10_000).default(2_500),
+	})
+	.strict();
+
+export const PairConfigSchema = z
+	.object({
+		name,
+		primary: z
+			.object({
+				/** Readiness URL the Worker probes (OpenClaw: /readyz, 200 ready, 503 not ready). */
+				readyUrl: httpUrl,
+				expectStatus: z.number().int().min(100).max(599).default(200),
+				/** When set, the probe body must contain this text. */
+				expectBody: z.string().min(1).max(256).optional(),
+				/** The primary's own agent, told to pull after failback. Optional. */
+				agentUrl: httpUrl.optional(),
+			})
+			.strict(),
+		standby: z
+			.object({
+				/** The standby agent the Worker commands (promote, demote) and reads status from. */
+				agentUrl: httpUrl,
+			})
+			.strict(),
+		/** Probe deadline, ms; must stay below the interval so a tick never overlaps the next. */
+		probeTimeoutMs: z.number().int().min(100).max(30_000).default(2_500),
+		probeIntervalSeconds: z.number().int().min(1).max(300).default(5),
+		/** Consecutive failed Worker probes before the primary can be judged down. */
+		failThreshold: z.number().int().min(1).max(100).default(3),
+		/** Consecutive good probes before failback. */
+		recoverThreshold: z.number().int().min(1).max(1000).default(6),
+		/** The standby stays active at least this long before failback. */
+		minActiveSeconds: z.number().int().min(0).max(86_400).default(60),
+		/** Flap damping: beyond this many promotions in an hour, the pair is held. */
+		maxFailoversPerHour: z.number().int().min(1).max(60).default(3),
+		failback: z.enum(["auto", "manual"]).default("auto"),
+		/** Agent command deadline per call, ms. */
+		commandTimeoutMs: z.number().int().min(500).max(30_000).default(4_000),
+		/** Failed promote/demote attempts before the pair is held for an operator. */
+		commandAttempts: z.number().int().min(1).max(10).default(3),
+		witnesses: z
+			.object({
+				/** Count the standby agent's own probe of the primary as a witness. */
+				standby: z.boolean().default(true),
+				tailscale: TailscaleWitnessSchema.optional(),
+				/** Down votes needed from the other witnesses that answered: "all" of them, or a number. */
+				quorum: z.union([z.literal("all"), z.number().int().min(1).max(10)]).default("all"),
+			})
+			.strict()
+			.default({ standby: true, quorum: "all" }),
+	})
+	.strict()
+	.superRefine((p, ctx) => {
+		if (p.probeTimeoutMs >= p.probeIntervalSeconds * 1000) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["probeTimeoutMs"],
+				message: `expected less than probeIntervalSeconds (${p.probeIntervalSeconds * 1000} ms), so one tick ends before the next starts`,
+			});
+		}
+	});
+
+export type PairConfig = Readonly<z.output<typeof PairConfigSchema>>;
+
+const GroupSchema = z.object({ name, pairs: z.array(name).min(1) }).strict();
+
+export interface ConfigError {
+	/** Dotted path of the field, e.g. `pairs[0].failThreshold` or `pairs.home.primary.readyUrl`. */
+	path: string;
+	message: string;
+}
+
+export interface WatchConfig {
+	/** Valid pairs by name. */
+	readonly pairs: ReadonlyMap<string, PairConfig>;
+	/** Group name -> pair names (valid and invalid alike, so a bad pair stays visible in its group). */
+	readonly groups: ReadonlyMap<string, readonly string[]>;
+	/** Problems found; pairs named here are not watched until fixed, the others are. */
+	readonly errors: readonly ConfigError[];
+}
+
+export const DEFAULT_GROUP = "default";
+
+function issuePath(prefix: string, path: readonly PropertyKey[]): string {
+	let out = prefix;
+	for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : `.${String(seg)}`;
+	return out;
+}
+
+function issues(prefix: string, error: z.ZodError): ConfigError[] {
+	return error.issues.map((i) => ({ path: issuePath(prefix, i.path), message: i.message }));
+}
+
+/**
+ * Parses the WATCHDOG_CONFIG var (a JSON string or an object). Each pair is validated on its own:
+ * one bad pair is reported and skipped while the others are watched.
+ */
+export function parseWatchConfig(raw: unknown): WatchConfig {
+	const errors: ConfigError[] = [];
+	const pairs = new Map<string, PairConfig>();
+	const groups = new Map<string, string[]>();
+	let doc: unknown = raw;
+	if (typeof raw === "string") {
+		try {
+			doc = JSON.parse(raw);
+		} catch (e) {
+			errors.push({
+				path: "WATCHDOG_CONFIG",
+				message: `expected JSON: ${(e as Error).message}`,
+			});
+			return { pairs, groups, errors };
+		}
+	}
+	if (doc === undefined || doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+		errors.push({
+			path: "WATCHDOG_CONFIG",
+			message: 'expected an object like {"pairs": [ ... ]}; see docs/configuration.md',
+		});
+		return { pairs, groups, errors };
+	}
+	const top = doc as Record<string, unknown>;
+	for (const key of Object.keys(top)) {
+		if (key !== "pairs" && key !== "groups") {
+			errors.push({ path: key, message: 'unknown field; expected only "pairs" and "groups"' });
+		}
+	}
+	if (!Array.isArray(top.pairs) || top.pairs.length === 0) {
+		errors.push({ path: "pairs", message: "expected a non-empty array of pairs" });
+		return { pairs, groups, errors };
+	}
+	const allNames: string[] = [];
+	top.pairs.forEach((entry, i) => {
+		const r = PairConfigSchema.safeParse(entry);
+		const label =
+			entry && typeof entry === "object" && typeof (entry as { name?: unknown }).name === "string"
+				? (entry as { name: string }).name
+				: undefined;
+		if (!r.success) {
+			errors.push(...issues(`pairs[${i}]`, r.error));
+			if (label) allNames.push(label);
+			return;
+		}
+		if (pairs.has(r.data.name) || allNames.includes(r.data.name)) {
+			errors.push({ path: `pairs[${i}].name`, message: `duplicate pair name "${r.data.name}"` });
+			return;
+		}
+		allNames.push(r.data.name);
+		pairs.set(r.data.name, Object.freeze(r.data));
+	});
+	if (top.groups === undefined) {
+		groups.set(DEFAULT_GROUP, allNames);
+	} else {
+		const g = z.array(GroupSchema).min(1).safeParse(top.groups);
+		if (!g.success) {
+			errors.push(...issues("groups", g.error));
+			groups.set(DEFAULT_GROUP, allNames);
+		} else {
+			const seen = new Map<string, string>();
+			for (const [gi, group] of g.data.entries()) {
+				const members: string[] = [];
+				for (const p of group.pairs) {
+					if (!allNames.includes(p)) {
+						errors.push({ path: `groups[${gi}].pairs`, message: `unknown pair "${p}"` });
+					} else if (seen.has(p)) {
+						errors.push({
+							path: `groups[${gi}].pairs`,
+							message: `pair "${p}" is already in group "${seen.get(p)}"; a pair belongs to one group`,
+						});
+					} else {
+						seen.set(p, group.name);
+						members.push(p);
+					}
+				}
+				groups.set(group.name, members);
+			}
+			const orphans = allNames.filter((n) => !seen.has(n));
+			if (orphans.length > 0)
+				groups.set(DEFAULT_GROUP, [...(groups.get(DEFAULT_GROUP) ?? []), ...orphans]);
+		}
+	}
+	return { pairs, groups, errors };
+}
+
+/** The group a pair is watched in. */
+export function groupOf(config: WatchConfig, pair: string): string | undefined {
+	for (const [g, members] of config.groups) if (members.includes(pair)) return g;
+	return undefined;
+}

@@ -1,0 +1,174 @@
+// Domain types shared by decide(), the Watchdog Durable Object shell and the HTTP API.
+
+export const STATE_NAMES = [
+	"primary-active",
+	"promoting",
+	"standby-active",
+	"demoting",
+	"suspect-partition",
+	"paused",
+	"held",
+	"both-down",
+] as const;
+export type StateName = (typeof STATE_NAMES)[number];
+
+/** Whose gateway is (meant to be) serving. */
+export type Side = "primary" | "standby";
+
+export type ProbeFailure = "timeout" | "connect-error" | "http-status" | "body-mismatch";
+
+/** One HTTP probe of a readiness URL. Expected failures are values, never exceptions. */
+export type ProbeResult =
+	| { ok: true; status: number; ms: number }
+	| { ok: false; reason: ProbeFailure; status?: number; ms: number; detail?: string };
+
+/** What a witness says about the primary. A witness that cannot be reached says "unknown", never "down". */
+export type Vote = "up" | "down" | "unknown";
+
+/** The standby agent's own probe of the primary, as reported in its signed /v1/status. */
+export interface PeerProbe {
+	ok: boolean;
+	consecutiveFailures: number;
+	consecutiveSuccesses: number;
+	/** How long ago the agent last probed, ms; an old probe counts as "unknown". */
+	ageMs: number;
+	reason?: string;
+	latencyMs?: number;
+}
+
+export type StandbyView =
+	| { reachable: false; reason: string }
+	| {
+			reachable: true;
+			/** null when the agent has no primary probe configured. */
+			primary: PeerProbe | null;
+			term: number;
+			gatewayActive: boolean;
+	  };
+
+export type TailscaleView = { connected: boolean } | { error: string };
+
+export type CommandAction = "promote" | "demote" | "sync";
+
+/** A command to an agent, returned by decide() as data; the shell sends it. */
+export interface Command {
+	action: CommandAction;
+	/** Which agent: promote/demote go to the standby, sync to the primary. */
+	target: Side;
+	term: number;
+	/** Deterministic per (pair, action, term, attempt): a re-send is a safe poll, never a second run. */
+	opId: string;
+}
+
+/**
+ * What became of a command. "running": accepted, not finished yet (re-send the same opId to poll).
+ * "rejected": the agent refused it (stale term, bad signature, ...). "unreachable": no answer in time.
+ * "unsupported": the shell cannot send commands (no agent client configured).
+ */
+export type CommandResult =
+	| "succeeded"
+	| "running"
+	| "failed"
+	| "unreachable"
+	| "rejected"
+	| "unsupported";
+
+export interface CommandOutcome {
+	action: CommandAction;
+	term: number;
+	opId: string;
+	result: CommandResult;
+	detail: string;
+}
+
+export type OperatorCommand = "pause" | "resume" | "promote" | "demote" | "failback";
+
+/** One input to decide(). */
+export type Observation =
+	| {
+			kind: "tick";
+			probe: ProbeResult;
+			/** Absent when the shell has no agent client, or the standby witness is off and no command is pending. */
+			standby?: StandbyView;
+			tailscale?: TailscaleView;
+	  }
+	| { kind: "command"; outcome: CommandOutcome }
+	| { kind: "operator"; command: OperatorCommand };
+
+/** A command that was issued and has not finished. */
+export interface PendingCommand extends Command {
+	attempt: number;
+	issuedAt: number;
+}
+
+export interface PairState {
+	state: StateName;
+	active: Side;
+	term: number;
+	/** When the current state was entered (ms since epoch). */
+	since: number;
+	/** When `active` last changed. */
+	activeSince: number;
+	/** Consecutive failed / good Worker probes of the primary. */
+	fails: number;
+	oks: number;
+	/** Consecutive ticks the standby agent did not answer. */
+	standbyMisses: number;
+	pending: PendingCommand | null;
+	/** Start times of promotions within the last hour, for flap damping. */
+	failovers: number[];
+	/** State to return to on resume (set while paused). */
+	resumeTo: StateName | null;
+	/** Why the pair is in its current state, for status and notifications. */
+	reason: string;
+}
+
+export type EventKind =
+	| "promoting"
+	| "promoted"
+	| "promote-failed"
+	| "demoting"
+	| "demoted"
+	| "demote-failed"
+	| "sync-failed"
+	| "suspect-partition"
+	| "partition-cleared"
+	| "held"
+	| "both-down"
+	| "recovered"
+	| "standby-unreachable"
+	| "standby-reachable"
+	| "failback-awaiting"
+	| "paused"
+	| "resumed"
+	| "term-adopted"
+	| "operator";
+
+export type Severity = "info" | "warning" | "critical";
+
+/** Who saw what, in one line each: the evidence carried by every event and notification. */
+export interface Evidence {
+	witness: "worker" | "standby" | "tailscale" | "agent" | "operator";
+	saw: string;
+}
+
+/** A log entry returned by decide(); the shell persists every one and notifies the ones with notify: true. */
+export interface PairEvent {
+	kind: EventKind;
+	severity: Severity;
+	at: number;
+	from: StateName;
+	to: StateName;
+	term: number;
+	summary: string;
+	evidence: Evidence[];
+	/** What the operator should do next (empty when nothing). */
+	next: string;
+	notify: boolean;
+}
+
+export interface Decision {
+	state: PairState;
+	commands: Command[];
+	events: PairEvent[];
+}
