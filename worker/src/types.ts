@@ -121,6 +121,8 @@ export interface PairState {
 	resumeTo: StateName | null;
 	/** Why the pair is in its current state, for status and notifications. */
 	reason: string;
+	/** Once-per-state notices already sent in the current state (cleared on every transition). */
+	announced: EventKind[];
 }
 
 export type EventKind =
@@ -171,4 +173,6 @@ export interface Decision {
 	state: PairState;
 	commands: Command[];
 	events: PairEvent[];
+	/** Set when an operator command does not apply in the current state: why, in one sentence. */
+	refused?: string;
 }

@@ -1,0 +1,660 @@
+// The pure decision core: (state, observation, config, now) -> next state, agent commands and events. No I/O, no clock.
+import type { PairConfig } from "./config";
+import type {
+	Command,
+	CommandAction,
+	CommandOutcome,
+	Decision,
+	EventKind,
+	Evidence,
+	Observation,
+	OperatorCommand,
+	PairEvent,
+	PairState,
+	PendingCommand,
+	Severity,
+	StandbyView,
+	StateName,
+} from "./types";
+import { describeStandby, otherVotes, tickEvidence, verdict } from "./witness";
+
+const HOUR_MS = 3_600_000;
+
+export function initialState(now: number): PairState {
+	return {
+		state: "primary-active",
+		active: "primary",
+		term: 0,
+		since: now,
+		activeSince: now,
+		fails: 0,
+		oks: 0,
+		standbyMisses: 0,
+		pending: null,
+		failovers: [],
+		resumeTo: null,
+		reason: "watching the primary",
+		announced: [],
+	};
+}
+
+/** The operation id of a command: deterministic, so re-sending it is a poll, never a second run. */
+export function opIdFor(
+	pair: string,
+	action: CommandAction,
+	term: number,
+	attempt: number,
+): string {
+	return `${pair}:${action}:t${term}:a${attempt}`;
+}
+
+/** Accumulates the next state and its outputs; every transition goes through `moveTo`. */
+class Draft {
+	commands: Command[] = [];
+	readonly events: PairEvent[] = [];
+	refused: string | undefined;
+	s: PairState;
+
+	constructor(
+		prev: PairState,
+		readonly config: PairConfig,
+		readonly now: number,
+	) {
+		this.s = { ...prev, failovers: prev.failovers.filter((t) => now - t < HOUR_MS) };
+	}
+
+	moveTo(to: StateName, reason: string): void {
+		if (to !== this.s.state) {
+			this.s.since = this.now;
+			this.s.announced = [];
+		}
+		this.s.state = to;
+		this.s.reason = reason;
+	}
+
+	event(
+		kind: EventKind,
+		severity: Severity,
+		from: StateName,
+		summary: string,
+		evidence: Evidence[],
+		next = "",
+		notify = true,
+	): void {
+		this.events.push({
+			kind,
+			severity,
+			at: this.now,
+			from,
+			to: this.s.state,
+			term: this.s.term,
+			summary,
+			evidence,
+			next,
+			notify,
+		});
+	}
+
+	/** Announces a condition once while the pair stays in the current state. */
+	once(kind: EventKind): boolean {
+		if (this.s.announced.includes(kind)) return false;
+		this.s.announced = [...this.s.announced, kind];
+		return true;
+	}
+
+	issue(action: CommandAction, term: number, attempt: number): void {
+		const pending: PendingCommand = {
+			action,
+			target: action === "sync" ? "primary" : "standby",
+			term,
+			opId: opIdFor(this.config.name, action, term, attempt),
+			attempt,
+			issuedAt: this.now,
+		};
+		this.s.pending = pending;
+		this.commands.push(strip(pending));
+	}
+
+	/** Re-send the pending command (same op id): the agent answers with its current progress. */
+	poll(): void {
+		if (this.s.pending) this.commands.push(strip(this.s.pending));
+	}
+
+	done(): Decision {
+		const d: Decision = { state: this.s, commands: this.commands, events: this.events };
+		if (this.refused !== undefined) d.refused = this.refused;
+		return d;
+	}
+}
+
+function strip(p: PendingCommand): Command {
+	return { action: p.action, target: p.target, term: p.term, opId: p.opId };
+}
+
+function activeState(d: Draft): StateName {
+	return d.s.active === "primary" ? "primary-active" : "standby-active";
+}
+
+export function decide(
+	state: PairState,
+	obs: Observation,
+	config: PairConfig,
+	now: number,
+): Decision {
+	const d = new Draft(state, config, now);
+	switch (obs.kind) {
+		case "tick":
+			onTick(d, obs);
+			break;
+		case "command":
+			onCommand(d, obs.outcome);
+			break;
+		case "operator":
+			onOperator(d, obs.command);
+			break;
+		default:
+			obs satisfies never;
+	}
+	return d.done();
+}
+
+type Tick = Extract<Observation, { kind: "tick" }>;
+
+function onTick(d: Draft, obs: Tick): void {
+	const s = d.s;
+	const cfg = d.config;
+	if (obs.probe.ok) {
+		s.oks += 1;
+		s.fails = 0;
+	} else {
+		s.fails += 1;
+		s.oks = 0;
+	}
+	const standby = obs.standby;
+	if (standby?.reachable === false) s.standbyMisses += 1;
+	else if (standby?.reachable) s.standbyMisses = 0;
+	if (standby?.reachable && standby.term > s.term && !s.pending) {
+		const from = s.term;
+		s.term = standby.term;
+		d.event(
+			"term-adopted",
+			"info",
+			s.state,
+			`adopted term ${standby.term} from the standby agent (was ${from})`,
+			[{ witness: "standby", saw: `agent reports term ${standby.term}` }],
+			"",
+			false,
+		);
+	}
+	const evidence = tickEvidence(obs.probe, s.fails, s.oks, standby, obs.tailscale, cfg);
+
+	switch (s.state) {
+		case "paused":
+		case "held":
+			return; // Observations are recorded by the shell; only an operator moves the pair on.
+		case "primary-active":
+		case "suspect-partition":
+			return tickPrimaryActive(d, obs, evidence, s.state);
+		case "promoting":
+		case "demoting":
+			return tickInFlight(d, standby, evidence);
+		case "standby-active":
+			return tickStandbyActive(d, standby, evidence);
+		case "both-down":
+			return tickBothDown(d, obs, evidence);
+		default:
+			s.state satisfies never;
+	}
+}
+
+function standbyUnreachableNotice(
+	d: Draft,
+	standby: StandbyView | undefined,
+	evidence: Evidence[],
+) {
+	if (standby?.reachable !== false || d.s.standbyMisses < d.config.failThreshold) return;
+	if (!d.once("standby-unreachable")) return;
+	d.event(
+		"standby-unreachable",
+		"warning",
+		d.s.state,
+		`standby agent unreachable for ${d.s.standbyMisses} checks: a failover could not be carried out now`,
+		evidence,
+		"Check the standby VPS, its failover-agent service and the tunnel or Funnel that exposes it.",
+	);
+}
+
+function standbyReachableNotice(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]) {
+	if (!standby?.reachable || !d.s.announced.includes("standby-unreachable")) return;
+	d.s.announced = d.s.announced.filter((k) => k !== "standby-unreachable");
+	d.event("standby-reachable", "info", d.s.state, "standby agent answers again", evidence);
+}
+
+function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: StateName): void {
+	const s = d.s;
+	const cfg = d.config;
+	// A sync after failback is polled until it finishes; it never gates the state.
+	if (s.pending?.action === "sync") d.poll();
+	standbyReachableNotice(d, obs.standby, evidence);
+
+	if (s.fails < cfg.failThreshold) {
+		if (from === "suspect-partition" && obs.probe.ok) {
+			d.moveTo("primary-active", "primary ready again");
+			d.event(
+				"partition-cleared",
+				"info",
+				from,
+				"the Worker sees the primary ready again; no failover was needed",
+				evidence,
+			);
+		} else if (from === "primary-active") {
+			s.reason = obs.probe.ok ? "primary ready" : "primary probe failing, below the threshold";
+		}
+		standbyUnreachableNotice(d, obs.standby, evidence);
+		return;
+	}
+
+	if (obs.standby?.reachable === false) {
+		d.moveTo("both-down", "primary failing and the standby agent unreachable");
+		d.event(
+			"both-down",
+			"critical",
+			from,
+			"the primary is failing and the standby agent cannot be reached: nothing can take over",
+			evidence,
+			"Check both VPSes. The watchdog keeps probing and promotes as soon as the standby answers and the witnesses agree.",
+		);
+		return;
+	}
+
+	const votes = otherVotes(cfg, obs.standby, obs.tailscale);
+	const v = verdict(votes, cfg.witnesses.quorum);
+	switch (v) {
+		case "down":
+		case "alone": {
+			const why =
+				v === "alone"
+					? `primary failed ${s.fails} probes in a row (the Worker's probe is the only witness configured)`
+					: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
+			startPromotion(d, from, why, evidence);
+			return;
+		}
+		case "disagree":
+		case "unconfirmed": {
+			const reason =
+				v === "disagree"
+					? "the Worker cannot reach the primary but another witness can: suspected partition"
+					: "the Worker cannot reach the primary and no other witness could confirm it";
+			d.moveTo("suspect-partition", reason);
+			if (d.once("suspect-partition")) {
+				d.event(
+					"suspect-partition",
+					"warning",
+					from,
+					`${reason}; not failing over`,
+					evidence,
+					v === "disagree"
+						? "Usually the path between Cloudflare and the primary (Funnel, tunnel, DNS) is broken while the primary itself is fine. Check it; no action is needed if users can reach the gateway."
+						: "Check that the standby agent probes the primary (primaryReadyUrl in its config) and that its status is reachable.",
+				);
+			}
+			return;
+		}
+		default:
+			v satisfies never;
+	}
+}
+
+function startPromotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
+	const s = d.s;
+	const cfg = d.config;
+	if (s.failovers.length >= cfg.maxFailoversPerHour) {
+		d.moveTo("held", `flap damping: ${s.failovers.length} failovers in the last hour`);
+		d.event(
+			"held",
+			"critical",
+			from,
+			`${why}, but ${s.failovers.length} failovers already happened in the last hour (maxFailoversPerHour ${cfg.maxFailoversPerHour}): holding on the ${s.active} instead of failing over again`,
+			evidence,
+			"Find out why the primary keeps failing, then resume the pair (POST /api/v1/pairs/<pair>/resume) or force a promotion.",
+		);
+		return;
+	}
+	s.term += 1;
+	s.failovers = [...s.failovers, d.now];
+	// A failback sync still in flight is moot once the primary is down again.
+	d.commands = d.commands.filter((c) => c.action !== "sync");
+	d.moveTo("promoting", why);
+	d.issue("promote", s.term, 1);
+	d.event(
+		"promoting",
+		"critical",
+		from,
+		`failing over to the standby (term ${s.term}): ${why}`,
+		evidence,
+		"Nothing to do: the standby pulls the workspace and starts its gateway. You will be told when it is serving.",
+	);
+}
+
+function tickInFlight(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]): void {
+	const s = d.s;
+	if (standby?.reachable === false && s.standbyMisses >= d.config.failThreshold) {
+		const from = s.state;
+		const what = s.pending?.action ?? (from === "promoting" ? "promote" : "demote");
+		d.moveTo("both-down", `standby agent unreachable during ${what}`);
+		d.event(
+			"both-down",
+			"critical",
+			from,
+			`the standby agent stopped answering during the ${what}; the command is retried when it is back`,
+			evidence,
+			"Check the standby VPS and its failover-agent service.",
+		);
+		return;
+	}
+	d.poll();
+}
+
+function tickStandbyActive(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]): void {
+	const s = d.s;
+	const cfg = d.config;
+	standbyReachableNotice(d, standby, evidence);
+	if (s.fails >= cfg.failThreshold && standby?.reachable === false) {
+		d.moveTo("both-down", "the primary is still down and the standby agent stopped answering");
+		d.event(
+			"both-down",
+			"critical",
+			"standby-active",
+			"the standby agent stopped answering while the primary is still down",
+			evidence,
+			"Check both VPSes.",
+		);
+		return;
+	}
+	standbyUnreachableNotice(d, standby, evidence);
+	const activeFor = d.now - s.activeSince;
+	const recovered = s.oks >= cfg.recoverThreshold && activeFor >= cfg.minActiveSeconds * 1000;
+	if (!recovered) {
+		s.reason = s.oks > 0 ? `primary ready ${s.oks}/${cfg.recoverThreshold}` : "standby serving";
+		return;
+	}
+	if (cfg.failback === "manual") {
+		s.reason = "primary recovered; failback waits for the operator";
+		if (d.once("failback-awaiting")) {
+			d.event(
+				"failback-awaiting",
+				"info",
+				"standby-active",
+				`the primary has been ready for ${s.oks} probes; failback is manual`,
+				evidence,
+				"When ready, POST /api/v1/pairs/<pair>/failback (or press Failback on the status page).",
+			);
+		}
+		return;
+	}
+	startDemotion(d, "standby-active", `primary ready for ${s.oks} probes in a row`, evidence);
+}
+
+function startDemotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
+	d.moveTo("demoting", why);
+	d.issue("demote", d.s.term, 1);
+	d.event(
+		"demoting",
+		"info",
+		from,
+		`failing back to the primary: ${why}. The standby stops its gateway and pushes its workspace first`,
+		evidence,
+	);
+}
+
+function tickBothDown(d: Draft, obs: Tick, evidence: Evidence[]): void {
+	const s = d.s;
+	const standby = obs.standby;
+	const standbyBack = standby === undefined || standby.reachable;
+	if (s.pending && s.pending.action !== "sync" && standbyBack) {
+		// The standby answers again: carry on with the command that was cut off (same op id).
+		const to: StateName = s.pending.action === "promote" ? "promoting" : "demoting";
+		d.moveTo(to, `standby agent back; resuming the ${s.pending.action}`);
+		d.event("standby-reachable", "info", "both-down", d.s.reason, evidence);
+		d.poll();
+		return;
+	}
+	if (s.active === "standby") {
+		if (standbyBack || obs.probe.ok) {
+			d.moveTo("standby-active", standbyBack ? "standby agent back" : "primary ready again");
+			d.event("recovered", "info", "both-down", `no longer both down: ${s.reason}`, evidence);
+		}
+		return;
+	}
+	if (obs.probe.ok) {
+		d.moveTo("primary-active", "primary ready again");
+		d.event(
+			"recovered",
+			"info",
+			"both-down",
+			"the primary is ready again; no failover was needed",
+			evidence,
+		);
+		return;
+	}
+	// The standby answers again while the primary still fails: judge afresh (promote or suspect a partition).
+	if (standbyBack) tickPrimaryActive(d, obs, evidence, "both-down");
+}
+
+function onCommand(d: Draft, outcome: CommandOutcome): void {
+	const s = d.s;
+	const p = s.pending;
+	if (!p || p.opId !== outcome.opId) return; // A late answer for a superseded command changes nothing.
+	const evidence: Evidence[] = [
+		{
+			witness: "agent",
+			saw: `${outcome.action} ${outcome.opId}: ${outcome.result}: ${outcome.detail}`,
+		},
+	];
+	if (outcome.result === "running") return;
+	if (p.action === "sync") return onSyncOutcome(d, p, outcome, evidence);
+	if (outcome.result === "unreachable") return; // Polled again next tick; a lost standby is caught by tickInFlight.
+	const from = s.state;
+	if (outcome.result === "succeeded") {
+		s.pending = null;
+		if (p.action === "promote") {
+			s.active = "standby";
+			s.activeSince = d.now;
+			s.oks = 0;
+			d.moveTo("standby-active", "standby promoted and ready");
+			d.event(
+				"promoted",
+				"critical",
+				from,
+				`the standby is serving (term ${s.term})`,
+				evidence,
+				"Nothing to do now. Fix the primary; failback happens automatically once it has been ready for a while (or manually, if failback is manual).",
+			);
+		} else {
+			s.active = "primary";
+			s.activeSince = d.now;
+			s.fails = 0;
+			d.moveTo("primary-active", "failback complete");
+			d.event(
+				"demoted",
+				"info",
+				from,
+				"failback complete: the standby stopped and pushed its workspace; the primary is active",
+				evidence,
+				d.config.primary.agentUrl
+					? ""
+					: "No primary agent is configured: run `git pull` in the primary's workspace to get what the standby wrote.",
+			);
+			if (d.config.primary.agentUrl) d.issue("sync", s.term, 1);
+		}
+		return;
+	}
+	const verb = p.action === "promote" ? "promotion" : "failback";
+	if (outcome.result === "unsupported") {
+		s.pending = null;
+		d.moveTo("held", `no agent client yet: would ${p.action} (term ${p.term}, op ${p.opId})`);
+		d.event(
+			p.action === "promote" ? "promote-failed" : "demote-failed",
+			"critical",
+			from,
+			`no agent client yet: would ${p.action} (term ${p.term}, op ${p.opId}); nothing was sent`,
+			evidence,
+			"Configure the standby agent and WATCHDOG_PRIVATE_KEY, then resume the pair.",
+		);
+		return;
+	}
+	// failed or rejected
+	const failedKind = p.action === "promote" ? "promote-failed" : "demote-failed";
+	if (p.attempt >= d.config.commandAttempts) {
+		s.pending = null;
+		d.moveTo("held", `${verb} failed ${p.attempt} times`);
+		d.event(
+			failedKind,
+			"critical",
+			from,
+			`${verb} failed ${p.attempt} times (${outcome.result}: ${outcome.detail}); holding for an operator`,
+			evidence,
+			`Look at the standby agent's status and logs (failover-agent call <url> status). Fix the cause, then resume the pair or force a ${p.action}.`,
+		);
+		return;
+	}
+	// A rejection for a stale term means the agent has seen a newer one: move past it.
+	let term = p.term;
+	if (outcome.result === "rejected" && p.action === "promote") {
+		term = s.term + 1;
+		s.term = term;
+	}
+	d.issue(p.action, term, p.attempt + 1);
+	d.event(
+		failedKind,
+		"warning",
+		from,
+		`${verb} attempt ${p.attempt} ${outcome.result}: ${outcome.detail}; retrying (attempt ${p.attempt + 1} of ${d.config.commandAttempts})`,
+		evidence,
+	);
+}
+
+function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evidence: Evidence[]) {
+	const s = d.s;
+	if (outcome.result === "succeeded") {
+		s.pending = null;
+		d.event(
+			"operator",
+			"info",
+			s.state,
+			"the primary pulled the standby's workspace",
+			evidence,
+			"",
+			false,
+		);
+		return;
+	}
+	if (outcome.result === "unreachable" && p.attempt < d.config.commandAttempts) {
+		s.pending = { ...p, attempt: p.attempt + 1 };
+		return; // Same op id, polled next tick.
+	}
+	if (
+		(outcome.result === "failed" || outcome.result === "rejected") &&
+		p.attempt < d.config.commandAttempts
+	) {
+		d.issue("sync", p.term, p.attempt + 1);
+		return;
+	}
+	s.pending = null;
+	d.event(
+		"sync-failed",
+		"warning",
+		s.state,
+		`the primary could not pull the standby's workspace (${outcome.result}: ${outcome.detail})`,
+		evidence,
+		"The standby's work is on the git remote (or a failover/<time> branch). Run `git pull` in the primary's workspace.",
+	);
+}
+
+function onOperator(d: Draft, command: OperatorCommand): void {
+	const s = d.s;
+	const from = s.state;
+	const ev: Evidence[] = [{ witness: "operator", saw: `operator: ${command}` }];
+	switch (command) {
+		case "pause":
+			if (from === "paused") {
+				d.refused = "the pair is already paused";
+				return;
+			}
+			s.resumeTo = from;
+			d.moveTo("paused", "paused by the operator");
+			d.event(
+				"paused",
+				"info",
+				from,
+				"paused by the operator: no failover or failback until resumed",
+				ev,
+				"Resume the pair when maintenance is over.",
+			);
+			return;
+		case "resume": {
+			if (from !== "paused" && from !== "held") {
+				d.refused = `resume applies to a paused or held pair; this pair is ${from}`;
+				return;
+			}
+			const to = from === "paused" && s.resumeTo ? s.resumeTo : activeState(d);
+			s.resumeTo = null;
+			if (from === "held") s.failovers = [];
+			d.moveTo(to, `resumed by the operator (was ${from})`);
+			d.event("resumed", "info", from, `resumed by the operator; back to ${to}`, ev);
+			if (s.pending && (to === "promoting" || to === "demoting" || to === "primary-active"))
+				d.poll();
+			return;
+		}
+		case "promote":
+			if (from === "paused") {
+				d.refused = "the pair is paused: resume it first";
+				return;
+			}
+			if (s.active === "standby") {
+				d.refused = "the standby is already active";
+				return;
+			}
+			if (s.pending && s.pending.action !== "sync") {
+				d.refused = `a ${s.pending.action} is already in progress`;
+				return;
+			}
+			d.event("operator", "info", from, "operator forced a promotion", ev, "", false);
+			s.term += 1;
+			s.failovers = [...s.failovers, d.now];
+			d.moveTo("promoting", "promotion forced by the operator");
+			d.issue("promote", s.term, 1);
+			d.event(
+				"promoting",
+				"critical",
+				from,
+				`failing over to the standby (term ${s.term}): forced by the operator`,
+				ev,
+			);
+			return;
+		case "demote":
+		case "failback":
+			if (from === "paused") {
+				d.refused = "the pair is paused: resume it first";
+				return;
+			}
+			if (s.active !== "standby" || s.pending) {
+				d.refused =
+					s.active !== "standby"
+						? `${command} applies when the standby is active; the primary is active`
+						: `a ${s.pending?.action} is already in progress`;
+				return;
+			}
+			if (command === "failback" && from !== "standby-active") {
+				d.refused = `failback applies in standby-active; this pair is ${from} (use demote to force)`;
+				return;
+			}
+			startDemotion(d, from, `${command} requested by the operator`, ev);
+			return;
+		default:
+			command satisfies never;
+	}
+}
+
+/** The standby view as one sentence, for the API and status page. */
+export { describeStandby };
