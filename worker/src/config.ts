@@ -15,8 +15,6 @@ const name = z
 
 export const TailscaleWitnessSchema = z
 	.object({
-		/** Tailnet name ("-" means the API key's default tailnet). */
-		tailnet: z.string().min(1).default("-"),
 		/** Device id (nodeId) of the primary, as shown by the Tailscale admin API. */
 		deviceId: z.string().min(1, "expected the primary's Tailscale device id"),
 		/** Request timeout for one API call, ms. */
