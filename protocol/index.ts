@@ -1,0 +1,8 @@
+// The agent protocol: everything the watchdog Worker and the agent share on the wire.
+export * from "./encoding";
+export * from "./issues";
+export * from "./keys";
+export * from "./routes";
+export * from "./schemas";
+export * from "./signing";
+export * from "./version";

@@ -1,0 +1,135 @@
+// Zod schemas for every request and response body of the agent protocol, and the error codes.
+import { z } from "zod";
+import { expected, objectError } from "./issues";
+
+export const COMMAND_ACTIONS = ["promote", "demote", "sync"] as const;
+export type CommandAction = (typeof COMMAND_ACTIONS)[number];
+
+export const ROLES = ["primary", "standby"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Ids are echoed into logs and file names by operators: keep them to a safe, short alphabet. */
+export const OpIdSchema = z
+	.string({ error: expected("a string of 1..128 characters from [A-Za-z0-9._:-]") })
+	.min(1)
+	.max(128)
+	.regex(/^[A-Za-z0-9._:-]+$/);
+
+export const TermSchema = z
+	.int({ error: expected("an integer >= 0") })
+	.min(0)
+	.max(Number.MAX_SAFE_INTEGER);
+
+/** Body of POST /v1/promote, /v1/demote, /v1/sync. Strict: an unknown field is rejected. */
+export const CommandRequestSchema = z.strictObject(
+	{
+		opId: OpIdSchema,
+		term: TermSchema,
+		waitMs: z
+			.int({ error: expected("an integer from 0 to 25000 (ms)") })
+			.min(0)
+			.max(25_000)
+			.default(0),
+	},
+	{ error: objectError("a JSON object {opId, term, waitMs?}") },
+);
+export type CommandRequest = z.infer<typeof CommandRequestSchema>;
+export type CommandRequestInput = z.input<typeof CommandRequestSchema>;
+
+export const STEP_STATUSES = [
+	"pending",
+	"running",
+	"succeeded",
+	"failed",
+	"skipped",
+	"interrupted",
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const OPERATION_STATUSES = ["running", "succeeded", "failed", "interrupted"] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** Bound on StepResult.output: the tail is what explains a failure. */
+export const MAX_STEP_OUTPUT_CHARS = 4096;
+
+// Response schemas are not strict, so an older reader tolerates fields a newer agent adds.
+export const StepResultSchema = z.object({
+	step: z.string(),
+	status: z.enum(STEP_STATUSES),
+	ms: z.number().nonnegative().optional(),
+	exitCode: z.int().nullable().optional(),
+	output: z.string().optional(),
+	error: z.string().optional(),
+});
+export type StepResult = z.infer<typeof StepResultSchema>;
+
+export const OperationRecordSchema = z.object({
+	opId: OpIdSchema,
+	action: z.enum(COMMAND_ACTIONS),
+	term: TermSchema,
+	status: z.enum(OPERATION_STATUSES),
+	startedAt: z.number(),
+	finishedAt: z.number().optional(),
+	steps: z.array(StepResultSchema),
+	/** Why the operation failed as a whole when no step explains it (e.g. superseded by a higher term). */
+	error: z.string().optional(),
+});
+export type OperationRecord = z.infer<typeof OperationRecordSchema>;
+
+export const PEER_PROBE_REASONS = [
+	"timeout",
+	"connect-error",
+	"http-status",
+	"body-mismatch",
+] as const;
+export type PeerProbeReason = (typeof PEER_PROBE_REASONS)[number];
+
+export const PeerProbeSchema = z.object({
+	ok: z.boolean(),
+	latencyMs: z.number().nonnegative(),
+	reason: z.enum(PEER_PROBE_REASONS).optional(),
+	status: z.int().optional(),
+	consecutiveFailures: z.int().min(0),
+	consecutiveSuccesses: z.int().min(0),
+	checkedAt: z.number(),
+	ageMs: z.int(),
+});
+export type PeerProbe = z.infer<typeof PeerProbeSchema>;
+
+export const StatusResponseSchema = z.object({
+	version: z.literal(1),
+	role: z.enum(ROLES),
+	term: TermSchema,
+	gatewayActive: z.boolean(),
+	lastOperation: OperationRecordSchema.nullable(),
+	peer: PeerProbeSchema.nullable(),
+	now: z.number(),
+});
+export type StatusResponse = z.infer<typeof StatusResponseSchema>;
+
+export const HealthzResponseSchema = z.object({ ok: z.literal(true) });
+
+export const ERROR_CODES = [
+	"missing-signature",
+	"bad-signature",
+	"unknown-key",
+	"stale-timestamp",
+	"malformed-headers",
+	"replayed-nonce",
+	"stale-term",
+	"opid-conflict",
+	"invalid-body",
+	"body-too-large",
+	"unsupported-media-type",
+	"rate-limited",
+	"not-found",
+	"method-not-allowed",
+	"internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Every 4xx/5xx answer. `code` is a plain string so a newer agent's codes still parse. */
+export const ErrorResponseSchema = z.object({
+	error: z.object({ code: z.string(), message: z.string() }),
+});
+export type ErrorResponse = { error: { code: ErrorCode; message: string } };

@@ -1,0 +1,63 @@
+// Cross-runtime check: inside workerd, protocol/ reproduces the Node-made vector and verifies Node's signatures.
+import { describe, expect, it } from "vitest";
+import {
+	canonicalString,
+	HEADERS,
+	importPrivateKey,
+	importPublicKey,
+	signRequest,
+	toHex,
+	verifyRequest,
+} from "../../protocol";
+import vector from "../fixtures/protocol-vector.json";
+
+describe("protocol signing in workerd", () => {
+	it("is pure Ed25519 here too (RFC 8032 test 1)", async () => {
+		const key = await importPrivateKey(vector.privateKey);
+		const sig = new Uint8Array(await crypto.subtle.sign("Ed25519", key, new Uint8Array(0)));
+		expect(toHex(sig)).toBe(vector.rfc8032EmptyMessageSignatureHex);
+	});
+
+	for (const c of vector.cases) {
+		it(`${c.method} ${c.path}: signs exactly as Node did`, async () => {
+			const privateKey = await importPrivateKey(vector.privateKey);
+			expect(await canonicalString(c)).toBe(c.canonical);
+			const headers = await signRequest({
+				method: c.method,
+				path: c.path,
+				body: c.body,
+				privateKey,
+				now: Number(c.timestamp),
+				nonce: c.nonce,
+			});
+			expect(headers[HEADERS.signature]).toBe(c.signature);
+			expect(headers[HEADERS.keyId]).toBe(vector.keyId);
+		});
+
+		it(`${c.method} ${c.path}: verifies the signature Node made, and rejects it once tampered`, async () => {
+			const publicKey = await importPublicKey(vector.publicKey);
+			const input = {
+				method: c.method,
+				path: c.path,
+				body: c.body,
+				headers: new Headers({
+					[HEADERS.timestamp]: c.timestamp,
+					[HEADERS.nonce]: c.nonce,
+					[HEADERS.signature]: c.signature,
+				}),
+				publicKeys: [publicKey],
+				now: Number(c.timestamp) + 1_000,
+			};
+			expect(await verifyRequest(input)).toEqual({
+				ok: true,
+				nonce: c.nonce,
+				timestamp: Number(c.timestamp),
+				keyId: vector.keyId,
+			});
+			expect(await verifyRequest({ ...input, body: `${c.body} ` })).toMatchObject({
+				ok: false,
+				code: "bad-signature",
+			});
+		});
+	}
+});
