@@ -1,0 +1,87 @@
+// Picks the provider formatter for a notifier: the only place that switches on the notifier kind.
+import type { Notifier } from "./config";
+import { discordRequest } from "./discord";
+import type { NotifyMessage } from "./message";
+import { ntfyRequest } from "./ntfy";
+import type { OutboundRequest } from "./outbound";
+import { slackRequest } from "./slack";
+import { telegramRequest } from "./telegram";
+import { webhookRequest } from "./webhook";
+
+export async function buildRequest(
+	m: NotifyMessage,
+	n: Notifier,
+	nowMs: number,
+): Promise<OutboundRequest> {
+	switch (n.kind) {
+		case "discord":
+			return discordRequest(m, n.url);
+		case "slack":
+			return slackRequest(m, n.url);
+		case "telegram":
+			return telegramRequest(m, n);
+		case "ntfy":
+			return ntfyRequest(m, n);
+		case "webhook":
+			return webhookRequest(m, n, nowMs);
+		default: {
+			const never: never = n;
+			throw new Error(`unknown notifier ${JSON.stringify(never)}`);
+		}
+	}
+}
+
+/**
+ * Every string in a notifier that must never appear in a log, a status page or an error: whole
+ * URLs (webhook URLs are bearer credentials), their path segments and query values (where the
+ * token lives), tokens and secrets. Short fragments are skipped so ordinary words are not mangled.
+ */
+export function secretsOf(n: Notifier): string[] {
+	const out = new Set<string>();
+	const addUrl = (u: string) => {
+		out.add(u);
+		try {
+			const url = new URL(u);
+			out.add(url.href);
+			out.add(url.pathname + url.search);
+			for (const seg of url.pathname.split("/")) {
+				out.add(seg);
+				try {
+					out.add(decodeURIComponent(seg));
+				} catch {
+					// A malformed escape stays as it is; the raw segment is already listed.
+				}
+			}
+			for (const v of url.searchParams.values()) out.add(v);
+		} catch {
+			// Config parsing only lets valid URLs through; the raw string is covered above anyway.
+		}
+	};
+	switch (n.kind) {
+		case "discord":
+		case "slack":
+			addUrl(n.url);
+			break;
+		case "telegram":
+			out.add(n.token);
+			addUrl(`${n.apiBase}/bot${n.token}/sendMessage`);
+			break;
+		case "ntfy":
+			// On a public ntfy server the topic name is the only secret: its path is redacted too.
+			addUrl(n.url);
+			if (n.token !== undefined) out.add(n.token);
+			break;
+		case "webhook":
+			addUrl(n.url);
+			out.add(n.secret);
+			break;
+	}
+	// Six characters: shorter path parts ("api", "bot", "v1") are not secret and common in messages.
+	return [...out].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length);
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+	let out = text;
+	for (const s of secrets) out = out.split(s).join("[redacted]");
+	return out;
+}

@@ -1,0 +1,28 @@
+// Public API of the notifiers, for the Watchdog Durable Object and the status API.
+export {
+	describeConfigError,
+	type Notifier,
+	type NotifierKind,
+	type NotifyConfig,
+	type NotifyEnv,
+	parseNotifyConfig,
+} from "./config";
+export {
+	DEDUPE_WINDOW_MS,
+	type DedupeRecord,
+	dedupe,
+	dedupeKey,
+	fromDedupeRecord,
+	shouldSend,
+	toDedupeRecord,
+} from "./dedupe";
+export { buildMessage, type NotifyMessage } from "./message";
+export { type DeliveryResult, type SendOptions, sendAll } from "./send";
+export { WEBHOOK_PAYLOAD_VERSION, type WebhookPayload } from "./webhook";
+export {
+	SIGNATURE_HEADER,
+	signWebhook,
+	TIMESTAMP_HEADER,
+	type VerifyResult,
+	verifyWebhookSignature,
+} from "./webhook-signature";
