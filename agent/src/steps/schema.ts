@@ -1,0 +1,183 @@
+// Action step schemas (what a configured step may say, with its defaults) and the OpenClaw default actions.
+import { z } from "zod";
+
+/**
+ * Upper bound for any step's timeout: a failover step that needs more than an hour is a misconfiguration,
+ * and the cap keeps a typo (an extra zero or three) from parking the agent's action queue for days.
+ */
+export const MAX_STEP_TIMEOUT_MS = 3_600_000;
+
+/** Default deadline per step type, each with its reason. */
+export const DEFAULT_TIMEOUT_MS = {
+	/** One fetch of a workspace repository: generous for a slow link, bounded so a hung remote cannot stall a promotion. */
+	"git-pull": 60_000,
+	/** Commit, push, and on rejection a fetch and a second push: up to three round trips to the remote. */
+	"git-push": 120_000,
+	/** An operator's own script: a minute covers typical hooks; set more explicitly for long ones. */
+	exec: 60_000,
+	/**
+	 * systemctl waits for the job; systemd's own DefaultTimeoutStartSec/StopSec is 90 s, so ours sits just above
+	 * it and systemd's more specific failure message arrives first.
+	 */
+	"systemd-start": 100_000,
+	"systemd-stop": 100_000,
+	/** An OpenClaw gateway is ready within seconds of starting; 30 s bounds one that never comes up. */
+	"wait-ready": 30_000,
+} as const;
+
+/** Poll the readiness URL twice a second: adds at most half a second to a promotion, ~60 requests per window. */
+export const DEFAULT_READY_INTERVAL_MS = 500;
+
+const timeoutMs = (type: keyof typeof DEFAULT_TIMEOUT_MS) =>
+	z
+		.int("expected timeoutMs to be a whole number of milliseconds")
+		.min(100, "expected timeoutMs of at least 100 ms")
+		.max(MAX_STEP_TIMEOUT_MS, `expected timeoutMs of at most ${MAX_STEP_TIMEOUT_MS} ms (one hour)`)
+		.default(DEFAULT_TIMEOUT_MS[type]);
+
+/** Anything git reads as an option (leading "-") is refused, so a config value can never become a flag. */
+const remote = z
+	.string()
+	.regex(
+		/^[^-\s][^\s]*$/,
+		'expected a git remote name or URL (no spaces, not starting with "-"), e.g. "origin"',
+	);
+
+const branch = z
+	.string()
+	.regex(
+		/^(?!-)(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)(?!.*\.lock$)[A-Za-z0-9._/-]+$/,
+		'expected a branch name (letters, digits, ".", "_", "/", "-"; not starting with "-"), e.g. "main"',
+	);
+
+/** A systemd unit name as systemctl accepts it; no leading "-", so it cannot be taken for an option. */
+export const UnitNameSchema = z
+	.string()
+	.regex(
+		/^(?!-)[A-Za-z0-9:_.@\\-]{1,255}$/,
+		'expected a systemd unit name (letters, digits, ":", "_", ".", "@", "-"), e.g. "openclaw-gateway.service"',
+	);
+
+const noNul = (what: string) =>
+	z.string().refine((s) => !s.includes("\0"), `expected ${what} without NUL bytes`);
+
+const httpUrl = z.url({
+	protocol: /^https?$/,
+	error: "expected an absolute http(s) URL, e.g. http://127.0.0.1:18789/readyz",
+});
+
+export const GitPullStepSchema = z.strictObject({
+	type: z.literal("git-pull"),
+	remote: remote.default("origin"),
+	/** Remote branch to fast-forward from; default: the workspace's current branch. */
+	branch: branch.optional(),
+	timeoutMs: timeoutMs("git-pull"),
+});
+
+export const GitPushStepSchema = z.strictObject({
+	type: z.literal("git-push"),
+	remote: remote.default("origin"),
+	/** Remote branch to push to; default: the workspace's current branch. */
+	branch: branch.optional(),
+	/** Commit message; default "failover-gateway: <action> at <ISO time>". */
+	message: noNul("message").min(1, "expected a non-empty commit message").max(4096).optional(),
+	timeoutMs: timeoutMs("git-push"),
+});
+
+export const ExecStepSchema = z.strictObject({
+	type: z.literal("exec"),
+	/** Program and arguments; never run through a shell, so no quoting, globbing or pipes. */
+	argv: z
+		.array(
+			noNul("argv entries"),
+			'expected argv to be an array of strings, e.g. ["/usr/local/bin/hook", "--now"]',
+		)
+		.min(1, "expected argv to name at least the program")
+		.max(256)
+		.refine((a) => (a[0] ?? "") !== "", "expected argv[0] to be the program, not empty"),
+	/** Working directory; relative paths resolve against the workspace; default: the workspace. */
+	cwd: noNul("cwd").min(1).optional(),
+	/** Added to (and overriding) the agent's environment. */
+	env: z
+		.record(
+			z
+				.string()
+				.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names like MY_VAR"),
+			noNul("environment values"),
+			{
+				error: (issue) =>
+					issue.code === "invalid_key"
+						? `expected environment variable names like MY_VAR, got ${JSON.stringify(issue.input)}`
+						: undefined,
+			},
+		)
+		.optional(),
+	timeoutMs: timeoutMs("exec"),
+});
+
+export const SystemdStartStepSchema = z.strictObject({
+	type: z.literal("systemd-start"),
+	/** Overrides the agent's gateway unit name (same scope). */
+	unit: UnitNameSchema.optional(),
+	timeoutMs: timeoutMs("systemd-start"),
+});
+
+export const SystemdStopStepSchema = z.strictObject({
+	type: z.literal("systemd-stop"),
+	unit: UnitNameSchema.optional(),
+	timeoutMs: timeoutMs("systemd-stop"),
+});
+
+export const WaitReadyStepSchema = z.strictObject({
+	type: z.literal("wait-ready"),
+	/** Default: the agent's local readiness URL. Ready means HTTP 200. */
+	url: httpUrl.optional(),
+	intervalMs: z
+		.int("expected intervalMs to be a whole number of milliseconds")
+		.min(50, "expected intervalMs of at least 50 ms")
+		.max(60_000, "expected intervalMs of at most 60000 ms")
+		.default(DEFAULT_READY_INTERVAL_MS),
+	timeoutMs: timeoutMs("wait-ready"),
+});
+
+export const STEP_TYPES = [
+	"git-pull",
+	"git-push",
+	"exec",
+	"systemd-start",
+	"systemd-stop",
+	"wait-ready",
+] as const;
+
+export const StepSchema = z.discriminatedUnion(
+	"type",
+	[
+		GitPullStepSchema,
+		GitPushStepSchema,
+		ExecStepSchema,
+		SystemdStartStepSchema,
+		SystemdStopStepSchema,
+		WaitReadyStepSchema,
+	],
+	{ error: () => `expected "type" to be one of ${STEP_TYPES.join(", ")}` },
+);
+
+export type Step = z.output<typeof StepSchema>;
+export type StepInput = z.input<typeof StepSchema>;
+export type StepType = Step["type"];
+
+export type ActionName = "promote" | "demote" | "sync";
+
+const steps = (input: StepInput[]): readonly Step[] =>
+	Object.freeze(
+		StepSchema.array()
+			.parse(input)
+			.map((s) => Object.freeze(s)),
+	);
+
+/** OpenClaw defaults: pull before starting the gateway; stop it before pushing what it wrote. */
+export const DEFAULT_ACTIONS: Readonly<Record<ActionName, readonly Step[]>> = Object.freeze({
+	promote: steps([{ type: "git-pull" }, { type: "systemd-start" }, { type: "wait-ready" }]),
+	demote: steps([{ type: "systemd-stop" }, { type: "git-push" }]),
+	sync: steps([{ type: "git-pull" }]),
+});
