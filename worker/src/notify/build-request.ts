@@ -26,7 +26,8 @@ export async function buildRequest(
 			return webhookRequest(m, n, nowMs);
 		default: {
 			const never: never = n;
-			throw new Error(`unknown notifier ${JSON.stringify(never)}`);
+			// Only the kind: the rest of a notifier is secret.
+			throw new Error(`unknown notifier kind ${String((never as { kind: unknown }).kind)}`);
 		}
 	}
 }
@@ -57,24 +58,13 @@ export function secretsOf(n: Notifier): string[] {
 			// Config parsing only lets valid URLs through; the raw string is covered above anyway.
 		}
 	};
-	switch (n.kind) {
-		case "discord":
-		case "slack":
-			addUrl(n.url);
-			break;
-		case "telegram":
-			out.add(n.token);
-			addUrl(`${n.apiBase}/bot${n.token}/sendMessage`);
-			break;
-		case "ntfy":
-			// On a public ntfy server the topic name is the only secret: its path is redacted too.
-			addUrl(n.url);
-			if (n.token !== undefined) out.add(n.token);
-			break;
-		case "webhook":
-			addUrl(n.url);
-			out.add(n.secret);
-			break;
+	// Every field but the kind and the chat id is (or contains) a credential; going by field rather
+	// than by kind means a future notifier cannot forget one. On a public ntfy server the topic name
+	// in the URL path is the only secret, which the path segments cover.
+	for (const [field, value] of Object.entries(n)) {
+		if (field === "kind" || field === "chatId" || typeof value !== "string") continue;
+		out.add(value);
+		if (/^https?:\/\//i.test(value)) addUrl(value);
 	}
 	// Six characters: shorter path parts ("api", "bot", "v1") are not secret and common in messages.
 	return [...out].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length);
