@@ -1,0 +1,56 @@
+// A loopback TCP proxy the test can break: the Worker's route to the primary goes through it, the standby's does not.
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+export type ProxyFault = "none" | "refuse" | "blackhole";
+
+export class BreakableProxy {
+	fault: ProxyFault = "none";
+	private server: Server | undefined;
+	private readonly sockets = new Set<Socket>();
+	private port = 0;
+
+	constructor(private readonly target: { host: string; port: number }) {}
+
+	get url(): string {
+		return `http://127.0.0.1:${this.port}`;
+	}
+
+	async start(): Promise<void> {
+		const server = createServer((client) => {
+			this.sockets.add(client);
+			client.on("close", () => this.sockets.delete(client));
+			client.on("error", () => {});
+			if (this.fault === "refuse") {
+				client.destroy();
+				return;
+			}
+			if (this.fault === "blackhole") return; // Accept, never answer: the prober times out.
+			const upstream = connect(this.target.port, this.target.host);
+			this.sockets.add(upstream);
+			upstream.on("close", () => this.sockets.delete(upstream));
+			upstream.on("error", () => client.destroy());
+			client.pipe(upstream).pipe(client);
+		});
+		await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+		const addr = server.address();
+		if (addr && typeof addr === "object") this.port = addr.port;
+		this.server = server;
+	}
+
+	/** Breaks the route: open connections are cut and new ones fail as `fault` says. */
+	break(fault: Exclude<ProxyFault, "none"> = "refuse"): void {
+		this.fault = fault;
+		for (const s of this.sockets) s.destroy();
+	}
+
+	heal(): void {
+		this.fault = "none";
+	}
+
+	async stop(): Promise<void> {
+		for (const s of this.sockets) s.destroy();
+		const server = this.server;
+		this.server = undefined;
+		if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+	}
+}
