@@ -16,8 +16,13 @@ export async function runWaitReady(step: WaitReadyStep, ctx: StepContext): Promi
 	const url = step.url ?? ctx.readyUrl;
 	const shown = redact(url);
 	const started = now();
-	if (!/^https?:$/.test(URL.parse(url)?.protocol ?? "")) {
+	const parsed = URL.parse(url);
+	if (parsed === null || !/^https?:$/.test(parsed.protocol)) {
 		return failed(0, `invalid readiness URL ${shown}: expected an absolute http(s) URL`, 0);
+	}
+	if (parsed.username !== "" || parsed.password !== "") {
+		// fetch refuses such URLs anyway; saying so at once beats polling until the deadline.
+		return failed(0, `invalid readiness URL ${shown}: credentials in the URL are not supported`, 0);
 	}
 	const deadline = started + step.timeoutMs;
 	let attempts = 0;
@@ -48,7 +53,7 @@ export async function runWaitReady(step: WaitReadyStep, ctx: StepContext): Promi
 				output: `${shown} answered 200 after ${attempts} attempt(s)`,
 			};
 		}
-		last = probe.reason;
+		last = probe.reason.replaceAll(url, shown);
 		// Polls start every intervalMs, so a slow answer does not stretch the interval.
 		const wait = Math.min(attemptAt + step.intervalMs, deadline) - now();
 		if (wait > 0) await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
