@@ -10,4 +10,17 @@ interface Env {
 	TAILSCALE_OAUTH_CLIENT_SECRET?: string;
 	/** Tests only: a loopback Tailscale API stand-in. */
 	TAILSCALE_API_BASE?: string;
+	/** Notifiers (all optional, any combination; parsed by worker/src/notify/config.ts). */
+	NOTIFY_DISCORD_URL?: string;
+	NOTIFY_SLACK_URL?: string;
+	NOTIFY_TELEGRAM_BOT_TOKEN?: string;
+	NOTIFY_TELEGRAM_CHAT_ID?: string;
+	/** Tests only: a loopback Telegram Bot API stand-in (default https://api.telegram.org). */
+	NOTIFY_TELEGRAM_API_BASE?: string;
+	/** Full ntfy topic URL, e.g. https://ntfy.sh/my-unguessable-topic; token optional. */
+	NOTIFY_NTFY_URL?: string;
+	NOTIFY_NTFY_TOKEN?: string;
+	/** Generic JSON webhook, signed with HMAC-SHA256 using the secret (x-failover-signature). */
+	NOTIFY_WEBHOOK_URL?: string;
+	NOTIFY_WEBHOOK_SECRET?: string;
 }

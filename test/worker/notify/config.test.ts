@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { describeConfigError, parseNotifyConfig } from "../../../worker/src/notify/config";
 
@@ -16,6 +17,11 @@ const GOOD = {
 describe("parseNotifyConfig", () => {
 	it("configures nothing when nothing is set", () => {
 		expect(parseNotifyConfig({})).toEqual({ notifiers: [], errors: [] });
+	});
+
+	it("takes the Worker's Env as it is (no notifier configured in wrangler.toml)", () => {
+		const workerEnv: Env = env;
+		expect(parseNotifyConfig(workerEnv)).toEqual({ notifiers: [], errors: [] });
 	});
 
 	it("treats blank values as unset", () => {
