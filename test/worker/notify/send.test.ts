@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Notifier } from "../../../worker/src/notify/config";
 import { buildMessage } from "../../../worker/src/notify/message";
-import { MAX_RETRY_AFTER_MS, retryAfterMs, sendAll } from "../../../worker/src/notify/send";
+import {
+	DELIVERY_BUDGET_MS,
+	MAX_RETRY_AFTER_MS,
+	retryAfterMs,
+	sendAll,
+} from "../../../worker/src/notify/send";
 import { verifyWebhookSignature } from "../../../worker/src/notify/webhook-signature";
 import { event, fakeClock, fakeFetch, hang, T0 } from "./fixtures";
 
@@ -144,6 +149,27 @@ describe("sendAll", () => {
 		expect(r).toMatchObject({ notifier: "slack", ok: false, attempts: 1, status: 429 });
 		expect(r?.error).toContain(`Retry-After 120 s exceeds the ${MAX_RETRY_AFTER_MS / 1000} s cap`);
 		expect(clock.sleeps).toEqual([]);
+	});
+
+	it("stops retrying when the next attempt could not finish inside the delivery budget", async () => {
+		const clock = fakeClock();
+		// Each answer takes 4 s of (fake) time and asks for the longest wait we honour.
+		const net = fakeFetch(async () => {
+			await clock.sleep(4_000);
+			return new Response("", {
+				status: 429,
+				headers: { "retry-after": String(MAX_RETRY_AFTER_MS / 1000) },
+			});
+		});
+		const start = clock.now();
+		const [r] = await sendAll(msg, [DISCORD], {
+			fetch: net.fetch,
+			now: clock.now,
+			sleep: clock.sleep,
+		});
+		expect(r).toMatchObject({ ok: false, attempts: 2, status: 429 });
+		expect(r?.error).toContain(`no time left in the ${DELIVERY_BUDGET_MS / 1000} s budget`);
+		expect(clock.now() - start).toBeLessThanOrEqual(DELIVERY_BUDGET_MS);
 	});
 
 	it("does not retry a 4xx other than 429, and keeps the provider's explanation", async () => {
