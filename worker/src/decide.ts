@@ -359,7 +359,12 @@ function tickStandbyActive(d: Draft, standby: StandbyView | undefined, evidence:
 	const s = d.s;
 	const cfg = d.config;
 	standbyReachableNotice(d, standby, evidence);
-	if (s.fails >= cfg.failThreshold && standby?.reachable === false) {
+	// Same hysteresis as in flight: one missed status poll of the serving standby is not an outage.
+	if (
+		s.fails >= cfg.failThreshold &&
+		standby?.reachable === false &&
+		s.standbyMisses >= cfg.failThreshold
+	) {
 		d.moveTo("both-down", "the primary is still down and the standby agent stopped answering");
 		d.event(
 			"both-down",
@@ -411,7 +416,10 @@ function tickBothDown(d: Draft, obs: Tick, evidence: Evidence[]): void {
 	const s = d.s;
 	const standby = obs.standby;
 	const standbyBack = standby === undefined || standby.reachable;
-	if (s.pending && s.pending.action !== "sync" && standbyBack) {
+	if (s.pending && s.pending.action !== "sync") {
+		// The command may have reached the agent and still be running: until the agent tells us how it
+		// ended, leaving both-down (or issuing another) could leave both gateways serving.
+		if (!standbyBack) return;
 		// The standby answers again: carry on with the command that was cut off (same op id).
 		const to: StateName = s.pending.action === "promote" ? "promoting" : "demoting";
 		d.moveTo(to, `standby agent back; resuming the ${s.pending.action}`);
@@ -445,6 +453,9 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 	const s = d.s;
 	const p = s.pending;
 	if (!p || p.opId !== outcome.opId) return; // A late answer for a superseded command changes nothing.
+	// Paused means nothing moves and nothing is sent. The op stays pending: resume polls the same op id
+	// and the agent replays this result (a repeated id returns the first result).
+	if (s.state === "paused") return;
 	const evidence: Evidence[] = [
 		{
 			witness: "agent",
@@ -501,6 +512,7 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 			evidence,
 			"Configure the standby agent and WATCHDOG_PRIVATE_KEY, then resume the pair.",
 		);
+		freshTermAfterGivingUp(d, p);
 		return;
 	}
 	// failed or rejected
@@ -516,6 +528,7 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 			evidence,
 			`Look at the standby agent's status and logs (failover-agent call <url> status). Fix the cause, then resume the pair or force a ${p.action}.`,
 		);
+		freshTermAfterGivingUp(d, p);
 		return;
 	}
 	// A rejection for a stale term means the agent has seen a newer one: move past it.
@@ -532,6 +545,15 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 		`${verb} attempt ${p.attempt} ${outcome.result}: ${outcome.detail}; retrying (attempt ${p.attempt + 1} of ${d.config.commandAttempts})`,
 		evidence,
 	);
+}
+
+/**
+ * A demote given up on must not be repeated under the same op ids: the next demote in this term would
+ * start again at attempt 1, and the agent would replay this failure instead of running it. A promotion
+ * needs nothing here, since every new one takes a new term anyway.
+ */
+function freshTermAfterGivingUp(d: Draft, p: PendingCommand): void {
+	if (p.action === "demote") d.s.term = Math.max(d.s.term, p.term + 1);
 }
 
 function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evidence: Evidence[]) {
@@ -630,6 +652,7 @@ function onOperator(d: Draft, command: OperatorCommand): void {
 				from,
 				`failing over to the standby (term ${s.term}): forced by the operator`,
 				ev,
+				"Nothing to do: the standby pulls the workspace and starts its gateway. You will be told when it is serving.",
 			);
 			return;
 		case "demote":

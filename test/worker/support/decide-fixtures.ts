@@ -183,7 +183,7 @@ export function feed(
 }
 
 export function kinds(d: Decision | readonly Decision[]): string[] {
-	const list = Array.isArray(d) ? d : [d as Decision];
+	const list: readonly Decision[] = "state" in d ? [d] : d;
 	return list.flatMap((x) => x.events.map((e) => e.kind));
 }
 
