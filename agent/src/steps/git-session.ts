@@ -114,6 +114,12 @@ export async function currentBranch(session: GitSession, workspace: string): Pro
 			error: `the workspace ${workspace} has a detached HEAD: check out a branch or set "branch"`,
 		};
 	}
+	if (result.kind === "exited" && /dubious ownership/i.test(result.output)) {
+		return {
+			ok: false,
+			error: `git refuses the workspace ${workspace}: it is owned by another user (run the agent as the workspace's owner, or add it to safe.directory)`,
+		};
+	}
 	if (result.kind === "exited" && /not a git repository/i.test(result.output)) {
 		return { ok: false, error: `the workspace ${workspace} is not a git repository` };
 	}

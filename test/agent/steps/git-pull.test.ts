@@ -1,3 +1,4 @@
+import { chownSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runStep, type StepContext } from "../../../agent/src/steps/run-step";
@@ -136,9 +137,29 @@ describe("git-pull step", () => {
 		}
 	});
 
+	// Needs root to hand the checkout to another user; CI runs as root.
+	it.skipIf(process.getuid?.() !== 0)(
+		"fails clearly when git refuses a workspace owned by another user",
+		async () => {
+			chownRecursive(repos.work, 65534);
+			const outcome = await runStep(pull(), ctx);
+			expect(outcome.status).toBe("failed");
+			expect(outcome.error).toContain("owned by another user");
+		},
+	);
+
 	it("fails clearly when the workspace does not exist", async () => {
 		const outcome = await runStep(pull(), { ...ctx, workspace: join(root.path, "missing") });
 		expect(outcome.status).toBe("failed");
 		expect(outcome.error).toContain("working directory not found");
 	});
 });
+
+function chownRecursive(path: string, uid: number): void {
+	chownSync(path, uid, uid);
+	for (const entry of readdirSync(path, { withFileTypes: true })) {
+		const child = join(path, entry.name);
+		if (entry.isDirectory()) chownRecursive(child, uid);
+		else chownSync(child, uid, uid);
+	}
+}
