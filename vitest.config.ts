@@ -6,8 +6,18 @@ export default defineConfig({
 	test: {
 		projects: [
 			{
-				plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
-				test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+				plugins: [
+					// Loopback gateway URLs come from the globalSetup (Node side) into the worker's bindings.
+					cloudflareTest(({ inject }) => ({
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: { bindings: inject("workerBindings") },
+					})),
+				],
+				test: {
+					name: "worker",
+					include: ["test/worker/**/*.test.ts"],
+					globalSetup: ["./test/worker/setup/loopback-gateways.ts"],
+				},
 			},
 			{
 				test: {

@@ -1,8 +1,7 @@
-// Worker entry: HTTP API and the cron backstop; the loop itself lives in the Watchdog Durable Object.
-import { DurableObject } from "cloudflare:workers";
+// Worker entry: the HTTP API and the cron backstop; the watch loop itself lives in the Watchdog Durable Object.
+import { app } from "./api";
+import { scheduled } from "./scheduled";
 
-export class Watchdog extends DurableObject<Env> {}
+export { Watchdog } from "./watchdog";
 
-export default {
-	fetch: () => new Response("ok"),
-} satisfies ExportedHandler<Env>;
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -1,0 +1,52 @@
+// The WATCHDOG_CONFIG and secrets the worker tests run with: every readiness URL points at the loopback gateways.
+
+export const TEST_ADMIN_TOKEN = "test-admin-token-5f0c1d2e";
+
+/** One pair per concern, each in its own group (its own Durable Object), so test files never share state. */
+export function testWatchdogConfig(gatewayBase: string, refusedBase: string): unknown {
+	const pair = (name: string, extra: Record<string, unknown> = {}) => ({
+		name,
+		primary: { readyUrl: `${gatewayBase}/g/${name}/readyz` },
+		// Never contacted while there is no agent client; refused if it ever were.
+		standby: { agentUrl: `${refusedBase}/standby-${name}` },
+		probeTimeoutMs: 1_000,
+		...extra,
+	});
+	// Pairs alone in a group named g-<pair>; two groups hold two pairs each (concurrency, a bad pair).
+	const solos = [
+		"loop-grid",
+		"loop-fail",
+		"loop-evict",
+		"loop-counters",
+		"loop-operator",
+		"api",
+		"api-ops",
+		"cron-missing",
+		"cron-stale",
+		"cron-fresh",
+		"cron-far",
+	];
+	return {
+		pairs: [
+			...solos.map((n) => pair(n)),
+			pair("multi-fast"),
+			pair("multi-slow"),
+			pair("mixed-good"),
+			pair("mixed-broken", { failThreshold: 0 }),
+		],
+		groups: [
+			...solos.map((n) => ({ name: `g-${n}`, pairs: [n] })),
+			{ name: "g-multi", pairs: ["multi-fast", "multi-slow"] },
+			{ name: "g-mixed", pairs: ["mixed-good", "mixed-broken"] },
+		],
+	};
+}
+
+export function testBindings(gatewayBase: string, refusedBase: string): Record<string, string> {
+	return {
+		WATCHDOG_CONFIG: JSON.stringify(testWatchdogConfig(gatewayBase, refusedBase)),
+		ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+		GATEWAY_BASE: gatewayBase,
+		REFUSED_BASE: refusedBase,
+	};
+}

@@ -1,0 +1,189 @@
+// The HTTP API (Hono): health, pair status and event log, and the operator commands behind the admin token.
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requireAdmin } from "./auth";
+import { type ConfigError, groupOf, PairConfigSchema } from "./config";
+import { type LoadedConfig, loadConfig } from "./config-cache";
+import { apiError, apiErrorResponse } from "./http-error";
+import type { PairSummary } from "./pair-view";
+import type { OperatorCommand } from "./types";
+import { watchdogFor } from "./watchdog";
+
+type Env_ = { Bindings: Env };
+
+const OPERATOR_COMMANDS = [
+	"pause",
+	"resume",
+	"promote",
+	"demote",
+	"failback",
+] as const satisfies readonly OperatorCommand[];
+
+// Operator commands carry no body; 1 KiB leaves room for a client that sends `{}` or a note.
+const MAX_POST_BODY = 1024;
+// A pair's loop is reported stale past this many of its intervals (the backstop re-arms at two).
+const STALE_INTERVALS = 3;
+
+export const app = new Hono<Env_>();
+
+app.get("/healthz", async (c) => {
+	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const errors = configErrors(config);
+	const { pairs, unreachable } = await allPairs(c.env, config);
+	const now = Date.now();
+	const problems: string[] = errors.map((e) => `config ${e.path}: ${e.message}`);
+	for (const g of unreachable) problems.push(`group ${g}: its Durable Object did not answer`);
+	const view = pairs.map((p) => {
+		const interval = (config.pairs.get(p.name)?.probeIntervalSeconds ?? 0) * 1000;
+		const stale =
+			p.watched && (p.lastTickAt === null || now - p.lastTickAt > STALE_INTERVALS * interval);
+		if (stale) {
+			problems.push(
+				p.lastTickAt === null
+					? `pair ${p.name}: not ticked yet (the cron backstop starts its loop within a minute)`
+					: `pair ${p.name}: last tick ${Math.round((now - p.lastTickAt) / 1000)} s ago`,
+			);
+		}
+		return {
+			name: p.name,
+			group: p.group,
+			watched: p.watched,
+			state: p.state,
+			lastTickAt: p.lastTickAt,
+			stale,
+		};
+	});
+	const ok = problems.length === 0;
+	return c.json({ ok, problems, errors, pairs: view }, ok ? 200 : 503);
+});
+
+app.get("/api/v1/pairs", async (c) => {
+	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const { pairs, unreachable } = await allPairs(c.env, config);
+	return c.json({ pairs, configErrors: configErrors(config), unreachableGroups: unreachable });
+});
+
+app.get("/api/v1/pairs/:pair", async (c) => {
+	const { name, group } = resolvePair(c);
+	const observations = intQuery(c, "observations", { min: 1, max: 200, fallback: 20 });
+	const detail = await watchdogFor(c.env, group).getPair(name, observations);
+	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	return c.json(detail);
+});
+
+app.get("/api/v1/pairs/:pair/events", async (c) => {
+	const { name, group } = resolvePair(c);
+	const limit = intQuery(c, "limit", { min: 1, max: 1000, fallback: 50 });
+	const events = await watchdogFor(c.env, group).getEvents(name, limit);
+	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	return c.json({ pair: name, events });
+});
+
+const postLimit = bodyLimit({
+	maxSize: MAX_POST_BODY,
+	onError: () => {
+		throw apiError(413, "body-too-large", `request body over ${MAX_POST_BODY} bytes`);
+	},
+});
+
+for (const command of OPERATOR_COMMANDS) {
+	app.post(`/api/v1/pairs/:pair/${command}`, postLimit, requireAdmin, async (c) => {
+		const { name, group } = resolvePair(c);
+		const r = await watchdogFor(c.env, group).operator(name, command);
+		if (!r.ok) {
+			throw apiError(r.code === "unknown-pair" ? 404 : 409, r.code, r.message, { field: "pair" });
+		}
+		if (r.refused !== undefined) throw apiError(409, "refused", r.refused);
+		return c.json({
+			pair: name,
+			command,
+			state: r.state,
+			events: r.events,
+			commands: r.commands,
+		});
+	});
+}
+
+app.notFound(() =>
+	apiErrorResponse(404, "not-found", "no such route; see /healthz and /api/v1/pairs"),
+);
+
+app.onError((err) => {
+	if (err instanceof HTTPException) {
+		const res = err.getResponse();
+		if (res.headers.get("content-type")?.includes("application/json")) return res;
+		// Hono's own HTTPExceptions (e.g. malformed input) answered in the same JSON shape.
+		return apiErrorResponse(err.status, "bad-request", err.message || res.statusText);
+	}
+	console.error("unhandled error in API", err);
+	return apiErrorResponse(500, "internal", "internal error; see the Worker's logs");
+});
+
+/** Validates the :pair parameter and finds its group: 400 for a malformed name, 404 for an unknown one. */
+function resolvePair(c: Context<Env_>): { name: string; group: string } {
+	const name = c.req.param("pair") ?? "";
+	const parsed = PairConfigSchema.shape.name.safeParse(name);
+	if (!parsed.success) {
+		throw apiError(
+			400,
+			"bad-request",
+			`pair: ${parsed.error.issues[0]?.message ?? "invalid pair name"}`,
+			{ field: "pair" },
+		);
+	}
+	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const group = groupOf(config, name);
+	if (group === undefined) throw unknownPair(name, config);
+	return { name, group };
+}
+
+function unknownPair(name: string, config: LoadedConfig): HTTPException {
+	const known = [...config.groups.values()].flat();
+	const list = known.length > 0 ? `; configured pairs: ${known.join(", ")}` : "";
+	return apiError(404, "unknown-pair", `no pair named "${name}"${list}`, { field: "pair" });
+}
+
+function intQuery(
+	c: Context<Env_>,
+	field: string,
+	range: { min: number; max: number; fallback: number },
+): number {
+	const raw = c.req.query(field);
+	if (raw === undefined || raw === "") return range.fallback;
+	const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+	if (!Number.isInteger(n) || n < range.min || n > range.max) {
+		throw apiError(
+			400,
+			"bad-request",
+			`${field}: expected an integer from ${range.min} to ${range.max}, got ${JSON.stringify(raw.slice(0, 40))}`,
+			{ field },
+		);
+	}
+	return n;
+}
+
+/** Every config error, with the pair it belongs to when there is one. */
+function configErrors(config: LoadedConfig): (ConfigError & { pair?: string })[] {
+	const out: (ConfigError & { pair?: string })[] = [...config.globalErrors];
+	for (const [pair, errors] of config.pairErrors) for (const e of errors) out.push({ ...e, pair });
+	return out;
+}
+
+async function allPairs(
+	env: Env,
+	config: LoadedConfig,
+): Promise<{ pairs: PairSummary[]; unreachable: string[] }> {
+	const groups = [...config.groups.keys()];
+	const settled = await Promise.allSettled(groups.map((g) => watchdogFor(env, g).getPairs(g)));
+	const pairs: PairSummary[] = [];
+	const unreachable: string[] = [];
+	settled.forEach((r, i) => {
+		if (r.status === "fulfilled") pairs.push(...r.value);
+		else {
+			console.error(`group ${groups[i]} did not answer`, r.reason);
+			unreachable.push(groups[i] as string);
+		}
+	});
+	return { pairs, unreachable };
+}

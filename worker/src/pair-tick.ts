@@ -1,0 +1,229 @@
+// One pair's turn: gather witnesses, decide, persist, then run decide's commands and feed their outcomes back.
+import type { AgentClient } from "./agent-client";
+import type { PairConfig } from "./config";
+import { decide, initialState } from "./decide";
+import { probeHttp } from "./probe";
+import type { Store } from "./store";
+import type {
+	Command,
+	CommandOutcome,
+	Decision,
+	Observation,
+	OperatorCommand,
+	PairEvent,
+	PairState,
+	ProbeResult,
+	StandbyView,
+	TailscaleView,
+} from "./types";
+import { describeStandby } from "./witness";
+
+// decide() may answer a command outcome with another command (promote -> sync, a retry); past this
+// many rounds in one turn the rest waits for the next tick, so a bug can never loop within a tick.
+export const MAX_COMMAND_ROUNDS = 3;
+
+// A quick operation (a sync, an idempotent re-send) finishes within the call; a promote that pulls and
+// starts a gateway answers "running" after this and is polled (same op id) on the next ticks.
+export const COMMAND_WAIT_MS = 1_000;
+
+export interface PairTurnDeps {
+	store: Store;
+	pair: PairConfig;
+	agent: AgentClient;
+	fetch: typeof fetch;
+	/** Wall clock for decide() and timestamps (injectable: tests move time without fake timers). */
+	clock: () => number;
+	/** Monotonic clock for latencies. */
+	perfNow: () => number;
+	/** The Tailscale witness for this pair, when configured and credentialed. */
+	tailscale?: (signal: AbortSignal) => Promise<TailscaleView>;
+	/** Hands events to the notifiers; must not block (agent calls never wait for notifications). */
+	notify: (pair: string, events: readonly PairEvent[]) => void;
+	/** This tick's witness views, kept in memory for the status API. */
+	onWitnesses?: (
+		pair: string,
+		views: { standby: StandbyView | undefined; tailscale: TailscaleView | undefined },
+	) => void;
+}
+
+export interface TickReport {
+	pair: string;
+	at: number;
+	probe: ProbeResult;
+	state: PairState["state"];
+	events: number;
+	commands: CommandOutcome[];
+}
+
+/** Runs one tick of `deps.pair` scheduled at `slot`, ending by `signal` (the tick's deadline). */
+export async function tickPair(
+	deps: PairTurnDeps,
+	slot: number,
+	signal: AbortSignal,
+): Promise<TickReport> {
+	const { store, pair } = deps;
+	const before = store.state(pair.name);
+	// The standby is asked when it is a witness, or when a command is in flight (decide() watches it then).
+	const askStandby = pair.witnesses.standby || (before?.pending ?? null) !== null;
+	const [probe, standby, tailscale] = await Promise.all([
+		probeHttp(pair.primary.readyUrl, {
+			fetch: deps.fetch,
+			timeoutMs: pair.probeTimeoutMs,
+			expectStatus: pair.primary.expectStatus,
+			expectBody: pair.primary.expectBody,
+			now: deps.perfNow,
+			signal,
+		}),
+		askStandby ? standbyView(deps.agent, signal) : undefined,
+		deps.tailscale ? deps.tailscale(signal) : undefined,
+	]);
+	deps.onWitnesses?.(pair.name, { standby, tailscale });
+	const now = deps.clock();
+	// Read the state again: an operator command may have landed while the witnesses answered.
+	const state = store.state(pair.name) ?? initialState(now);
+	const obs: Observation = { kind: "tick", probe };
+	if (standby !== undefined) obs.standby = standby;
+	if (tailscale !== undefined) obs.tailscale = tailscale;
+	const d = decide(state, obs, pair, now);
+	store.commitTick(
+		pair.name,
+		{ at: slot, probe, standby: standby === undefined ? null : describeStandby(standby, pair) },
+		d.state,
+	);
+	record(deps, d.events);
+	const outcomes = await runCommands(deps, d.commands, signal);
+	return {
+		pair: pair.name,
+		at: slot,
+		probe,
+		state: store.state(pair.name)?.state ?? d.state.state,
+		events: d.events.length,
+		commands: outcomes,
+	};
+}
+
+export interface OperatorReport {
+	refused?: string;
+	state: PairState;
+	events: PairEvent[];
+	commands: CommandOutcome[];
+}
+
+/** Applies an operator command through decide(), then runs the commands it returns. */
+export async function operatePair(
+	deps: PairTurnDeps,
+	command: OperatorCommand,
+	signal: AbortSignal,
+): Promise<OperatorReport> {
+	const { store, pair } = deps;
+	const now = deps.clock();
+	const state = store.state(pair.name) ?? initialState(now);
+	const d = decide(state, { kind: "operator", command }, pair, now);
+	if (d.refused !== undefined) {
+		return { refused: d.refused, state, events: [], commands: [] };
+	}
+	store.commitState(pair.name, d.state, now);
+	record(deps, d.events);
+	const events = [...d.events];
+	const commands = await runCommands(deps, d.commands, signal, events);
+	return { state: store.state(pair.name) ?? d.state, events, commands };
+}
+
+/**
+ * Sends commands one at a time (their order matters: promote before sync) and feeds each outcome back
+ * into decide() at once, so a failed promote is retried or held within the same turn.
+ */
+async function runCommands(
+	deps: PairTurnDeps,
+	first: readonly Command[],
+	signal: AbortSignal,
+	eventsOut?: PairEvent[],
+): Promise<CommandOutcome[]> {
+	const { store, pair } = deps;
+	const outcomes: CommandOutcome[] = [];
+	let queue = first;
+	for (let round = 0; queue.length > 0 && round < MAX_COMMAND_ROUNDS; round++) {
+		const next: Command[] = [];
+		for (const cmd of queue) {
+			const outcome = await sendCommand(deps.agent, cmd, pair, signal);
+			outcomes.push(outcome);
+			const now = deps.clock();
+			const state = store.state(pair.name) ?? initialState(now);
+			const d: Decision = decide(state, { kind: "command", outcome }, pair, now);
+			store.commitState(pair.name, d.state, now);
+			record(deps, d.events);
+			eventsOut?.push(...d.events);
+			next.push(...d.commands);
+		}
+		queue = next;
+	}
+	// Commands left over stay pending in the state; decide() re-sends them (same op id) next tick.
+	return outcomes;
+}
+
+function record(deps: PairTurnDeps, events: readonly PairEvent[]): void {
+	if (events.length === 0) return;
+	deps.store.appendEvents(deps.pair.name, events);
+	deps.notify(deps.pair.name, events);
+}
+
+async function standbyView(
+	agent: AgentClient,
+	signal: AbortSignal,
+): Promise<StandbyView | undefined> {
+	try {
+		return await raceSignal(agent.status(signal), signal, () => ({
+			reachable: false as const,
+			reason: "no answer before the tick's deadline",
+		}));
+	} catch (e) {
+		console.error("agent client status() threw (a bug: failures must be values)", e);
+		return { reachable: false, reason: `agent client error: ${errorText(e)}` };
+	}
+}
+
+async function sendCommand(
+	agent: AgentClient,
+	cmd: Command,
+	pair: PairConfig,
+	tickSignal: AbortSignal,
+): Promise<CommandOutcome> {
+	const base = { action: cmd.action, term: cmd.term, opId: cmd.opId };
+	const signal = AbortSignal.any([tickSignal, AbortSignal.timeout(pair.commandTimeoutMs)]);
+	const waitMs = Math.min(COMMAND_WAIT_MS, Math.floor(pair.commandTimeoutMs / 2));
+	try {
+		return await raceSignal(agent.command(cmd, { waitMs, signal }), signal, () => ({
+			...base,
+			result: "unreachable" as const,
+			detail: tickSignal.aborted
+				? "the tick's deadline came before the agent answered"
+				: `no answer within ${pair.commandTimeoutMs} ms`,
+		}));
+	} catch (e) {
+		console.error("agent client command() threw (a bug: failures must be values)", e);
+		return { ...base, result: "failed", detail: `agent client error: ${errorText(e)}` };
+	}
+}
+
+/** Settles with `onAbort()` when `signal` fires first, even if `work` ignores the signal. */
+export function raceSignal<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => T): Promise<T> {
+	if (signal.aborted) return Promise.resolve(onAbort());
+	return new Promise<T>((resolve, reject) => {
+		const abort = () => resolve(onAbort());
+		signal.addEventListener("abort", abort, { once: true });
+		work.then(
+			(v) => {
+				signal.removeEventListener("abort", abort);
+				resolve(v);
+			},
+			(e) => {
+				signal.removeEventListener("abort", abort);
+				reject(e);
+			},
+		);
+	});
+}
+
+function errorText(e: unknown): string {
+	return e instanceof Error ? e.message : String(e);
+}

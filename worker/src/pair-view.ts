@@ -1,0 +1,114 @@
+// What the status API shows of a pair: shapes returned by the Watchdog's RPC methods, built from the store.
+import type { ConfigError, PairConfig } from "./config";
+import type { LoadedConfig } from "./config-cache";
+import type { ObservationRow, Store } from "./store";
+import type { PairState, Side, StandbyView, StateName } from "./types";
+import { describeStandby } from "./witness";
+
+export interface PairSummary {
+	name: string;
+	group: string;
+	/** False when the pair's config has errors: it is not ticked until they are fixed. */
+	watched: boolean;
+	configErrors: ConfigError[];
+	/** null until the pair's first tick. */
+	state: StateName | null;
+	active: Side | null;
+	term: number | null;
+	reason: string | null;
+	since: number | null;
+	lastTickAt: number | null;
+	nextTickAt: number | null;
+	lastObservation: ObservationRow | null;
+}
+
+export interface WitnessViews {
+	worker: { probe: ObservationRow | null };
+	standby: {
+		configured: boolean;
+		/** Last view this object saw since it started; null when not polled (no agent client yet). */
+		view: StandbyView | null;
+		summary: string;
+	};
+	tailscale: { configured: boolean; summary: string };
+}
+
+export interface PairDetail extends PairSummary {
+	pairState: PairState | null;
+	counts: { fails: number; oks: number; standbyMisses: number } | null;
+	observations: ObservationRow[];
+	witnesses: WitnessViews;
+	/** When this group's Durable Object wakes next (all pairs of a group share one alarm). */
+	nextAlarmAt: number | null;
+	notifications: { wired: boolean; produced: number };
+	/** Fingerprint of the config the loop last ran with, to spot a deploy that has not reached it. */
+	configHash: string | null;
+}
+
+export function summarize(
+	store: Store,
+	config: LoadedConfig,
+	group: string,
+	name: string,
+): PairSummary {
+	const pair = config.pairs.get(name);
+	const s = store.state(name);
+	const last = store.lastTickAt(name);
+	return {
+		name,
+		group,
+		watched: pair !== undefined,
+		configErrors: [...(config.pairErrors.get(name) ?? [])],
+		state: s?.state ?? null,
+		active: s?.active ?? null,
+		term: s?.term ?? null,
+		reason: s?.reason ?? null,
+		since: s?.since ?? null,
+		lastTickAt: last ?? null,
+		nextTickAt: pair && last !== undefined ? last + pair.probeIntervalSeconds * 1000 : null,
+		lastObservation: store.observations(name, 1)[0] ?? null,
+	};
+}
+
+export function detail(
+	summary: PairSummary,
+	store: Store,
+	pair: PairConfig | undefined,
+	opts: {
+		observations: number;
+		standby: StandbyView | undefined;
+		nextAlarmAt: number | null;
+		notified: number;
+		notifierWired: boolean;
+		tailscaleSummary: string;
+	},
+): PairDetail {
+	const s = store.state(summary.name);
+	const observations = store.observations(summary.name, opts.observations);
+	const standbyConfigured = pair?.witnesses.standby ?? false;
+	return {
+		...summary,
+		pairState: s ?? null,
+		counts: s ? { fails: s.fails, oks: s.oks, standbyMisses: s.standbyMisses } : null,
+		observations,
+		witnesses: {
+			worker: { probe: summary.lastObservation },
+			standby: {
+				configured: standbyConfigured,
+				view: opts.standby ?? null,
+				summary: !standbyConfigured
+					? "not a witness for this pair"
+					: opts.standby === undefined || pair === undefined
+						? "not polled: no agent client yet, so the standby's view is unknown"
+						: describeStandby(opts.standby, pair),
+			},
+			tailscale: {
+				configured: pair?.witnesses.tailscale !== undefined,
+				summary: opts.tailscaleSummary,
+			},
+		},
+		nextAlarmAt: opts.nextAlarmAt,
+		notifications: { wired: opts.notifierWired, produced: opts.notified },
+		configHash: store.getMeta("config_hash") ?? null,
+	};
+}

@@ -1,0 +1,33 @@
+// The cron backstop: makes sure every watch group's Durable Object has a live alarm, and records a heartbeat.
+import { loadConfig } from "./config-cache";
+import { type BackstopResult, watchdogFor } from "./watchdog";
+
+export type BackstopOutcome =
+	| ({ ok: true } & BackstopResult)
+	| { ok: false; group: string; error: string };
+
+export async function runBackstop(env: Env, now: number): Promise<BackstopOutcome[]> {
+	const config = loadConfig(env.WATCHDOG_CONFIG);
+	for (const e of config.globalErrors) console.error(`config: ${e.path}: ${e.message}`);
+	for (const [pair, errors] of config.pairErrors) {
+		for (const e of errors)
+			console.error(`config (pair ${pair} not watched): ${e.path}: ${e.message}`);
+	}
+	const groups = [...config.groups]
+		.filter(([, members]) => members.some((m) => config.pairs.has(m)))
+		.map(([g]) => g);
+	// Groups are independent: one object failing to answer must not stop the others being re-armed.
+	const settled = await Promise.allSettled(
+		groups.map((g) => watchdogFor(env, g).ensureAlarm(g, now)),
+	);
+	return settled.map((r, i): BackstopOutcome => {
+		const group = groups[i] as string;
+		if (r.status === "fulfilled") return { ok: true, ...r.value };
+		console.error(`backstop: group ${group} did not answer`, r.reason);
+		return { ok: false, group, error: String(r.reason) };
+	});
+}
+
+export const scheduled: ExportedHandlerScheduledHandler<Env> = async (_controller, env) => {
+	await runBackstop(env, Date.now());
+};

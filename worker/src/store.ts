@@ -1,0 +1,390 @@
+// SQLite persistence for one watch group: pair state, bounded observation and event rings, and meta values.
+import { initialState } from "./decide";
+import type { PairEvent, PairState, ProbeFailure, ProbeResult, StateName } from "./types";
+import { STATE_NAMES } from "./types";
+
+/** The part of the Durable Object SQL API used here (the tick benchmark adapts node:sqlite to it). */
+export interface SqlCursorLike {
+	toArray(): Record<string, unknown>[];
+	readonly rowsWritten: number;
+}
+export interface SqlLike {
+	exec(query: string, ...bindings: (string | number | null)[]): SqlCursorLike;
+}
+
+/*
+ * Write budget. The Workers Free plan allows 100,000 SQLite rows written a day, and `rows_written`
+ * counts every b-tree a statement touches: a rowid table plus one index costs 2 per insert. So the
+ * per-tick tables are WITHOUT ROWID tables whose primary key is the only b-tree, and history is a ring
+ * (upsert into slot seq % size) that never deletes, so there is no pruning cost either.
+ * Three pairs at 5 s, per day:
+ *   observations  3 x 17,280 ticks x 1 row   = 51,840
+ *   setAlarm      17,280 alarm runs (assumed to bill like a row written) = 17,280
+ *   heartbeat     1,440 cron minutes x 1 row =  1,440
+ *   pair_state and events: on transitions only (tens)
+ *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters moved:
+ *   those ride in that tick's observation row (column `state`), which is written anyway.
+ */
+export const OBSERVATION_RING = 2000;
+export const EVENT_RING = 1000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pair_state (
+	pair TEXT PRIMARY KEY,
+	state TEXT NOT NULL,
+	obs_seq INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS observations (
+	pair TEXT NOT NULL,
+	slot INTEGER NOT NULL,
+	seq INTEGER NOT NULL,
+	at INTEGER NOT NULL,
+	ok INTEGER NOT NULL,
+	status INTEGER,
+	ms INTEGER NOT NULL,
+	reason TEXT,
+	detail TEXT,
+	standby TEXT,
+	state_name TEXT NOT NULL,
+	term INTEGER NOT NULL,
+	state TEXT,
+	PRIMARY KEY (pair, slot)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+	pair TEXT NOT NULL,
+	slot INTEGER NOT NULL,
+	seq INTEGER NOT NULL,
+	at INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	severity TEXT NOT NULL,
+	from_state TEXT NOT NULL,
+	to_state TEXT NOT NULL,
+	term INTEGER NOT NULL,
+	summary TEXT NOT NULL,
+	evidence TEXT NOT NULL,
+	next TEXT NOT NULL,
+	notify INTEGER NOT NULL,
+	PRIMARY KEY (pair, slot)
+) WITHOUT ROWID;
+`;
+
+export interface ObservationInput {
+	/** The tick's scheduled time (ms since epoch); also what the next tick is scheduled from. */
+	at: number;
+	probe: ProbeResult;
+	/** One line on the standby's view; null when the standby was not asked. */
+	standby: string | null;
+}
+
+export interface ObservationRow {
+	seq: number;
+	at: number;
+	ok: boolean;
+	status: number | null;
+	ms: number;
+	reason: ProbeFailure | null;
+	detail: string | null;
+	standby: string | null;
+	/** The pair's state right after this tick's decision. */
+	state: StateName;
+	term: number;
+}
+
+export type StoredEvent = PairEvent & { seq: number };
+
+interface PairCache {
+	current: PairState | undefined;
+	currentJson: string | undefined;
+	/** What the pair_state row holds, and the same without counters. */
+	savedJson: string | undefined;
+	savedMaterial: string | undefined;
+	obsSeq: number;
+	lastAt: number | undefined;
+	eventSeq: number;
+}
+
+export class Store {
+	private readonly pairs = new Map<string, PairCache>();
+	private readonly metaCache = new Map<string, string | undefined>();
+	/** Rows written since this object started, as SQLite counts them (for tests and the benchmark). */
+	rowsWritten = 0;
+
+	constructor(private readonly sql: SqlLike) {
+		this.run(SCHEMA);
+	}
+
+	state(pair: string): PairState | undefined {
+		return this.load(pair).current;
+	}
+
+	/** Scheduled time of the pair's last recorded tick. */
+	lastTickAt(pair: string): number | undefined {
+		return this.load(pair).lastAt;
+	}
+
+	/** Records one tick: its observation row always, the state row only when more than counters changed. */
+	commitTick(pair: string, obs: ObservationInput, next: PairState): void {
+		const c = this.load(pair);
+		const seq = c.obsSeq + 1;
+		const json = JSON.stringify(next);
+		const material = materialOf(next);
+		let carried: string | null = null;
+		if (material !== c.savedMaterial) {
+			this.writeState(c, pair, json, material, seq, obs.at);
+		} else if (json !== c.savedJson) {
+			carried = json;
+		}
+		const p = obs.probe;
+		this.run(
+			`INSERT INTO observations (pair, slot, seq, at, ok, status, ms, reason, detail, standby, state_name, term, state)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (pair, slot) DO UPDATE SET seq = excluded.seq, at = excluded.at, ok = excluded.ok,
+			   status = excluded.status, ms = excluded.ms, reason = excluded.reason, detail = excluded.detail,
+			   standby = excluded.standby, state_name = excluded.state_name, term = excluded.term, state = excluded.state`,
+			pair,
+			seq % OBSERVATION_RING,
+			seq,
+			obs.at,
+			p.ok ? 1 : 0,
+			p.status ?? null,
+			p.ms,
+			p.ok ? null : p.reason,
+			p.ok ? null : (p.detail ?? null),
+			obs.standby,
+			next.state,
+			next.term,
+			carried,
+		);
+		c.obsSeq = seq;
+		c.lastAt = obs.at;
+		c.current = next;
+		c.currentJson = json;
+	}
+
+	/** Records a state change outside a tick's observation (command outcomes, operator commands). */
+	commitState(pair: string, next: PairState, at: number): void {
+		const c = this.load(pair);
+		const json = JSON.stringify(next);
+		if (json === c.currentJson) return;
+		// No observation row to carry counters here, so any change is written; these are rare.
+		this.writeState(c, pair, json, materialOf(next), c.obsSeq, at);
+		c.current = next;
+		c.currentJson = json;
+	}
+
+	appendEvents(pair: string, events: readonly PairEvent[]): void {
+		if (events.length === 0) return;
+		const c = this.load(pair);
+		for (const e of events) {
+			const seq = c.eventSeq + 1;
+			this.run(
+				`INSERT INTO events (pair, slot, seq, at, kind, severity, from_state, to_state, term, summary, evidence, next, notify)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				 ON CONFLICT (pair, slot) DO UPDATE SET seq = excluded.seq, at = excluded.at, kind = excluded.kind,
+				   severity = excluded.severity, from_state = excluded.from_state, to_state = excluded.to_state,
+				   term = excluded.term, summary = excluded.summary, evidence = excluded.evidence,
+				   next = excluded.next, notify = excluded.notify`,
+				pair,
+				seq % EVENT_RING,
+				seq,
+				e.at,
+				e.kind,
+				e.severity,
+				e.from,
+				e.to,
+				e.term,
+				e.summary,
+				JSON.stringify(e.evidence),
+				e.next,
+				e.notify ? 1 : 0,
+			);
+			c.eventSeq = seq;
+		}
+	}
+
+	/** The newest `limit` observations, newest first. Reads only those rows (primary-key ranges). */
+	observations(pair: string, limit: number): ObservationRow[] {
+		const c = this.load(pair);
+		const rows = this.recent("observations", pair, c.obsSeq, limit, OBSERVATION_RING);
+		return rows.map((r) => ({
+			seq: num(r.seq),
+			at: num(r.at),
+			ok: r.ok === 1,
+			status: r.status === null ? null : num(r.status),
+			ms: num(r.ms),
+			reason: (r.reason as ProbeFailure | null) ?? null,
+			detail: (r.detail as string | null) ?? null,
+			standby: (r.standby as string | null) ?? null,
+			state: r.state_name as StateName,
+			term: num(r.term),
+		}));
+	}
+
+	/** The newest `limit` events, newest first. */
+	events(pair: string, limit: number): StoredEvent[] {
+		const c = this.load(pair);
+		const rows = this.recent("events", pair, c.eventSeq, limit, EVENT_RING);
+		return rows.map((r) => ({
+			seq: num(r.seq),
+			at: num(r.at),
+			kind: r.kind as PairEvent["kind"],
+			severity: r.severity as PairEvent["severity"],
+			from: r.from_state as StateName,
+			to: r.to_state as StateName,
+			term: num(r.term),
+			summary: String(r.summary),
+			evidence: JSON.parse(String(r.evidence)) as PairEvent["evidence"],
+			next: String(r.next),
+			notify: r.notify === 1,
+		}));
+	}
+
+	getMeta(key: string): string | undefined {
+		if (this.metaCache.has(key)) return this.metaCache.get(key);
+		const row = this.sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+		const value = row ? String(row.value) : undefined;
+		this.metaCache.set(key, value);
+		return value;
+	}
+
+	/** Writes only when the value changed. */
+	setMeta(key: string, value: string): void {
+		if (this.getMeta(key) === value) return;
+		this.run(
+			"INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			key,
+			value,
+		);
+		this.metaCache.set(key, value);
+	}
+
+	private writeState(
+		c: PairCache,
+		pair: string,
+		json: string,
+		material: string,
+		obsSeq: number,
+		at: number,
+	): void {
+		this.run(
+			`INSERT INTO pair_state (pair, state, obs_seq, updated_at) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (pair) DO UPDATE SET state = excluded.state, obs_seq = excluded.obs_seq, updated_at = excluded.updated_at`,
+			pair,
+			json,
+			obsSeq,
+			at,
+		);
+		c.savedJson = json;
+		c.savedMaterial = material;
+	}
+
+	private recent(
+		table: "observations" | "events",
+		pair: string,
+		lastSeq: number,
+		limit: number,
+		ring: number,
+	): Record<string, unknown>[] {
+		const n = Math.min(limit, ring, lastSeq);
+		if (n <= 0) return [];
+		const first = lastSeq - n + 1;
+		const a = first % ring;
+		const b = lastSeq % ring;
+		const ranges: [number, number][] =
+			n === ring
+				? [[0, ring - 1]]
+				: a <= b
+					? [[a, b]]
+					: [
+							[a, ring - 1],
+							[0, b],
+						];
+		const rows: Record<string, unknown>[] = [];
+		for (const [lo, hi] of ranges) {
+			rows.push(
+				...this.sql
+					.exec(`SELECT * FROM ${table} WHERE pair = ? AND slot BETWEEN ? AND ?`, pair, lo, hi)
+					.toArray(),
+			);
+		}
+		return rows.filter((r) => num(r.seq) >= first).sort((x, y) => num(y.seq) - num(x.seq));
+	}
+
+	/** Loads a pair's cache once per object lifetime. */
+	private load(pair: string): PairCache {
+		const hit = this.pairs.get(pair);
+		if (hit) return hit;
+		const saved = this.sql
+			.exec("SELECT state, obs_seq FROM pair_state WHERE pair = ?", pair)
+			.toArray()[0];
+		// Scans at most OBSERVATION_RING rows, once per object start.
+		const maxObs = this.sql
+			.exec("SELECT max(seq) AS seq FROM observations WHERE pair = ?", pair)
+			.toArray()[0];
+		const obsSeq = maxObs?.seq == null ? 0 : num(maxObs.seq);
+		const last =
+			obsSeq > 0
+				? this.sql
+						.exec(
+							"SELECT at, state FROM observations WHERE pair = ? AND slot = ?",
+							pair,
+							obsSeq % OBSERVATION_RING,
+						)
+						.toArray()[0]
+				: undefined;
+		const maxEvent = this.sql
+			.exec("SELECT max(seq) AS seq FROM events WHERE pair = ?", pair)
+			.toArray()[0];
+		const savedJson = saved ? String(saved.state) : undefined;
+		const savedState = savedJson ? parseState(savedJson) : undefined;
+		// Counters newer than the state row ride in the latest observation (see the budget note above).
+		const carried =
+			saved && obsSeq > num(saved.obs_seq) && typeof last?.state === "string"
+				? parseState(last.state)
+				: undefined;
+		const current = carried ?? savedState;
+		const c: PairCache = {
+			current,
+			currentJson: current ? JSON.stringify(current) : undefined,
+			savedJson: savedState ? JSON.stringify(savedState) : undefined,
+			savedMaterial: savedState ? materialOf(savedState) : undefined,
+			obsSeq,
+			lastAt: last ? num(last.at) : undefined,
+			eventSeq: maxEvent?.seq == null ? 0 : num(maxEvent.seq),
+		};
+		this.pairs.set(pair, c);
+		return c;
+	}
+
+	private run(query: string, ...bindings: (string | number | null)[]): void {
+		const cursor = this.sql.exec(query, ...bindings);
+		cursor.toArray(); // Drain, so the statement has surely run and rowsWritten is final.
+		this.rowsWritten += cursor.rowsWritten;
+	}
+}
+
+/** The state without the per-probe counters: what must be durable the moment it changes. */
+function materialOf(s: PairState): string {
+	return JSON.stringify({ ...s, fails: 0, oks: 0, standbyMisses: 0 });
+}
+
+/** Parses a stored state; fields added by a later version take their initial values. */
+function parseState(json: string): PairState | undefined {
+	try {
+		const raw = JSON.parse(json) as Partial<PairState>;
+		if (!raw || typeof raw !== "object" || !STATE_NAMES.includes(raw.state as StateName)) {
+			console.error("stored pair state is unreadable; starting afresh", json.slice(0, 200));
+			return undefined;
+		}
+		return { ...initialState(typeof raw.since === "number" ? raw.since : 0), ...raw };
+	} catch {
+		console.error("stored pair state is not JSON; starting afresh");
+		return undefined;
+	}
+}
+
+function num(v: unknown): number {
+	return typeof v === "number" ? v : Number(v);
+}

@@ -1,0 +1,238 @@
+// The Watchdog Durable Object: one per watch group; its alarm ticks every due pair of the group concurrently.
+import { DurableObject } from "cloudflare:workers";
+import { type AgentClientFactory, agentClientsFor } from "./agent-client";
+import { groupOf, type PairConfig } from "./config";
+import { type LoadedConfig, loadConfig } from "./config-cache";
+import {
+	MAX_COMMAND_ROUNDS,
+	type OperatorReport,
+	operatePair,
+	type PairTurnDeps,
+	tickPair,
+} from "./pair-tick";
+import { detail, type PairDetail, type PairSummary, summarize } from "./pair-view";
+import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
+import { Store, type StoredEvent } from "./store";
+import type { OperatorCommand, PairEvent, StandbyView, TailscaleView } from "./types";
+import { describeTailscale } from "./witness";
+
+/** The I/O the loop uses. Tests swap it through runInDurableObject; instance fields are not RPC-visible. */
+export interface WatchdogDeps {
+	fetch: typeof fetch;
+	agents: AgentClientFactory;
+	/** Wall clock for scheduling and decide(). */
+	clock: () => number;
+}
+
+export function defaultDeps(env: Env): WatchdogDeps {
+	return {
+		fetch: (input, init) => fetch(input, init),
+		agents: agentClientsFor(env),
+		clock: () => Date.now(),
+	};
+}
+
+// The backstop arms a missing alarm this far ahead: strictly after now, soon enough to start at once.
+export const BACKSTOP_ALARM_DELAY_MS = 100;
+
+export interface BackstopResult {
+	group: string;
+	pairs: number;
+	alarmAt: number | null;
+	rearmed: RearmReason | null;
+}
+
+export type OperatorResult =
+	| ({ ok: true } & OperatorReport)
+	| { ok: false; code: "unknown-pair" | "config-error"; message: string };
+
+export function watchdogFor(env: Env, group: string): DurableObjectStub<Watchdog> {
+	return env.WATCHDOG.get(env.WATCHDOG.idFromName(group));
+}
+
+export class Watchdog extends DurableObject<Env> {
+	deps: WatchdogDeps;
+	private store!: Store;
+	/** The watch group this object serves; learnt from the first call (an object does not know its name). */
+	private group: string | undefined;
+	private readonly views = new Map<
+		string,
+		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
+	>();
+	private readonly produced = new Map<string, number>();
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.deps = defaultDeps(env);
+		void ctx.blockConcurrencyWhile(async () => {
+			this.store = new Store(ctx.storage.sql);
+			this.group = this.store.getMeta("group");
+		});
+	}
+
+	/** Cron backstop: records a heartbeat and re-arms the alarm when it is missing, stale or too far out. */
+	async ensureAlarm(group: string, now: number): Promise<BackstopResult> {
+		this.learnGroup(group);
+		// One row a minute (see the budget note in store.ts).
+		this.store.setMeta("heartbeat", String(now));
+		const pairs = this.watchedPairs(loadConfig(this.env.WATCHDOG_CONFIG), group);
+		const alarm = await this.ctx.storage.getAlarm();
+		if (pairs.length === 0) return { group, pairs: 0, alarmAt: alarm, rearmed: null };
+		const shortest = Math.min(...pairs.map((p) => p.probeIntervalSeconds * 1000));
+		const reason = rearmReason(alarm, shortest, now);
+		if (reason === null) return { group, pairs: pairs.length, alarmAt: alarm, rearmed: null };
+		const at = now + BACKSTOP_ALARM_DELAY_MS;
+		await this.ctx.storage.setAlarm(at);
+		console.warn(`watchdog ${group}: alarm ${reason} (was ${alarm}); re-armed for ${at}`);
+		return { group, pairs: pairs.length, alarmAt: at, rearmed: reason };
+	}
+
+	async getPairs(group: string): Promise<PairSummary[]> {
+		this.learnGroup(group);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		return (config.groups.get(group) ?? []).map((n) => summarize(this.store, config, group, n));
+	}
+
+	async getPair(name: string, observations = 20): Promise<PairDetail | null> {
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const group = this.groupFor(config, name);
+		if (group === undefined) return null;
+		const pair = config.pairs.get(name);
+		const views = this.views.get(name);
+		return detail(summarize(this.store, config, group, name), this.store, pair, {
+			observations,
+			standby: views?.standby,
+			nextAlarmAt: await this.ctx.storage.getAlarm(),
+			notified: this.produced.get(name) ?? 0,
+			notifierWired: false,
+			tailscaleSummary: !pair?.witnesses.tailscale
+				? "not a witness for this pair"
+				: views?.tailscale === undefined
+					? "not polled yet: the Tailscale witness is not wired into the tick"
+					: describeTailscale(views.tailscale),
+		});
+	}
+
+	async getEvents(name: string, limit: number): Promise<StoredEvent[] | null> {
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		if (this.groupFor(config, name) === undefined) return null;
+		return this.store.events(name, limit);
+	}
+
+	/** pause / resume / promote / demote / failback, through decide(); commands it returns are sent now. */
+	async operator(name: string, command: OperatorCommand): Promise<OperatorResult> {
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		if (this.groupFor(config, name) === undefined) {
+			return { ok: false, code: "unknown-pair", message: `no pair named "${name}"` };
+		}
+		const pair = config.pairs.get(name);
+		if (!pair) {
+			return {
+				ok: false,
+				code: "config-error",
+				message: `pair "${name}" has config errors and is not watched; fix them first (see /healthz)`,
+			};
+		}
+		// Each round sends one command with its own timeout; the whole call ends when they could all have.
+		const signal = AbortSignal.timeout(MAX_COMMAND_ROUNDS * pair.commandTimeoutMs);
+		const report = await operatePair(this.turnDeps(pair), command, signal);
+		return { ok: true, ...report };
+	}
+
+	override async alarm(): Promise<void> {
+		const group = this.group;
+		if (group === undefined) {
+			console.error("watchdog alarm fired before its group was known; the cron backstop sets it");
+			return;
+		}
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		this.store.setMeta("config_hash", config.hash);
+		const pairs = this.watchedPairs(config, group);
+		if (pairs.length === 0) {
+			console.warn(
+				`watchdog ${group}: no valid pairs to watch; the loop stops until one is configured`,
+			);
+			return;
+		}
+		const now = this.deps.clock();
+		const plan = pairs.map((pair) => {
+			const interval = pair.probeIntervalSeconds * 1000;
+			const last = this.store.lastTickAt(pair.name);
+			const slot = slotFor(last, interval, now);
+			const nextDue = slot === null ? (last ?? now) + interval : slot + interval;
+			return { pair, slot, nextDue };
+		});
+		const wake = nextAlarmAt(
+			plan.map((p) => p.nextDue),
+			now,
+		) as number;
+		// Armed before ticking, so a tick that crashes or is evicted mid-way still leaves the loop running.
+		await this.ctx.storage.setAlarm(wake);
+		const budget = tickBudgetMs(wake, now);
+		await Promise.all(
+			plan.flatMap(({ pair, slot }) => (slot === null ? [] : [this.tick(pair, slot, budget)])),
+		);
+	}
+
+	/**
+	 * The notifier hook: every event decide() produced passes here after it is stored. Notifiers are not
+	 * wired yet, so this only counts the events that would be sent; it sends nothing.
+	 */
+	protected notify(pair: string, events: readonly PairEvent[]): void {
+		const n = events.filter((e) => e.notify).length;
+		if (n === 0) return;
+		this.produced.set(pair, (this.produced.get(pair) ?? 0) + n);
+		console.log(`watchdog ${pair}: ${n} notifiable event(s); no notifier is wired yet`);
+	}
+
+	private async tick(pair: PairConfig, slot: number, budgetMs: number): Promise<void> {
+		try {
+			await tickPair(this.turnDeps(pair), slot, AbortSignal.timeout(budgetMs));
+		} catch (e) {
+			// Expected failures are values; reaching here is a bug. The other pairs still tick.
+			console.error(`watchdog ${pair.name}: tick failed`, e);
+		}
+	}
+
+	private turnDeps(pair: PairConfig): PairTurnDeps {
+		return {
+			store: this.store,
+			pair,
+			agent: this.deps.agents(pair),
+			fetch: this.deps.fetch,
+			clock: this.deps.clock,
+			perfNow: () => performance.now(),
+			notify: (name, events) => this.notify(name, events),
+			onWitnesses: (name, views) => this.views.set(name, views),
+		};
+	}
+
+	private watchedPairs(config: LoadedConfig, group: string): PairConfig[] {
+		const out: PairConfig[] = [];
+		for (const name of config.groups.get(group) ?? []) {
+			const p = config.pairs.get(name);
+			if (p) out.push(p);
+		}
+		return out;
+	}
+
+	/** The group of a pair by config, if this object serves it (learning its group on first use). */
+	private groupFor(config: LoadedConfig, name: string): string | undefined {
+		const group = groupOf(config, name);
+		if (group === undefined) return undefined;
+		this.learnGroup(group);
+		return group === this.group ? group : undefined;
+	}
+
+	private learnGroup(group: string): void {
+		if (this.group === group) return;
+		if (this.group !== undefined) {
+			// Callers route by idFromName(group), so this only happens across a config change racing a
+			// request; the object keeps the group it was first addressed as.
+			console.warn(`watchdog ${this.group}: asked about group ${group}; ignoring`);
+			return;
+		}
+		this.group = group;
+		this.store.setMeta("group", group);
+	}
+}
