@@ -19,7 +19,9 @@ export function failoverBranchName(ms: number): string {
 export async function runGitPush(step: GitPushStep, ctx: StepContext): Promise<StepOutcome> {
 	const s = new GitSession(ctx, "git-push", step.timeoutMs);
 	const current = await currentBranch(s, ctx.workspace);
-	if (!current.ok && step.branch === undefined) return s.failed(current.error);
+	// A detached HEAD is fine when the target branch is configured; anything else wrong with the checkout is not.
+	if (!current.ok && !(current.detached && step.branch !== undefined))
+		return s.failed(current.error);
 	const branch = step.branch ?? (current.ok ? current.branch : "");
 	const target = `${step.remote}/${branch}`;
 

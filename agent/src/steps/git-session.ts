@@ -99,7 +99,7 @@ export class GitSession {
 
 export type BranchLookup =
 	| { readonly ok: true; readonly branch: string }
-	| { readonly ok: false; readonly error: string };
+	| { readonly ok: false; readonly detached: boolean; readonly error: string };
 
 /** The workspace's checked-out branch; a detached HEAD or a non-repository is a clear failure. */
 export async function currentBranch(session: GitSession, workspace: string): Promise<BranchLookup> {
@@ -111,17 +111,27 @@ export async function currentBranch(session: GitSession, workspace: string): Pro
 	if (result.kind === "exited" && result.exitCode === 1) {
 		return {
 			ok: false,
+			detached: true,
 			error: `the workspace ${workspace} has a detached HEAD: check out a branch or set "branch"`,
 		};
 	}
 	if (result.kind === "exited" && /dubious ownership/i.test(result.output)) {
 		return {
 			ok: false,
+			detached: false,
 			error: `git refuses the workspace ${workspace}: it is owned by another user (run the agent as the workspace's owner, or add it to safe.directory)`,
 		};
 	}
 	if (result.kind === "exited" && /not a git repository/i.test(result.output)) {
-		return { ok: false, error: `the workspace ${workspace} is not a git repository` };
+		return {
+			ok: false,
+			detached: false,
+			error: `the workspace ${workspace} is not a git repository`,
+		};
 	}
-	return { ok: false, error: session.describe("reading the current branch", result) };
+	return {
+		ok: false,
+		detached: false,
+		error: session.describe("reading the current branch", result),
+	};
 }

@@ -157,6 +157,28 @@ describe("git-push step", () => {
 		expect(remoteFile("standby-work", "e.md")).toBe("to a branch");
 	});
 
+	it("pushes from a detached HEAD when the branch is configured, and refuses otherwise", async () => {
+		git(repos.work, "checkout", "-q", "--detach");
+		repos.write(repos.work, "g.md", "detached work\n");
+		const unnamed = await runStep(push(), ctx);
+		expect(unnamed.status).toBe("failed");
+		expect(unnamed.error).toContain("detached HEAD");
+		const named = await runStep(push({ branch: "main" }), ctx);
+		expect(named.status).toBe("succeeded");
+		expect(remoteFile("main", "g.md")).toBe("detached work");
+	});
+
+	it("fails clearly in a directory that is not a repository, even with a branch set", async () => {
+		const plain = tempDir("push-not-a-repo");
+		try {
+			const outcome = await runStep(push({ branch: "main" }), { ...ctx, workspace: plain.path });
+			expect(outcome.status).toBe("failed");
+			expect(outcome.error).toContain("is not a git repository");
+		} finally {
+			plain.remove();
+		}
+	});
+
 	it("respects .gitignore", async () => {
 		repos.write(repos.work, ".gitignore", "*.tmp\n");
 		repos.write(repos.work, "cache.tmp", "junk\n");
