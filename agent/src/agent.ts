@@ -1,0 +1,115 @@
+// Assembles a running agent from its config: keys, state, replay cache, operations, prober and the app.
+import type { Hono } from "hono";
+import { importPublicKey, MAX_SKEW_MS, type OperationRecord, type Role } from "../../protocol";
+import { createAgentApp } from "./app";
+import { AuthFailureLimiter } from "./auth-limiter";
+import type { AuthVariables } from "./authenticate";
+import type { AgentConfig } from "./config";
+import type { Logger } from "./log";
+import { OperationManager, type RunStep } from "./operations";
+import { PeerProber } from "./peer-prober";
+import { probeReady } from "./probe";
+import { ReplayCache } from "./replay-cache";
+import { StateStore } from "./state-store";
+
+/** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
+export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
+
+export interface AgentIo {
+	now?: () => number;
+	runStep: RunStep;
+	log: Logger;
+	fetch?: typeof fetch;
+	/** Tests turn the background probe off and drive probeOnce() themselves. */
+	startPeerProbe?: boolean;
+	authFailureLimit?: number;
+}
+
+export interface Agent {
+	app: Hono<{ Variables: AuthVariables }>;
+	operations: OperationManager;
+	state: StateStore;
+	prober: PeerProber | null;
+	role: Role;
+	/** Operations found running at start and recorded as interrupted. */
+	interrupted: OperationRecord[];
+	close(): Promise<void>;
+}
+
+export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Agent> {
+	const now = io.now ?? Date.now;
+	const { log } = io;
+	const publicKeys = await Promise.all(config.watchdogPublicKeys.map((k) => importPublicKey(k)));
+	const opened = await StateStore.open(config.stateDir, { role: config.role, now });
+	if (opened.previousRole !== undefined) {
+		log.warn("role changed by the config", { from: opened.previousRole, to: config.role });
+	}
+	for (const op of opened.interrupted) {
+		const step = op.steps.find((s) => s.status === "interrupted");
+		log.warn("operation was interrupted by a restart", {
+			opId: op.opId,
+			action: op.action,
+			step: step?.step,
+		});
+	}
+	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS });
+	const operations = new OperationManager({
+		store: opened.store,
+		actions: config.actions,
+		runStep: io.runStep,
+		stepContext: {
+			workspace: config.workspace,
+			gatewayUnit: config.gatewayUnit,
+			readyUrl: config.localReadyUrl,
+			...(io.fetch ? { fetch: io.fetch } : {}),
+		},
+		now,
+		log,
+	});
+	const prober =
+		config.primaryReadyUrl === undefined
+			? null
+			: new PeerProber({
+					url: config.primaryReadyUrl,
+					intervalMs: config.peerProbe.intervalMs,
+					timeoutMs: config.peerProbe.timeoutMs,
+					now,
+					log,
+					...(io.fetch ? { fetch: io.fetch } : {}),
+				});
+	if (prober !== null && io.startPeerProbe !== false) prober.start();
+
+	const app = createAgentApp({
+		role: config.role,
+		publicKeys,
+		now,
+		state: opened.store,
+		replay,
+		limiter: new AuthFailureLimiter({ limit: io.authFailureLimit }),
+		operations,
+		peer: prober,
+		// Probed on each status request rather than tracked: the answer is always fresh, and a loopback
+		// request costs far less than the watchdog's poll interval.
+		gatewayActive: async () =>
+			(
+				await probeReady(config.localReadyUrl, {
+					timeoutMs: GATEWAY_PROBE_TIMEOUT_MS,
+					fetch: io.fetch,
+				})
+			).ok,
+		log,
+	});
+
+	return {
+		app,
+		operations,
+		state: opened.store,
+		prober,
+		role: config.role,
+		interrupted: opened.interrupted,
+		async close() {
+			prober?.stop();
+			await operations.shutdown();
+		},
+	};
+}

@@ -1,0 +1,146 @@
+// The agent's HTTP surface: /healthz unauthenticated, every /v1 route signed; built from injected parts.
+import { type Context, Hono } from "hono";
+import {
+	type CommandAction,
+	CommandRequestSchema,
+	formatIssues,
+	type PeerProbe,
+	PROTOCOL_VERSION,
+	ROUTES,
+	type Role,
+	type StatusResponse,
+} from "../../protocol";
+import type { AuthFailureLimiter } from "./auth-limiter";
+import { type AuthVariables, authenticate, socketAddress } from "./authenticate";
+import { errorBody, onError, ProtocolError } from "./errors";
+import type { Logger } from "./log";
+import type { OperationManager } from "./operations";
+import type { ReplayCache } from "./replay-cache";
+import type { StateStore } from "./state-store";
+
+export interface AgentAppDeps {
+	role: Role;
+	publicKeys: readonly CryptoKey[];
+	now: () => number;
+	state: StateStore;
+	replay: ReplayCache;
+	limiter: AuthFailureLimiter;
+	operations: OperationManager;
+	/** The standby's probe of the primary; null when none is configured. */
+	peer: { snapshot(now: number): PeerProbe | null } | null;
+	/** Whether the local gateway answers its readiness URL right now. */
+	gatewayActive: () => Promise<boolean>;
+	log: Logger;
+	/** Source address used for auth-failure rate limiting. Default: the socket's peer address. */
+	clientAddress?: (c: Context) => string;
+}
+
+type Env = { Variables: AuthVariables };
+
+const ACTION_PATHS: readonly (readonly [CommandAction, string])[] = [
+	["promote", ROUTES.promote],
+	["demote", ROUTES.demote],
+	["sync", ROUTES.sync],
+];
+
+function parseCommand(bytes: Uint8Array) {
+	let json: unknown;
+	try {
+		json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+	} catch {
+		throw new ProtocolError(
+			400,
+			"invalid-body",
+			"(body): expected a JSON object {opId, term, waitMs?}, got text that is not JSON",
+		);
+	}
+	const parsed = CommandRequestSchema.safeParse(json);
+	if (!parsed.success) {
+		throw new ProtocolError(400, "invalid-body", formatIssues(parsed.error.issues).join("; "));
+	}
+	return parsed.data;
+}
+
+export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
+	const app = new Hono<Env>();
+	const { log, operations } = deps;
+
+	app.onError(onError(log));
+	app.notFound((c) =>
+		c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404),
+	);
+
+	app.get(ROUTES.healthz, (c) => c.json({ ok: true as const }));
+
+	app.use(
+		"/v1/*",
+		authenticate({
+			publicKeys: deps.publicKeys,
+			now: deps.now,
+			replay: deps.replay,
+			limiter: deps.limiter,
+			log,
+			clientAddress: deps.clientAddress ?? socketAddress,
+		}),
+	);
+
+	app.get(ROUTES.status, async (c) => {
+		const gatewayActive = await deps.gatewayActive();
+		const now = deps.now();
+		const body: StatusResponse = {
+			version: PROTOCOL_VERSION,
+			role: deps.role,
+			term: deps.state.term,
+			gatewayActive,
+			lastOperation: operations.last(),
+			peer: deps.peer?.snapshot(now) ?? null,
+			now,
+		};
+		return c.json(body);
+	});
+
+	for (const [action, path] of ACTION_PATHS) {
+		app.post(path, async (c) => {
+			const command = parseCommand(c.get("body"));
+			const submitted = await operations.submit({ opId: command.opId, action, term: command.term });
+			switch (submitted.kind) {
+				case "stale-term":
+					throw new ProtocolError(
+						409,
+						"stale-term",
+						`term ${command.term} is below the highest term this agent has seen (${submitted.highest}): the command comes from an outdated decision`,
+					);
+				case "conflict":
+					throw new ProtocolError(
+						409,
+						"opid-conflict",
+						`opId ${command.opId} was already used for ${submitted.record.action} at term ${submitted.record.term}`,
+					);
+				case "accepted":
+				case "existing": {
+					const record = (await operations.wait(command.opId, command.waitMs)) ?? submitted.record;
+					return c.json(record);
+				}
+				default: {
+					const unreachable: never = submitted;
+					throw new Error(`unhandled submit result ${JSON.stringify(unreachable)}`);
+				}
+			}
+		});
+	}
+
+	// Known paths with the wrong method: say so, rather than "not found".
+	for (const [path, allowed] of [
+		[ROUTES.healthz, "GET"],
+		[ROUTES.status, "GET"],
+		...ACTION_PATHS.map(([, p]) => [p, "POST"] as const),
+	] as const) {
+		app.all(path, (c) =>
+			c.json(errorBody("method-not-allowed", `${path} only accepts ${allowed}`), 405, {
+				allow: allowed,
+			}),
+		);
+	}
+
+	return app;
+}

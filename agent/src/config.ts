@@ -1,0 +1,205 @@
+// The agent's JSON config: zod schema with OpenClaw defaults, parsed once into a frozen object.
+import { dirname, isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { decodePublicKey, expected, formatIssues, objectError, ROLES } from "../../protocol";
+import { readTextFile } from "./atomic-file";
+import { LOG_LEVELS } from "./log";
+import { DEFAULT_ACTIONS, type Step, StepSchema, UnitNameSchema } from "./steps/schema";
+
+/** Not OpenClaw's 18789, so agent and gateway can share a host. */
+export const DEFAULT_PORT = 18790;
+export const DEFAULT_STATE_DIR = "/var/lib/failover-agent";
+export const DEFAULT_LOCAL_READY_URL = "http://127.0.0.1:18789/readyz";
+
+/** Probe the primary every 2 s: the watchdog polls every 5 s, so each poll sees a fresh view. */
+export const DEFAULT_PEER_INTERVAL_MS = 2_000;
+/** A ready gateway answers in milliseconds; 1.5 s leaves room for a congested tailnet and ends before the next probe. */
+export const DEFAULT_PEER_TIMEOUT_MS = 1_500;
+
+const httpUrl = (example: string) =>
+	z
+		.string({ error: expected(`an absolute http(s) URL, e.g. ${example}`) })
+		.refine((text) => /^https?:$/.test(URL.parse(text)?.protocol ?? ""), {
+			error: `expected an absolute http(s) URL, e.g. ${example}`,
+		});
+
+const path = (what: string) =>
+	z
+		.string({
+			error: expected(
+				`${what} (a path; relative paths are resolved from the config file's folder)`,
+			),
+		})
+		.min(1)
+		.refine((text) => !text.includes("\0"));
+
+const publicKey = z
+	.string({ error: expected('a public key "ed25519:<base64url>"') })
+	.superRefine((text, ctx) => {
+		const decoded = decodePublicKey(text);
+		if (!decoded.ok)
+			ctx.addIssue({ code: "custom", message: `${decoded.message} (from failover-agent keygen)` });
+	});
+
+const actionSteps = (action: keyof typeof DEFAULT_ACTIONS) =>
+	z
+		.array(StepSchema, { error: expected('an array of steps, e.g. [{"type": "git-pull"}]') })
+		.max(32)
+		.default(() => [...DEFAULT_ACTIONS[action]]);
+
+export const AgentConfigSchema = z.strictObject(
+	{
+		listen: z
+			.strictObject(
+				{
+					host: z
+						.string({ error: expected('a host or IP to listen on, e.g. "127.0.0.1"') })
+						.min(1)
+						.default("127.0.0.1"),
+					// 0 asks the OS for a free port (tests); the "agent listening" log line says which.
+					port: z
+						.int({ error: expected("a TCP port from 0 to 65535") })
+						.min(0)
+						.max(65_535)
+						.default(DEFAULT_PORT),
+				},
+				{ error: objectError('an object {"host", "port"}') },
+			)
+			.default({ host: "127.0.0.1", port: DEFAULT_PORT }),
+		role: z.enum(ROLES, { error: expected('"primary" or "standby"') }),
+		watchdogPublicKeys: z
+			.array(publicKey, { error: expected('an array of 1 or 2 public keys "ed25519:..."') })
+			.min(1, { error: "expected at least one public key (run failover-agent keygen)" })
+			.max(2, {
+				error: "expected at most two public keys (the current one and, while rotating, the next)",
+			})
+			.refine((keys) => new Set(keys.map((k) => k.trim())).size === keys.length, {
+				error: "expected two different keys, got the same key twice",
+			}),
+		primaryReadyUrl: httpUrl("http://primary.tailnet.ts.net:18789/readyz").optional(),
+		peerProbe: z
+			.strictObject(
+				{
+					intervalMs: z
+						.int({ error: expected("an integer from 200 to 60000 (ms)") })
+						.min(200)
+						.max(60_000)
+						.default(DEFAULT_PEER_INTERVAL_MS),
+					timeoutMs: z
+						.int({ error: expected("an integer from 100 to 30000 (ms)") })
+						.min(100)
+						.max(30_000)
+						.default(DEFAULT_PEER_TIMEOUT_MS),
+				},
+				{ error: objectError('an object {"intervalMs", "timeoutMs"}') },
+			)
+			.default({ intervalMs: DEFAULT_PEER_INTERVAL_MS, timeoutMs: DEFAULT_PEER_TIMEOUT_MS })
+			.refine((p) => p.timeoutMs <= p.intervalMs, {
+				error: "expected timeoutMs <= intervalMs, so one probe ends before the next starts",
+			}),
+		workspace: path("the gateway's workspace folder, a git checkout"),
+		gatewayUnit: z.strictObject(
+			{
+				name: UnitNameSchema,
+				scope: z
+					.enum(["system", "user"], { error: expected('"system" or "user"') })
+					.default("system"),
+			},
+			{
+				error: objectError(
+					'an object {"name": "openclaw-gateway.service", "scope": "system" | "user"}',
+				),
+			},
+		),
+		localReadyUrl: httpUrl(DEFAULT_LOCAL_READY_URL).default(DEFAULT_LOCAL_READY_URL),
+		actions: z
+			.strictObject(
+				{
+					promote: actionSteps("promote"),
+					demote: actionSteps("demote"),
+					sync: actionSteps("sync"),
+				},
+				{ error: objectError('an object {"promote": [...], "demote": [...], "sync": [...]}') },
+			)
+			.default(() => ({
+				promote: [...DEFAULT_ACTIONS.promote],
+				demote: [...DEFAULT_ACTIONS.demote],
+				sync: [...DEFAULT_ACTIONS.sync],
+			})),
+		stateDir: path("a folder the agent may write").default(DEFAULT_STATE_DIR),
+		logLevel: z
+			.enum(LOG_LEVELS, { error: expected(`one of ${LOG_LEVELS.join(", ")}`) })
+			.default("info"),
+	},
+	{ error: objectError("a JSON object") },
+);
+
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+type ParsedConfig = z.output<typeof AgentConfigSchema>;
+export interface AgentConfig extends Readonly<Omit<ParsedConfig, "actions">> {
+	readonly actions: Readonly<Record<"promote" | "demote" | "sync", readonly Step[]>>;
+	/** Where the config was read from (for messages). */
+	readonly source: string;
+}
+
+export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; errors: string[] };
+
+function deepFreeze<T>(value: T): T {
+	if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+		Object.freeze(value);
+		for (const child of Object.values(value)) deepFreeze(child);
+	}
+	return value;
+}
+
+/** Validates an already-parsed JSON value; relative paths resolve against `baseDir`. */
+export function parseConfig(value: unknown, source: string, baseDir: string): ConfigResult {
+	const parsed = AgentConfigSchema.safeParse(value);
+	if (!parsed.success) return { ok: false, errors: formatIssues(parsed.error.issues, "(config)") };
+	const data = parsed.data;
+	const config: AgentConfig = {
+		...data,
+		workspace: isAbsolute(data.workspace) ? data.workspace : resolve(baseDir, data.workspace),
+		stateDir: isAbsolute(data.stateDir) ? data.stateDir : resolve(baseDir, data.stateDir),
+		source,
+	};
+	return { ok: true, config: deepFreeze(config) };
+}
+
+export async function loadConfig(file: string): Promise<ConfigResult> {
+	const read = await readTextFile(file);
+	if (!read.ok) {
+		return {
+			ok: false,
+			errors: [read.missing ? `${file}: no such file` : `${file}: cannot read: ${read.message}`],
+		};
+	}
+	let value: unknown;
+	try {
+		value = JSON.parse(read.text);
+	} catch (error) {
+		return { ok: false, errors: [`${file}: not valid JSON: ${(error as Error).message}`] };
+	}
+	return parseConfig(value, file, dirname(resolve(file)));
+}
+
+/** Things that are valid but probably not what the operator meant. */
+export function configWarnings(config: AgentConfig): string[] {
+	const warnings: string[] = [];
+	if (config.role === "primary" && config.primaryReadyUrl !== undefined) {
+		warnings.push(
+			"primaryReadyUrl is set on the primary: it will probe its own gateway, which tells the watchdog nothing",
+		);
+	}
+	if (config.role === "standby" && config.primaryReadyUrl === undefined) {
+		warnings.push(
+			"primaryReadyUrl is not set: this standby will not report its own view of the primary (one witness fewer)",
+		);
+	}
+	if (!["127.0.0.1", "::1", "localhost"].includes(config.listen.host)) {
+		warnings.push(
+			`listen.host is ${config.listen.host}: the agent is reachable beyond this machine; signatures still guard every command`,
+		);
+	}
+	return warnings;
+}

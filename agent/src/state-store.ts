@@ -1,0 +1,130 @@
+// Role, highest term and recent operations, kept in memory and written atomically to the state dir.
+import { join } from "node:path";
+import { z } from "zod";
+import {
+	formatIssues,
+	type OperationRecord,
+	OperationRecordSchema,
+	ROLES,
+	type Role,
+} from "../../protocol";
+import { ensureDir, readTextFile, writeFileAtomic } from "./atomic-file";
+
+export const STATE_FILE = "state.json";
+
+const PersistedStateSchema = z.object({
+	format: z.literal(1),
+	role: z.enum(ROLES),
+	term: z.int().min(0),
+	operations: z.array(OperationRecordSchema),
+});
+export type PersistedState = z.infer<typeof PersistedStateSchema>;
+
+/** The state file exists but cannot be trusted: starting fresh would forget the highest term. */
+export class StateFileError extends Error {
+	override name = "StateFileError";
+}
+
+export interface OpenedState {
+	store: StateStore;
+	/** Operations that were running (or queued) when the agent last stopped, now marked interrupted. */
+	interrupted: OperationRecord[];
+	/** The role in the state file when it differs from the configured one. */
+	previousRole?: Role;
+}
+
+export class StateStore {
+	readonly file: string;
+	readonly state: PersistedState;
+	#inflight: Promise<void> = Promise.resolve();
+	#queued: Promise<void> | null = null;
+
+	private constructor(file: string, state: PersistedState) {
+		this.file = file;
+		this.state = state;
+	}
+
+	/** Loads the state dir (creating it if needed) and marks operations cut off by a crash as interrupted. */
+	static async open(dir: string, options: { role: Role; now: () => number }): Promise<OpenedState> {
+		await ensureDir(dir);
+		const file = join(dir, STATE_FILE);
+		const read = await readTextFile(file);
+		let state: PersistedState;
+		if (read.ok) {
+			let json: unknown;
+			try {
+				json = JSON.parse(read.text);
+			} catch (error) {
+				throw new StateFileError(
+					`${file} is not valid JSON (${(error as Error).message}); move it aside to start fresh`,
+				);
+			}
+			const parsed = PersistedStateSchema.safeParse(json);
+			if (!parsed.success) {
+				throw new StateFileError(
+					`${file} is not a state file this agent understands: ${formatIssues(parsed.error.issues, "(state)").join("; ")}`,
+				);
+			}
+			state = parsed.data;
+		} else if (read.missing) {
+			state = { format: 1, role: options.role, term: 0, operations: [] };
+		} else {
+			throw new StateFileError(`cannot read ${file}: ${read.message}`);
+		}
+
+		const previousRole = state.role !== options.role ? state.role : undefined;
+		state.role = options.role;
+		const interrupted = markInterrupted(state.operations, options.now());
+		const store = new StateStore(file, state);
+		await store.save();
+		return { store, interrupted, ...(previousRole ? { previousRole } : {}) };
+	}
+
+	get term(): number {
+		return this.state.term;
+	}
+
+	get role(): Role {
+		return this.state.role;
+	}
+
+	/**
+	 * Writes the current state. Calls made while a write is waiting share it; the snapshot is taken when
+	 * the write starts, so every change made before a save() call is on disk when its promise resolves.
+	 */
+	save(): Promise<void> {
+		if (this.#queued !== null) return this.#queued;
+		const next = this.#inflight.then(() => {
+			this.#queued = null;
+			return writeFileAtomic(this.file, `${JSON.stringify(this.state)}\n`);
+		});
+		this.#queued = next;
+		this.#inflight = next.catch(() => {});
+		return next;
+	}
+}
+
+const INTERRUPTED_STEP = "the agent stopped while this step was running";
+
+function markInterrupted(operations: OperationRecord[], now: number): OperationRecord[] {
+	const found: OperationRecord[] = [];
+	for (const op of operations) {
+		if (op.status !== "running") continue;
+		op.status = "interrupted";
+		op.finishedAt = now;
+		const ran = op.steps.some((s) => s.status !== "pending");
+		op.error = ran
+			? "the agent stopped during this operation"
+			: "the agent stopped before this operation started";
+		for (const step of op.steps) {
+			if (step.status === "running") {
+				step.status = "interrupted";
+				step.error = INTERRUPTED_STEP;
+			} else if (step.status === "pending") {
+				step.status = "skipped";
+			}
+		}
+		found.push(op);
+	}
+	return found;
+}
