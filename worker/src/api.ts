@@ -3,8 +3,9 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requireAdmin } from "./auth";
-import { type ConfigError, groupOf, PairConfigSchema } from "./config";
+import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
+import { configErrors, healthReport } from "./health";
 import { apiError, apiErrorResponse } from "./http-error";
 import type { PairSummary } from "./pair-view";
 import type { OperatorCommand } from "./types";
@@ -22,40 +23,15 @@ const OPERATOR_COMMANDS = [
 
 // Operator commands carry no body; 1 KiB leaves room for a client that sends `{}` or a note.
 const MAX_POST_BODY = 1024;
-// A pair's loop is reported stale past this many of its intervals (the backstop re-arms at two).
-const STALE_INTERVALS = 3;
 
 export const app = new Hono<Env_>();
 
 app.get("/healthz", async (c) => {
 	const config = loadConfig(c.env.WATCHDOG_CONFIG);
-	const errors = configErrors(config);
 	const { pairs, unreachable } = await allPairs(c.env, config);
-	const now = Date.now();
-	const problems: string[] = errors.map((e) => `config ${e.path}: ${e.message}`);
-	for (const g of unreachable) problems.push(`group ${g}: its Durable Object did not answer`);
-	const view = pairs.map((p) => {
-		const interval = (config.pairs.get(p.name)?.probeIntervalSeconds ?? 0) * 1000;
-		const stale =
-			p.watched && (p.lastTickAt === null || now - p.lastTickAt > STALE_INTERVALS * interval);
-		if (stale) {
-			problems.push(
-				p.lastTickAt === null
-					? `pair ${p.name}: not ticked yet (the cron backstop starts its loop within a minute)`
-					: `pair ${p.name}: last tick ${Math.round((now - p.lastTickAt) / 1000)} s ago`,
-			);
-		}
-		return {
-			name: p.name,
-			group: p.group,
-			watched: p.watched,
-			state: p.state,
-			lastTickAt: p.lastTickAt,
-			stale,
-		};
-	});
-	const ok = problems.length === 0;
-	return c.json({ ok, problems, errors, pairs: view }, ok ? 200 : 503);
+	const report = healthReport(config, pairs, unreachable, Date.now());
+	// 503 whenever a configured pair is not being watched, so an uptime monitor pages someone.
+	return c.json(report, report.ok ? 200 : 503);
 });
 
 app.get("/api/v1/pairs", async (c) => {
@@ -161,13 +137,6 @@ function intQuery(
 		);
 	}
 	return n;
-}
-
-/** Every config error, with the pair it belongs to when there is one. */
-function configErrors(config: LoadedConfig): (ConfigError & { pair?: string })[] {
-	const out: (ConfigError & { pair?: string })[] = [...config.globalErrors];
-	for (const [pair, errors] of config.pairErrors) for (const e of errors) out.push({ ...e, pair });
-	return out;
 }
 
 async function allPairs(

@@ -1,6 +1,7 @@
 // One pair's turn: gather witnesses, decide, persist, then run decide's commands and feed their outcomes back.
 import type { AgentClient } from "./agent-client";
 import type { PairConfig } from "./config";
+import { deadline } from "./deadline";
 import { decide, initialState } from "./decide";
 import { probeHttp } from "./probe";
 import type { Store } from "./store";
@@ -189,19 +190,21 @@ async function sendCommand(
 	tickSignal: AbortSignal,
 ): Promise<CommandOutcome> {
 	const base = { action: cmd.action, term: cmd.term, opId: cmd.opId };
-	const signal = AbortSignal.any([tickSignal, AbortSignal.timeout(pair.commandTimeoutMs)]);
+	const dl = deadline(pair.commandTimeoutMs, tickSignal);
 	const waitMs = Math.min(COMMAND_WAIT_MS, Math.floor(pair.commandTimeoutMs / 2));
 	try {
-		return await raceSignal(agent.command(cmd, { waitMs, signal }), signal, () => ({
+		return await raceSignal(agent.command(cmd, { waitMs, signal: dl.signal }), dl.signal, () => ({
 			...base,
 			result: "unreachable" as const,
-			detail: tickSignal.aborted
-				? "the tick's deadline came before the agent answered"
-				: `no answer within ${pair.commandTimeoutMs} ms`,
+			detail: dl.expired
+				? `no answer within ${pair.commandTimeoutMs} ms`
+				: "the tick's deadline came before the agent answered",
 		}));
 	} catch (e) {
 		console.error("agent client command() threw (a bug: failures must be values)", e);
 		return { ...base, result: "failed", detail: `agent client error: ${errorText(e)}` };
+	} finally {
+		dl.clear();
 	}
 }
 

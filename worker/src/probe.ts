@@ -1,4 +1,5 @@
 // HTTP readiness probe of the primary: one GET with a deadline, answered as a ProbeResult value, never a throw.
+import { deadline } from "./deadline";
 import type { ProbeResult } from "./types";
 
 export interface ProbeOptions {
@@ -21,8 +22,8 @@ const MAX_DETAIL = 200;
 export async function probeHttp(url: string, opts: ProbeOptions): Promise<ProbeResult> {
 	const started = opts.now();
 	const elapsed = () => Math.max(0, Math.round(opts.now() - started));
-	const timeout = AbortSignal.timeout(opts.timeoutMs);
-	const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+	const dl = deadline(opts.timeoutMs, opts.signal);
+	const signal = dl.signal;
 	let status: number | undefined;
 	// Called unbound: workerd's fetch throws "Illegal invocation" when called as a method of `opts`.
 	const doFetch = opts.fetch;
@@ -64,7 +65,7 @@ export async function probeHttp(url: string, opts: ProbeOptions): Promise<ProbeR
 		return { ok: true, status, ms: elapsed() };
 	} catch (e) {
 		const ms = elapsed();
-		if (timeout.aborted) {
+		if (dl.expired) {
 			return withStatus(
 				{ ok: false, reason: "timeout", ms, detail: `no answer within ${opts.timeoutMs} ms` },
 				status,
@@ -77,6 +78,8 @@ export async function probeHttp(url: string, opts: ProbeOptions): Promise<ProbeR
 			);
 		}
 		return withStatus({ ok: false, reason: "connect-error", ms, detail: clip(message(e)) }, status);
+	} finally {
+		dl.clear();
 	}
 }
 

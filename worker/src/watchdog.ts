@@ -3,6 +3,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type AgentClientFactory, agentClientsFor } from "./agent-client";
 import { groupOf, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
+import { deadline } from "./deadline";
 import {
 	MAX_COMMAND_ROUNDS,
 	type OperatorReport,
@@ -83,7 +84,9 @@ export class Watchdog extends DurableObject<Env> {
 		if (reason === null) return { group, pairs: pairs.length, alarmAt: alarm, rearmed: null };
 		const at = now + BACKSTOP_ALARM_DELAY_MS;
 		await this.ctx.storage.setAlarm(at);
-		console.warn(`watchdog ${group}: alarm ${reason} (was ${alarm}); re-armed for ${at}`);
+		// A missing alarm is normal on first deploy; a stale one means the loop had stopped.
+		const log = reason === "missing" ? console.log : console.warn;
+		log(`watchdog ${group}: alarm ${reason} (was ${alarm}); re-armed for ${at}`);
 		return { group, pairs: pairs.length, alarmAt: at, rearmed: reason };
 	}
 
@@ -134,9 +137,13 @@ export class Watchdog extends DurableObject<Env> {
 			};
 		}
 		// Each round sends one command with its own timeout; the whole call ends when they could all have.
-		const signal = AbortSignal.timeout(MAX_COMMAND_ROUNDS * pair.commandTimeoutMs);
-		const report = await operatePair(this.turnDeps(pair), command, signal);
-		return { ok: true, ...report };
+		const dl = deadline(MAX_COMMAND_ROUNDS * pair.commandTimeoutMs);
+		try {
+			const report = await operatePair(this.turnDeps(pair), command, dl.signal);
+			return { ok: true, ...report };
+		} finally {
+			dl.clear();
+		}
 	}
 
 	override async alarm(): Promise<void> {
@@ -186,11 +193,14 @@ export class Watchdog extends DurableObject<Env> {
 	}
 
 	private async tick(pair: PairConfig, slot: number, budgetMs: number): Promise<void> {
+		const dl = deadline(budgetMs);
 		try {
-			await tickPair(this.turnDeps(pair), slot, AbortSignal.timeout(budgetMs));
+			await tickPair(this.turnDeps(pair), slot, dl.signal);
 		} catch (e) {
 			// Expected failures are values; reaching here is a bug. The other pairs still tick.
 			console.error(`watchdog ${pair.name}: tick failed`, e);
+		} finally {
+			dl.clear();
 		}
 	}
 

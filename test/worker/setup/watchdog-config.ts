@@ -15,6 +15,8 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 	// Pairs alone in a group named g-<pair>; two groups hold two pairs each (concurrency, a bad pair).
 	const solos = [
 		"loop-grid",
+		"loop-dup",
+		"loop-rows",
 		"loop-fail",
 		"loop-evict",
 		"loop-counters",

@@ -1,0 +1,63 @@
+// The /healthz verdict: is every configured pair being watched? Config errors and stopped loops say no.
+import type { ConfigError } from "./config";
+import type { LoadedConfig } from "./config-cache";
+import type { PairSummary } from "./pair-view";
+
+// A pair's loop is reported stale past this many of its intervals (the backstop re-arms at two).
+export const STALE_INTERVALS = 3;
+
+export interface HealthReport {
+	ok: boolean;
+	/** One sentence per problem, each naming what is wrong. */
+	problems: string[];
+	errors: (ConfigError & { pair?: string })[];
+	pairs: {
+		name: string;
+		group: string;
+		watched: boolean;
+		state: string | null;
+		lastTickAt: number | null;
+		stale: boolean;
+	}[];
+}
+
+/** Every config error, with the pair it belongs to when there is one. */
+export function configErrors(config: LoadedConfig): (ConfigError & { pair?: string })[] {
+	const out: (ConfigError & { pair?: string })[] = [...config.globalErrors];
+	for (const [pair, errors] of config.pairErrors) for (const e of errors) out.push({ ...e, pair });
+	return out;
+}
+
+export function healthReport(
+	config: LoadedConfig,
+	pairs: readonly PairSummary[],
+	unreachableGroups: readonly string[],
+	now: number,
+): HealthReport {
+	const errors = configErrors(config);
+	const problems = errors.map(
+		(e) => `config ${e.path}${e.pair ? ` (pair ${e.pair}, not watched)` : ""}: ${e.message}`,
+	);
+	for (const g of unreachableGroups) problems.push(`group ${g}: its Durable Object did not answer`);
+	const view = pairs.map((p) => {
+		const interval = (config.pairs.get(p.name)?.probeIntervalSeconds ?? 0) * 1000;
+		const stale =
+			p.watched && (p.lastTickAt === null || now - p.lastTickAt > STALE_INTERVALS * interval);
+		if (stale) {
+			problems.push(
+				p.lastTickAt === null
+					? `pair ${p.name}: not ticked yet (the cron backstop starts its loop within a minute)`
+					: `pair ${p.name}: last tick ${Math.round((now - p.lastTickAt) / 1000)} s ago`,
+			);
+		}
+		return {
+			name: p.name,
+			group: p.group,
+			watched: p.watched,
+			state: p.state,
+			lastTickAt: p.lastTickAt,
+			stale,
+		};
+	});
+	return { ok: problems.length === 0, problems, errors, pairs: view };
+}
