@@ -216,6 +216,63 @@ describe("the alarm loop", () => {
 	});
 });
 
+describe("the Tailscale witness in the tick", () => {
+	async function tailnet(stub: DurableObjectStub<Watchdog>, connected: boolean | undefined) {
+		await runInDurableObject(stub, (i: Watchdog) => {
+			i.deps.tailscale =
+				connected === undefined ? undefined : { view: async () => ({ connected }) };
+		});
+	}
+
+	it("a worker-only partition (Tailscale sees the primary) is suspected, never a failover", async () => {
+		const clock = new TestClock();
+		await setGateway("loop-partition", "reset");
+		const stub = await start("g-loop-partition", clock);
+		await tailnet(stub, true);
+		for (let i = 0; i < 6; i++) {
+			await tick(stub);
+			clock.advance(INTERVAL);
+		}
+		const p = await pair(stub, "loop-partition");
+		expect(p.state).toBe("suspect-partition");
+		expect(p.term).toBe(0);
+		expect(p.witnesses.tailscale.summary).toContain("connected to the Tailscale control plane");
+		const kinds = ((await stub.getEvents("loop-partition", 10)) ?? []).map((e) => e.kind);
+		expect(kinds).toEqual(["suspect-partition"]); // announced once, not every tick
+	});
+
+	it("fails over when Tailscale agrees the primary is gone (held here: no agent client yet)", async () => {
+		const clock = new TestClock();
+		await setGateway("loop-tailnet-down", "reset");
+		const stub = await start("g-loop-tailnet-down", clock);
+		await tailnet(stub, false);
+		for (let i = 0; i < 3; i++) {
+			await tick(stub);
+			clock.advance(INTERVAL);
+		}
+		const p = await pair(stub, "loop-tailnet-down");
+		expect(p.state).toBe("held");
+		expect(((await stub.getEvents("loop-tailnet-down", 10)) ?? []).map((e) => e.kind)).toEqual([
+			"promote-failed",
+			"promoting",
+		]);
+	});
+
+	it("a configured witness without credentials counts as unknown: no failover on the probe alone", async () => {
+		const clock = new TestClock();
+		await setGateway("loop-tailnet-nocreds", "not-ready");
+		const stub = await start("g-loop-tailnet-nocreds", clock);
+		await tailnet(stub, undefined);
+		for (let i = 0; i < 4; i++) {
+			await tick(stub);
+			clock.advance(INTERVAL);
+		}
+		const p = await pair(stub, "loop-tailnet-nocreds");
+		expect(p.state).toBe("suspect-partition");
+		expect(p.witnesses.tailscale.summary).toContain("wrangler secret put TAILSCALE_API_KEY");
+	});
+});
+
 describe("a group of pairs", () => {
 	it("ticks every pair; a slow pair times out on its own deadline without stopping the other", async () => {
 		const clock = new TestClock();

@@ -9,11 +9,13 @@ import {
 	type OperatorReport,
 	operatePair,
 	type PairTurnDeps,
+	raceSignal,
 	tickPair,
 } from "./pair-tick";
 import { detail, type PairDetail, type PairSummary, summarize } from "./pair-view";
 import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
 import { Store, type StoredEvent } from "./store";
+import { createTailscaleWitness, type TailscaleWitness, tailscaleAuthFromEnv } from "./tailscale";
 import type { OperatorCommand, PairEvent, StandbyView, TailscaleView } from "./types";
 import { describeTailscale } from "./witness";
 
@@ -23,13 +25,23 @@ export interface WatchdogDeps {
 	agents: AgentClientFactory;
 	/** Wall clock for scheduling and decide(). */
 	clock: () => number;
+	/** The Tailscale API witness; undefined when no Tailscale credentials are set. */
+	tailscale: TailscaleWitness | undefined;
 }
 
 export function defaultDeps(env: Env): WatchdogDeps {
+	const auth = tailscaleAuthFromEnv(env);
 	return {
 		fetch: (input, init) => fetch(input, init),
 		agents: agentClientsFor(env),
 		clock: () => Date.now(),
+		// One witness per object, so its 30 s answer cache spans ticks.
+		tailscale: auth
+			? createTailscaleWitness({
+					auth,
+					...(env.TAILSCALE_API_BASE ? { baseUrl: env.TAILSCALE_API_BASE } : {}),
+				})
+			: undefined,
 	};
 }
 
@@ -111,7 +123,7 @@ export class Watchdog extends DurableObject<Env> {
 			tailscaleSummary: !pair?.witnesses.tailscale
 				? "not a witness for this pair"
 				: views?.tailscale === undefined
-					? "not polled yet: the Tailscale witness is not wired into the tick"
+					? "not polled yet"
 					: describeTailscale(views.tailscale),
 		});
 	}
@@ -205,7 +217,7 @@ export class Watchdog extends DurableObject<Env> {
 	}
 
 	private turnDeps(pair: PairConfig): PairTurnDeps {
-		return {
+		const deps: PairTurnDeps = {
 			store: this.store,
 			pair,
 			agent: this.deps.agents(pair),
@@ -215,6 +227,32 @@ export class Watchdog extends DurableObject<Env> {
 			notify: (name, events) => this.notify(name, events),
 			onWitnesses: (name, views) => this.views.set(name, views),
 		};
+		const ts = pair.witnesses.tailscale;
+		if (ts) deps.tailscale = (signal) => this.tailscaleView(ts.deviceId, ts.timeoutMs, signal);
+		return deps;
+	}
+
+	/** A configured Tailscale witness that cannot answer votes "unknown" (an error view), never "down". */
+	private async tailscaleView(
+		deviceId: string,
+		timeoutMs: number,
+		signal: AbortSignal,
+	): Promise<TailscaleView> {
+		const witness = this.deps.tailscale;
+		if (!witness) {
+			return {
+				error:
+					"no Tailscale API credentials: npx wrangler secret put TAILSCALE_API_KEY (or TAILSCALE_OAUTH_CLIENT_ID and TAILSCALE_OAUTH_CLIENT_SECRET)",
+			};
+		}
+		try {
+			return await raceSignal(witness.view(deviceId, timeoutMs), signal, () => ({
+				error: "no answer before the tick's deadline",
+			}));
+		} catch (e) {
+			console.error("tailscale witness threw (a bug: failures must be values)", e);
+			return { error: "Tailscale witness error" };
+		}
 	}
 
 	private watchedPairs(config: LoadedConfig, group: string): PairConfig[] {

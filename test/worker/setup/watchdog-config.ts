@@ -21,6 +21,9 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 		"loop-evict",
 		"loop-counters",
 		"loop-operator",
+		"loop-partition",
+		"loop-tailnet-down",
+		"loop-tailnet-nocreds",
 		"api",
 		"api-ops",
 		"cron-missing",
@@ -30,7 +33,11 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 	];
 	return {
 		pairs: [
-			...solos.map((n) => pair(n)),
+			...solos.map((n) =>
+				n === "loop-partition" || n.startsWith("loop-tailnet")
+					? pair(n, { witnesses: { standby: false, tailscale: { deviceId: `dev-${n}` } } })
+					: pair(n),
+			),
 			pair("multi-fast"),
 			pair("multi-slow"),
 			pair("mixed-good"),
