@@ -52,7 +52,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			step: step?.step,
 		});
 	}
-	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS });
+	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS, now: now() });
 	const operations = new OperationManager({
 		store: opened.store,
 		actions: config.actions,

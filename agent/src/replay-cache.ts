@@ -24,14 +24,23 @@ export class ReplayCache {
 	readonly #seen: Map<string, number>;
 	readonly #retainMs: number;
 	readonly #max: number;
+	/** Requests signed before this time are refused: set when the nonce file was damaged. */
+	readonly #notBefore: number;
 	#inflight: Promise<void> = Promise.resolve();
 	#queued: Promise<void> | null = null;
 
-	private constructor(file: string, seen: Map<string, number>, retainMs: number, max: number) {
+	private constructor(
+		file: string,
+		seen: Map<string, number>,
+		retainMs: number,
+		max: number,
+		notBefore: number,
+	) {
 		this.#file = file;
 		this.#seen = seen;
 		this.#retainMs = retainMs;
 		this.#max = max;
+		this.#notBefore = notBefore;
 	}
 
 	/**
@@ -41,20 +50,23 @@ export class ReplayCache {
 	 */
 	static async open(
 		dir: string,
-		options: { maxSkewMs: number; max?: number },
+		options: { maxSkewMs: number; now: number; max?: number },
 	): Promise<ReplayCache> {
 		const file = join(dir, NONCE_FILE);
 		const seen = new Map<string, number>();
+		let notBefore = 0;
 		const read = await readTextFile(file);
 		if (read.ok) {
-			// A damaged nonce file is rewritten, not fatal: entries older than the window are useless anyway,
-			// and refusing to start would be worse. Replays inside that minute are still signed commands.
 			try {
 				const parsed = NonceFileSchema.parse(JSON.parse(read.text));
 				for (const [nonce, ts] of parsed.nonces) seen.set(nonce, ts);
-			} catch {}
+			} catch {
+				// The remembered nonces are lost, so no request signed before now can be proven fresh:
+				// refuse those (the watchdog signs every request anew) rather than refuse to start.
+				notBefore = options.now;
+			}
 		}
-		return new ReplayCache(file, seen, 2 * options.maxSkewMs, options.max ?? MAX_NONCES);
+		return new ReplayCache(file, seen, 2 * options.maxSkewMs, options.max ?? MAX_NONCES, notBefore);
 	}
 
 	get size(): number {
@@ -63,7 +75,7 @@ export class ReplayCache {
 
 	/** Records the nonce and persists it before answering "fresh": a crash cannot forget an accepted nonce. */
 	async claim(nonce: string, timestamp: number, now: number): Promise<Claim> {
-		if (this.#seen.has(nonce)) return "replayed";
+		if (this.#seen.has(nonce) || timestamp < this.#notBefore) return "replayed";
 		this.#prune(now);
 		if (this.#seen.size >= this.#max) return "full";
 		this.#seen.set(nonce, timestamp);
