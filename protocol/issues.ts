@@ -40,7 +40,12 @@ export function issuePath(path: readonly PropertyKey[], root = "(body)"): string
 export function formatIssues(issues: readonly Issue[], root?: string): string[] {
 	const lines: string[] = [];
 	for (const issue of issues) {
-		const line = `${issuePath(issue.path, root)}: ${issue.message}`;
+		// Unknown keys read the same everywhere, whichever schema (and error callback) reported them.
+		const message =
+			issue.code === "unrecognized_keys"
+				? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`
+				: issue.message;
+		const line = `${issuePath(issue.path, root)}: ${message}`;
 		if (!lines.includes(line)) lines.push(line);
 	}
 	return lines;

@@ -1,0 +1,168 @@
+// Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS.
+// Run: npx node scripts/measure-agent.mjs [--requests N] [--json FILE]
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { generateKeyPair, ROUTES, signRequest } from "../protocol";
+
+const root = resolve(import.meta.dirname, "..");
+
+const { values } = parseArgs({
+	options: {
+		requests: { type: "string", default: "500" },
+		json: { type: "string" },
+		/** Extra flags for the agent's node, e.g. "--max-semi-space-size=1" as in the systemd unit. */
+		"node-flags": { type: "string", default: "" },
+	},
+	strict: true,
+});
+const requests = Number(values.requests);
+
+/** A stand-in OpenClaw gateway answering /readyz 200, for the standby's peer probe and gatewayActive. */
+async function readyServer(): Promise<{ url: string; close: () => void }> {
+	const server = createServer((_req, res) => {
+		res.writeHead(200, { "content-type": "application/json" });
+		res.end('{"ready":true}');
+	});
+	await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`,
+		close: () => {
+			server.closeAllConnections();
+			server.close();
+		},
+	};
+}
+
+async function rssKiB(pid: number): Promise<number> {
+	const status = await readFile(`/proc/${pid}/status`, "utf8");
+	return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+}
+
+function percentile(sorted: number[], p: number): number {
+	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+	const dir = await mkdtemp(join(tmpdir(), "fg-measure-"));
+	const bundle = join(dir, "agent.mjs");
+	const built = spawnSync(
+		process.execPath,
+		[join(root, "scripts/build-agent.mjs"), "--outfile", bundle],
+		{ encoding: "utf8" },
+	);
+	if (built.status !== 0) throw new Error(built.stderr);
+
+	const keys = await generateKeyPair();
+	const primary = await readyServer();
+	const local = await readyServer();
+	const configFile = join(dir, "agent.json");
+	await writeFile(
+		configFile,
+		JSON.stringify({
+			listen: { host: "127.0.0.1", port: 0 },
+			role: "standby",
+			watchdogPublicKeys: [keys.publicKeyText],
+			primaryReadyUrl: primary.url,
+			workspace: dir,
+			gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
+			localReadyUrl: local.url,
+			stateDir: join(dir, "state"),
+			logLevel: "info",
+		}),
+	);
+
+	const nodeFlags = (values["node-flags"] ?? "").split(" ").filter(Boolean);
+	const child: ChildProcess = spawn(
+		process.execPath,
+		[...nodeFlags, bundle, "serve", "--config", configFile],
+		{
+			stdio: ["ignore", "pipe", "inherit"],
+		},
+	);
+	try {
+		const port = await listeningPort(child);
+		const base = `http://127.0.0.1:${port}`;
+
+		await sleep(3_000);
+		const idleBefore = await rssKiB(child.pid ?? 0);
+
+		const call = async () => {
+			const headers = await signRequest({
+				method: "GET",
+				path: ROUTES.status,
+				privateKey: keys.privateKey,
+			});
+			const res = await fetch(`${base}${ROUTES.status}`, {
+				headers,
+				signal: AbortSignal.timeout(5_000),
+			});
+			if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+			await res.json();
+		};
+		for (let i = 0; i < 50; i++) await call(); // warm-up: JIT, keep-alive connection
+		const samples: number[] = [];
+		for (let i = 0; i < requests; i++) {
+			const t0 = performance.now();
+			await call();
+			samples.push(performance.now() - t0);
+		}
+		samples.sort((a, b) => a - b);
+
+		await sleep(5_000);
+		const idleAfter = await rssKiB(child.pid ?? 0);
+
+		const result = {
+			node: process.version,
+			nodeFlags,
+			requests,
+			statusRoundTripMs: {
+				median: Number(percentile(samples, 50).toFixed(3)),
+				p90: Number(percentile(samples, 90).toFixed(3)),
+				p99: Number(percentile(samples, 99).toFixed(3)),
+				min: Number((samples[0] ?? Number.NaN).toFixed(3)),
+			},
+			idleRssMiB: {
+				afterStart: Number((idleBefore / 1024).toFixed(1)),
+				afterRequests: Number((idleAfter / 1024).toFixed(1)),
+			},
+			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
+		};
+		process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+		if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+	} finally {
+		child.kill("SIGTERM");
+		primary.close();
+		local.close();
+		await sleep(300);
+		await rm(dir, { recursive: true, force: true });
+	}
+}
+
+/** The port from the agent's "agent listening" log line (JSON lines on stdout). */
+function listeningPort(child: ChildProcess): Promise<number> {
+	return new Promise((resolvePort, reject) => {
+		let buffered = "";
+		const timer = setTimeout(() => reject(new Error("the agent did not start listening")), 15_000);
+		child.once("exit", (code) => reject(new Error(`the agent exited with ${code}`)));
+		child.stdout?.on("data", (chunk: Buffer) => {
+			buffered += chunk.toString();
+			for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+				const entry = JSON.parse(buffered.slice(0, nl)) as { msg?: string; port?: number };
+				buffered = buffered.slice(nl + 1);
+				if (entry.msg === "agent listening" && entry.port !== undefined) {
+					clearTimeout(timer);
+					resolvePort(entry.port);
+				}
+			}
+		});
+	});
+}
+
+await main();
