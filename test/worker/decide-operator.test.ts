@@ -1,4 +1,4 @@
-// decide() on operator commands: pause, resume, promote, demote, failback in every state.
+// decide() on operator commands: pause, resume, promote, demote, failback, drill in every state.
 import { describe, expect, it } from "vitest";
 import type { OperatorCommand, PairState } from "../../worker/src/types";
 import { cmd, NOW, op, pending, run, st } from "./support/decide-fixtures";
@@ -33,6 +33,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: forced(2),
 			demote: /applies when the standby is active; the primary is active/,
 			failback: /applies when the standby is active/,
+			drill: drilling(2),
 		},
 	],
 	[
@@ -44,6 +45,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: forced(3),
 			demote: /the primary is active/,
 			failback: /the primary is active/,
+			drill: drilling(3),
 		},
 	],
 	[
@@ -55,6 +57,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /a promote is already in progress/,
 			demote: /the primary is active/,
 			failback: /the primary is active/,
+			drill: /a drill starts from primary-active; this pair is promoting/,
 		},
 	],
 	[
@@ -66,6 +69,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /the standby is already active/,
 			demote: demoting(),
 			failback: demoting(),
+			drill: /a drill starts from primary-active; this pair is standby-active/,
 		},
 	],
 	[
@@ -77,6 +81,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /the standby is already active/,
 			demote: /a demote is already in progress/,
 			failback: /a demote is already in progress/,
+			drill: /this pair is demoting/,
 		},
 	],
 	[
@@ -88,6 +93,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: forced(2),
 			demote: /the primary is active/,
 			failback: /the primary is active/,
+			drill: /this pair is suspect-partition/,
 		},
 	],
 	[
@@ -99,6 +105,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /paused: resume it first/,
 			demote: /paused: resume it first/,
 			failback: /paused: resume it first/,
+			drill: /this pair is paused/,
 		},
 	],
 	[
@@ -115,6 +122,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /paused: resume it first/,
 			demote: /paused: resume it first/,
 			failback: /paused: resume it first/,
+			drill: /this pair is paused/,
 		},
 	],
 	[
@@ -130,6 +138,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: forced(4),
 			demote: /the primary is active/,
 			failback: /the primary is active/,
+			drill: /this pair is held/,
 		},
 	],
 	[
@@ -141,6 +150,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /the standby is already active/,
 			demote: demoting(),
 			failback: /failback applies in standby-active; this pair is held \(use demote to force\)/,
+			drill: /this pair is held/,
 		},
 	],
 	[
@@ -152,6 +162,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: forced(2),
 			demote: /the primary is active/,
 			failback: /the primary is active/,
+			drill: /this pair is both-down/,
 		},
 	],
 	[
@@ -163,6 +174,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /a promote is already in progress/,
 			demote: /the primary is active/,
 			failback: /the primary is active/,
+			drill: /this pair is both-down/,
 		},
 	],
 	[
@@ -174,6 +186,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /the standby is already active/,
 			demote: demoting(),
 			failback: /failback applies in standby-active/,
+			drill: /this pair is both-down/,
 		},
 	],
 	[
@@ -185,6 +198,7 @@ const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
 			promote: /the standby is already active/,
 			demote: /a demote is already in progress/,
 			failback: /a demote is already in progress/,
+			drill: /this pair is both-down/,
 		},
 	],
 ];
@@ -206,6 +220,21 @@ function forced(term: number): Want {
 		events: ["operator", "promoting"],
 		pending: pending("promote", term, 1, NOW),
 		check: (s) => expect(s.failovers).toContain(NOW),
+	};
+}
+
+function drilling(term: number): Want {
+	return {
+		state: "promoting",
+		term,
+		commands: [cmd("promote", term)],
+		events: ["drill"],
+		pending: pending("promote", term, 1, NOW),
+		// A drill is a test: it does not count toward flap damping.
+		check: (s) => {
+			expect(s.failovers).not.toContain(NOW);
+			expect(s.drill).toEqual({ startedAt: NOW });
+		},
 	};
 }
 

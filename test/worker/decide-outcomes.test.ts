@@ -90,7 +90,8 @@ const promoting: Row[] = [
 			state: "held",
 			events: ["promote-failed"],
 			pending: null,
-			check: (s) => expect(s.reason).toMatch(/^no agent client yet: would promote/),
+			// The reason repeats what the shell said it could not send.
+			check: (s) => expect(s.reason).toMatch(/^cannot promote: /),
 		},
 	},
 	...(["succeeded", "failed", "rejected", "unsupported"] as const).map(
@@ -185,7 +186,7 @@ const sync: Row[] = [
 		from: PAS,
 		obs: outcome("sync", 2, 1, "succeeded"),
 		config: WITH_PRIMARY_AGENT,
-		want: { state: "primary-active", events: ["operator"], pending: null },
+		want: { state: "primary-active", events: ["synced"], pending: null },
 	},
 	{
 		name: "running -> nothing",

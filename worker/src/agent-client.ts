@@ -1,5 +1,7 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
+import { importPrivateKey } from "../../protocol";
 import type { PairConfig } from "./config";
+import { createSignedAgentClient } from "./signed-agent-client";
 import type { Command, CommandOutcome, StandbyView } from "./types";
 
 export interface CommandOptions {
@@ -39,9 +41,32 @@ export const noAgentClient: AgentClient = {
 };
 
 /**
- * Picks the agent client for this deployment. The end-to-end issue returns the signed client here when
- * WATCHDOG_PRIVATE_KEY is set; until then every pair gets `noAgentClient`.
+ * Picks the agent client for this deployment: the signed protocol client when WATCHDOG_PRIVATE_KEY is
+ * set, otherwise `noAgentClient`, which sends nothing and says so. The key is imported once per
+ * isolate; a malformed key makes every call fail with the reason instead of throwing.
  */
-export function agentClientsFor(_env: { WATCHDOG_PRIVATE_KEY?: string }): AgentClientFactory {
-	return () => noAgentClient;
+export function agentClientsFor(
+	env: { WATCHDOG_PRIVATE_KEY?: string },
+	fetchImpl?: typeof fetch,
+): AgentClientFactory {
+	const text = env.WATCHDOG_PRIVATE_KEY?.trim();
+	if (!text) return () => noAgentClient;
+	const privateKey = importPrivateKey(text);
+	privateKey.catch(() => {}); // Reported per call, as an outcome.
+	const clients = new Map<string, AgentClient>();
+	return (pair) => {
+		const key = `${pair.name} ${pair.standby.agentUrl} ${pair.primary.agentUrl ?? ""}`;
+		let client = clients.get(key);
+		if (!client) {
+			client = createSignedAgentClient({
+				standbyUrl: pair.standby.agentUrl,
+				...(pair.primary.agentUrl ? { primaryUrl: pair.primary.agentUrl } : {}),
+				privateKey,
+				timeoutMs: pair.commandTimeoutMs,
+				...(fetchImpl ? { fetch: fetchImpl } : {}),
+			});
+			clients.set(key, client);
+		}
+		return client;
+	};
 }

@@ -19,6 +19,7 @@ const OPERATOR_COMMANDS = [
 	"promote",
 	"demote",
 	"failback",
+	"drill",
 ] as const satisfies readonly OperatorCommand[];
 
 // Operator commands carry no body; 1 KiB leaves room for a client that sends `{}` or a note.

@@ -71,6 +71,14 @@ export const PairConfigSchema = z
 	})
 	.strict()
 	.superRefine((p, ctx) => {
+		const witnesses = (p.witnesses.standby ? 1 : 0) + (p.witnesses.tailscale ? 1 : 0);
+		if (typeof p.witnesses.quorum === "number" && p.witnesses.quorum > witnesses) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["witnesses", "quorum"],
+				message: `expected at most ${witnesses} (the witnesses configured besides the Worker's probe), or "all"; a larger quorum could never be met, so the pair would never fail over`,
+			});
+		}
 		if (p.probeTimeoutMs >= p.probeIntervalSeconds * 1000) {
 			ctx.addIssue({
 				code: "custom",

@@ -473,6 +473,10 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 			s.activeSince = d.now;
 			s.oks = 0;
 			d.moveTo("standby-active", "standby promoted and ready");
+			if (s.drill) {
+				continueDrill(d, evidence);
+				return;
+			}
 			d.event(
 				"promoted",
 				"critical",
@@ -497,21 +501,24 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 					: "No primary agent is configured: run `git pull` in the primary's workspace to get what the standby wrote.",
 			);
 			if (d.config.primary.agentUrl) d.issue("sync", s.term, 1);
+			if (s.drill) endDrill(d, true, "");
 		}
 		return;
 	}
 	const verb = p.action === "promote" ? "promotion" : "failback";
 	if (outcome.result === "unsupported") {
 		s.pending = null;
-		d.moveTo("held", `no agent client yet: would ${p.action} (term ${p.term}, op ${p.opId})`);
+		// The shell cannot send commands at all (no or a bad WATCHDOG_PRIVATE_KEY): say what it would have done.
+		d.moveTo("held", `cannot ${p.action}: ${outcome.detail}`);
 		d.event(
 			p.action === "promote" ? "promote-failed" : "demote-failed",
 			"critical",
 			from,
-			`no agent client yet: would ${p.action} (term ${p.term}, op ${p.opId}); nothing was sent`,
+			`${outcome.detail}; nothing was sent`,
 			evidence,
-			"Configure the standby agent and WATCHDOG_PRIVATE_KEY, then resume the pair.",
+			"Set WATCHDOG_PRIVATE_KEY (npx wrangler secret put WATCHDOG_PRIVATE_KEY) and the standby agent's URL, then resume the pair.",
 		);
+		endDrill(d, false, `the ${p.action} could not be sent`);
 		freshTermAfterGivingUp(d, p);
 		return;
 	}
@@ -520,6 +527,7 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 	if (p.attempt >= d.config.commandAttempts) {
 		s.pending = null;
 		d.moveTo("held", `${verb} failed ${p.attempt} times`);
+		endDrill(d, false, `the ${p.action} failed ${p.attempt} times`);
 		d.event(
 			failedKind,
 			"critical",
@@ -547,6 +555,60 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 	);
 }
 
+/** The standby is up in a drill: demote at once, unless the primary has really failed meanwhile. */
+function continueDrill(d: Draft, evidence: Evidence[]): void {
+	const s = d.s;
+	const drill = s.drill;
+	if (!drill) return;
+	const promoteMs = d.now - drill.startedAt;
+	s.drill = { ...drill, promotedAt: d.now };
+	if (s.fails > 0) {
+		// Failing back now would stop the only gateway that works: keep the standby, as a real failover.
+		endDrill(d, false, "the primary started failing during the drill; staying on the standby");
+		d.event(
+			"promoted",
+			"critical",
+			"promoting",
+			`drill turned into a real failover: the primary is failing, so the standby keeps serving (term ${s.term})`,
+			evidence,
+			"Fix the primary; failback follows the usual rules.",
+		);
+		return;
+	}
+	startDemotion(
+		d,
+		"standby-active",
+		`drill: the standby was ready ${fmtMs(promoteMs)} after the drill started`,
+		evidence,
+	);
+}
+
+/** Records how a drill ended (when one is running) and says so in one notified event. */
+function endDrill(d: Draft, ok: boolean, why: string): void {
+	const s = d.s;
+	const drill = s.drill;
+	if (!drill) return;
+	const promoteMs = drill.promotedAt !== undefined ? drill.promotedAt - drill.startedAt : undefined;
+	const demoteMs = ok && drill.promotedAt !== undefined ? d.now - drill.promotedAt : undefined;
+	const outcome = ok
+		? `drill passed: promote ${fmtMs(promoteMs ?? 0)}, demote ${fmtMs(demoteMs ?? 0)}, total ${fmtMs(d.now - drill.startedAt)}`
+		: `drill failed: ${why}`;
+	s.lastDrill = { ...drill, finishedAt: d.now, ok, outcome };
+	s.drill = null;
+	d.event(
+		"drill",
+		ok ? "info" : "warning",
+		s.state,
+		outcome,
+		[],
+		ok ? "" : "Look at the event log and the standby agent's status before relying on failover.",
+	);
+}
+
+function fmtMs(ms: number): string {
+	return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
 /**
  * A demote given up on must not be repeated under the same op ids: the next demote in this term would
  * start again at attempt 1, and the agent would replay this failure instead of running it. A promotion
@@ -561,7 +623,7 @@ function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evi
 	if (outcome.result === "succeeded") {
 		s.pending = null;
 		d.event(
-			"operator",
+			"synced",
 			"info",
 			s.state,
 			"the primary pulled the standby's workspace",
@@ -674,6 +736,34 @@ function onOperator(d: Draft, command: OperatorCommand): void {
 			}
 			startDemotion(d, from, `${command} requested by the operator`, ev);
 			return;
+		case "drill": {
+			const why =
+				from !== "primary-active"
+					? `a drill starts from primary-active; this pair is ${from}`
+					: s.pending && s.pending.action !== "sync"
+						? `a ${s.pending.action} is already in progress`
+						: s.fails > 0
+							? "the primary is failing right now: a drill needs a healthy primary to fail back to"
+							: undefined;
+			if (why !== undefined) {
+				d.refused = why;
+				return;
+			}
+			// A drill is a test, not a failure: it does not count toward flap damping.
+			s.term += 1;
+			s.drill = { startedAt: d.now };
+			d.commands = d.commands.filter((c) => c.action !== "sync");
+			d.moveTo("promoting", "drill: promoting the standby");
+			d.issue("promote", s.term, 1);
+			d.event(
+				"drill",
+				"info",
+				from,
+				`drill started (term ${s.term}): promoting the standby, then failing back as soon as it is ready`,
+				ev,
+			);
+			return;
+		}
 		default:
 			command satisfies never;
 	}

@@ -1,6 +1,7 @@
 // What the status API shows of a pair: shapes returned by the Watchdog's RPC methods, built from the store.
 import type { ConfigError, PairConfig } from "./config";
 import type { LoadedConfig } from "./config-cache";
+import type { NotificationStatus } from "./notification-hub";
 import type { ObservationRow, Store } from "./store";
 import type { PairState, Side, StandbyView, StateName } from "./types";
 import { describeStandby } from "./witness";
@@ -40,7 +41,7 @@ export interface PairDetail extends PairSummary {
 	witnesses: WitnessViews;
 	/** When this group's Durable Object wakes next (all pairs of a group share one alarm). */
 	nextAlarmAt: number | null;
-	notifications: { wired: boolean; produced: number };
+	notifications: NotificationStatus;
 	/** Fingerprint of the config the loop last ran with, to spot a deploy that has not reached it. */
 	configHash: string | null;
 }
@@ -78,8 +79,7 @@ export function detail(
 		observations: number;
 		standby: StandbyView | undefined;
 		nextAlarmAt: number | null;
-		notified: number;
-		notifierWired: boolean;
+		notifications: NotificationStatus;
 		tailscaleSummary: string;
 	},
 ): PairDetail {
@@ -108,7 +108,7 @@ export function detail(
 			},
 		},
 		nextAlarmAt: opts.nextAlarmAt,
-		notifications: { wired: opts.notifierWired, produced: opts.notified },
+		notifications: opts.notifications,
 		configHash: store.getMeta("config_hash") ?? null,
 	};
 }

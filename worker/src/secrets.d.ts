@@ -2,6 +2,8 @@
 interface Env {
 	/** Bearer token for operator endpoints (pause, resume, promote, ...). */
 	ADMIN_TOKEN?: string;
+	/** The Worker's public URL, linked from notifications (e.g. https://failover.example.workers.dev). */
+	PUBLIC_URL?: string;
 	/** Ed25519 private key the watchdog signs agent commands with (see docs/configuration.md). */
 	WATCHDOG_PRIVATE_KEY?: string;
 	/** Tailscale witness: an API key, or an OAuth client (id + secret) with devices:core:read. */

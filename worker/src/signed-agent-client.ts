@@ -10,6 +10,7 @@ import {
 	StatusResponseSchema,
 	signRequest,
 } from "../../protocol";
+import { deadline } from "./deadline";
 import type { Command, CommandOutcome, StandbyView } from "./types";
 
 export interface SignedAgentClientOptions {
@@ -17,7 +18,8 @@ export interface SignedAgentClientOptions {
 	standbyUrl: string;
 	/** The primary's agent, for sync after failback (optional). */
 	primaryUrl?: string;
-	privateKey: CryptoKey;
+	/** The signing key, or its import in progress (a bad key fails every call with its reason). */
+	privateKey: CryptoKey | Promise<CryptoKey>;
 	fetch?: typeof fetch;
 	now?: () => number;
 	/** Deadline of one HTTP attempt, ms. */
@@ -41,6 +43,7 @@ const MAX_RESPONSE_BYTES = 256 * 1024;
 
 type Attempt =
 	| { kind: "ok"; status: number; body: unknown }
+	| { kind: "bad-key"; message: string }
 	| { kind: "http-error"; status: number; code: string; message: string }
 	| { kind: "network"; message: string };
 
@@ -102,24 +105,24 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		timeoutMs: number,
 		outer?: AbortSignal,
 	): Promise<Attempt> {
+		let privateKey: CryptoKey;
+		try {
+			privateKey = await opts.privateKey;
+		} catch (e) {
+			return { kind: "bad-key", message: `WATCHDOG_PRIVATE_KEY: ${(e as Error).message}` };
+		}
 		// A fresh timestamp and nonce every attempt: the agent rejects a replayed nonce.
-		const signed = await signRequest({
-			method,
-			path,
-			body,
-			privateKey: opts.privateKey,
-			now: now(),
-		});
+		const signed = await signRequest({ method, path, body, privateKey, now: now() });
 		const headers: Record<string, string> = { ...signed };
 		if (body !== undefined) headers["content-type"] = "application/json";
-		const signals = [AbortSignal.timeout(timeoutMs)];
-		if (outer) signals.push(outer);
+		// Cleared when done: a pending timer would keep the Durable Object awake.
+		const dl = deadline(timeoutMs, outer);
 		try {
 			const res = await doFetch(joinUrl(url, path), {
 				method,
 				headers,
 				body,
-				signal: AbortSignal.any(signals),
+				signal: dl.signal,
 				redirect: "manual",
 			});
 			const parsed = await readJson(res).catch(() => undefined);
@@ -142,6 +145,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 						? `no answer within ${timeoutMs} ms`
 						: `connect error: ${(e as Error).message ?? String(e)}`,
 			};
+		} finally {
+			dl.clear();
 		}
 	}
 
@@ -173,7 +178,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 				opts.timeoutMs,
 				signal,
 			);
-			if (a.kind === "network") return { reachable: false, reason: a.message };
+			if (a.kind === "network" || a.kind === "bad-key")
+				return { reachable: false, reason: a.message };
 			if (a.kind === "http-error") {
 				return { reachable: false, reason: `agent answered ${a.status} ${a.code}: ${a.message}` };
 			}
@@ -216,6 +222,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 				waitMs + opts.timeoutMs,
 				call_.signal,
 			);
+			if (a.kind === "bad-key") return { ...base, result: "unsupported", detail: a.message };
 			if (a.kind === "network") return { ...base, result: "unreachable", detail: a.message };
 			if (a.kind === "http-error") {
 				const result = a.status >= 500 || a.status === 429 ? "unreachable" : "rejected";

@@ -81,7 +81,18 @@ export interface CommandOutcome {
 	detail: string;
 }
 
-export type OperatorCommand = "pause" | "resume" | "promote" | "demote" | "failback";
+export type OperatorCommand = "pause" | "resume" | "promote" | "demote" | "failback" | "drill";
+
+/** A controlled failover test: promote, see the standby ready, demote at once. */
+export interface DrillRun {
+	startedAt: number;
+	/** When the standby reported the promotion done (ready). */
+	promotedAt?: number;
+	finishedAt?: number;
+	ok?: boolean;
+	/** How it ended, in one sentence (set when finished). */
+	outcome?: string;
+}
 
 /** One input to decide(). */
 export type Observation =
@@ -123,6 +134,10 @@ export interface PairState {
 	reason: string;
 	/** Once-per-state notices already sent in the current state (cleared on every transition). */
 	announced: EventKind[];
+	/** The drill in progress, if any (absent in states stored before drills existed). */
+	drill?: DrillRun | null;
+	/** The last finished drill, for status. */
+	lastDrill?: DrillRun | null;
 }
 
 export type EventKind =
@@ -144,7 +159,10 @@ export type EventKind =
 	| "paused"
 	| "resumed"
 	| "term-adopted"
-	| "operator";
+	| "operator"
+	| "drill"
+	| "synced"
+	| "notification";
 
 export type Severity = "info" | "warning" | "critical";
 

@@ -4,6 +4,8 @@ import { type AgentClientFactory, agentClientsFor } from "./agent-client";
 import { groupOf, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { deadline } from "./deadline";
+import { NotificationHub } from "./notification-hub";
+import { parseNotifyConfig } from "./notify";
 import {
 	MAX_COMMAND_ROUNDS,
 	type OperatorReport,
@@ -23,6 +25,8 @@ import { describeTailscale } from "./witness";
 export interface WatchdogDeps {
 	fetch: typeof fetch;
 	agents: AgentClientFactory;
+	/** The network notifications go out on (webhooks, Telegram), injectable for tests. */
+	notifyFetch: typeof fetch;
 	/** Wall clock for scheduling and decide(). */
 	clock: () => number;
 	/** The Tailscale API witness; undefined when no Tailscale credentials are set. */
@@ -34,6 +38,7 @@ export function defaultDeps(env: Env): WatchdogDeps {
 	return {
 		fetch: (input, init) => fetch(input, init),
 		agents: agentClientsFor(env),
+		notifyFetch: (input, init) => fetch(input, init),
 		clock: () => Date.now(),
 		// One witness per object, so its 30 s answer cache spans ticks.
 		tailscale: auth
@@ -72,7 +77,7 @@ export class Watchdog extends DurableObject<Env> {
 		string,
 		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
 	>();
-	private readonly produced = new Map<string, number>();
+	private hubInstance: NotificationHub | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -118,8 +123,7 @@ export class Watchdog extends DurableObject<Env> {
 			observations,
 			standby: views?.standby,
 			nextAlarmAt: await this.ctx.storage.getAlarm(),
-			notified: this.produced.get(name) ?? 0,
-			notifierWired: false,
+			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
 				? "not a witness for this pair"
 				: views?.tailscale === undefined
@@ -193,15 +197,22 @@ export class Watchdog extends DurableObject<Env> {
 		);
 	}
 
-	/**
-	 * The notifier hook: every event decide() produced passes here after it is stored. Notifiers are not
-	 * wired yet, so this only counts the events that would be sent; it sends nothing.
-	 */
+	/** The notifier hook: every event decide() produced passes here after it is stored; sending never blocks. */
 	protected notify(pair: string, events: readonly PairEvent[]): void {
-		const n = events.filter((e) => e.notify).length;
-		if (n === 0) return;
-		this.produced.set(pair, (this.produced.get(pair) ?? 0) + n);
-		console.log(`watchdog ${pair}: ${n} notifiable event(s); no notifier is wired yet`);
+		this.hub().dispatch(pair, events);
+	}
+
+	/** Built on first use, so tests that swap `deps` get a hub over their fetch and clock. */
+	private hub(): NotificationHub {
+		this.hubInstance ??= new NotificationHub({
+			config: parseNotifyConfig(this.env),
+			store: this.store,
+			fetch: this.deps.notifyFetch,
+			clock: this.deps.clock,
+			waitUntil: (p) => this.ctx.waitUntil(p),
+			...(this.env.PUBLIC_URL ? { dashboardUrl: this.env.PUBLIC_URL } : {}),
+		});
+		return this.hubInstance;
 	}
 
 	private async tick(pair: PairConfig, slot: number, budgetMs: number): Promise<void> {

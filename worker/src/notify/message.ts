@@ -22,6 +22,9 @@ export const HEADLINES: Readonly<Record<EventKind, string>> = {
 	resumed: "Watchdog resumed",
 	"term-adopted": "Term adopted from the agent",
 	operator: "Operator action",
+	drill: "Failover drill",
+	synced: "The primary pulled the standby's changes",
+	notification: "Notification delivery",
 };
 
 export const SEVERITY_LABEL: Readonly<Record<Severity, string>> = {
