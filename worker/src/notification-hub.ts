@@ -27,6 +27,8 @@ export interface HubDeps {
 	/** Keeps the object alive for a delivery without making the caller wait for it. */
 	waitUntil: (p: Promise<unknown>) => void;
 	dashboardUrl?: string;
+	/** Waits between delivery attempts; tests pass an instant one. */
+	sleep?: (ms: number) => Promise<void>;
 }
 
 export interface LastDelivery {
@@ -78,6 +80,7 @@ export class NotificationHub {
 			const delivery = sendAll(message, this.deps.config.notifiers, {
 				fetch: this.deps.fetch,
 				now: this.deps.clock,
+				...(this.deps.sleep ? { sleep: this.deps.sleep } : {}),
 			})
 				.then((results) => this.record(pair, ev, results))
 				.catch((e) => console.error("notification delivery threw (a bug)", e));
