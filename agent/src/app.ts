@@ -70,6 +70,18 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404),
 	);
 
+	// Every request at debug level; rejects are logged at warn where they are decided.
+	app.use(async (c, next) => {
+		const started = performance.now();
+		await next();
+		log.debug("request", {
+			method: c.req.method,
+			path: c.req.path,
+			status: c.res.status,
+			ms: Math.round((performance.now() - started) * 10) / 10,
+		});
+	});
+
 	app.get(ROUTES.healthz, (c) => c.json({ ok: true as const }));
 
 	app.use(

@@ -58,11 +58,12 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 					429,
 					"rate-limited",
 					`too many rejected requests from this address; last reason: ${code}; retry in ${seconds} s`,
-					{ "retry-after": String(seconds) },
+					// Not logged per request past the limit (the trip was): a flood must not flood the journal.
+					{ headers: { "retry-after": String(seconds) }, logged: true },
 				);
 			}
 			deps.log.warn("request rejected", { source, method, path, code, reason: message });
-			throw new ProtocolError(status, code, message);
+			throw new ProtocolError(status, code, message, { logged: true });
 		};
 
 		const read = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
@@ -110,7 +111,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 		}
 		if (claim === "full") {
 			throw new ProtocolError(429, "rate-limited", "too many signed requests in the last minute", {
-				"retry-after": "60",
+				headers: { "retry-after": "60" },
 			});
 		}
 

@@ -8,16 +8,19 @@ import type { Logger } from "./log";
 export class ProtocolError extends HTTPException {
 	readonly code: ErrorCode;
 	readonly headers: Record<string, string>;
+	/** Already logged where it was raised (the auth middleware logs with the source address). */
+	readonly logged: boolean;
 
 	constructor(
 		status: ContentfulStatusCode,
 		code: ErrorCode,
 		message: string,
-		headers: Record<string, string> = {},
+		options: { headers?: Record<string, string>; logged?: boolean } = {},
 	) {
 		super(status, { message });
 		this.code = code;
-		this.headers = headers;
+		this.headers = options.headers ?? {};
+		this.logged = options.logged ?? false;
 	}
 }
 
@@ -28,6 +31,14 @@ export function errorBody(code: ErrorCode, message: string): ErrorResponse {
 export function onError(log: Logger) {
 	return (err: Error, c: Context) => {
 		if (err instanceof ProtocolError) {
+			if (!err.logged) {
+				log.warn("request refused", {
+					method: c.req.method,
+					path: c.req.path,
+					code: err.code,
+					reason: err.message,
+				});
+			}
 			return c.json(errorBody(err.code, err.message), err.status, err.headers);
 		}
 		if (err instanceof HTTPException) {

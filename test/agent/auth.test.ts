@@ -299,3 +299,52 @@ describe("rate limiting of auth failures", () => {
 		).toBe(401);
 	});
 });
+
+describe("logging", () => {
+	it("JSON lines naming each refusal, never keys, signatures, nonces or bodies", async () => {
+		const lines: string[] = [];
+		const { createLogger } = await import("../../agent/src/log");
+		const log = createLogger({ level: "debug", write: (line) => lines.push(line) });
+		const t = await startTestAgent({ now: fixedClock, io: { log } });
+		const body = JSON.stringify({ opId: "secret-op-body", term: 5, waitMs: 5_000 });
+		const headers = await signRequest({
+			method: "POST",
+			path: "/v1/promote",
+			body,
+			privateKey: t.keys.privateKey,
+			now: T0,
+		});
+		await t.send("POST", "/v1/promote", { unsigned: true, body, headers });
+		await t.send("POST", "/v1/promote", { unsigned: true, body, headers }); // replay
+		await t.command("demote", { opId: "old", term: 1 }); // stale term
+		await t.send("GET", "/v1/status", { unsigned: true });
+		const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+		for (const entry of entries)
+			expect(Object.keys(entry).slice(0, 3)).toEqual(["time", "level", "msg"]);
+		expect(entries).toContainEqual(
+			expect.objectContaining({ level: "warn", msg: "request rejected", code: "replayed-nonce" }),
+		);
+		expect(entries).toContainEqual(
+			expect.objectContaining({ level: "warn", msg: "request refused", code: "stale-term" }),
+		);
+		expect(entries).toContainEqual(
+			expect.objectContaining({
+				level: "warn",
+				msg: "request rejected",
+				code: "missing-signature",
+			}),
+		);
+		expect(entries).toContainEqual(
+			expect.objectContaining({ msg: "operation accepted", opId: "secret-op-body" }),
+		);
+		const all = lines.join("\n");
+		for (const secret of [
+			headers[HEADERS.signature],
+			headers[HEADERS.nonce],
+			t.keys.privateKeyText.slice(13, 45),
+			body,
+		]) {
+			expect(all).not.toContain(secret);
+		}
+	});
+});
