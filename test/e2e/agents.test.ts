@@ -1,0 +1,161 @@
+// End to end: the agents under stress. Standby unreachable (alert, both down, then recovery), an agent
+// restarted mid-promote, replayed and forged commands, and the operator's drill and force commands.
+import { describe, expect, it } from "vitest";
+import { generateKeyPair, ROUTES, signRequest } from "../../protocol";
+import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
+
+describe("agents", () => {
+	it("standby unreachable: alerts, no promotion while both are down, promotes once the standby is back", async () => {
+		const lab = await startLab();
+		await lab.standbyAgent.kill();
+		const t0 = Date.now();
+		const alert = await lab.waitForEvent("standby-unreachable", t0, 15 * lab.interval);
+		expect(alert.severity).toBe("warning");
+		expect((await lab.pair()).state).toBe("primary-active");
+
+		const down = Date.now();
+		await lab.primaryGw.stop();
+		const both = await lab.waitForEvent("both-down", down, 20 * lab.interval);
+		expect(both.severity).toBe("critical");
+		await sleep(3 * lab.interval);
+		expect(kinds(await lab.events())).not.toContain("promoting");
+
+		const back = Date.now();
+		await lab.standbyAgent.start();
+		const promoted = await lab.waitForEvent("promoted", back, 30 * lab.interval);
+		recordTiming(
+			"standby unreachable",
+			"promoted after standby back",
+			intervals(promoted.at - back, lab),
+		);
+		expect(lab.standbyGw.running).toBe(true);
+	});
+
+	it("both down, then the primary comes back by itself: recovered, no failover", async () => {
+		const lab = await startLab();
+		await lab.standbyAgent.kill();
+		await lab.primaryGw.stop();
+		const t0 = Date.now();
+		await lab.waitForEvent("both-down", t0, 20 * lab.interval);
+		const back = Date.now();
+		await lab.primaryGw.start();
+		await lab.waitForEvent("recovered", back, 10 * lab.interval);
+		expect((await lab.pair()).state).toBe("primary-active");
+		expect(kinds(await lab.events())).not.toContain("promoting");
+	});
+
+	it("agent restarted mid-promote: the cut-off operation reports interrupted, the retry completes", async () => {
+		const lab = await startLab();
+		// The gateway start takes 4 intervals, so the promote is still running when the agent dies.
+		lab.control.startDelayMs = 4 * lab.interval;
+		const t0 = Date.now();
+		await lab.primaryGw.stop();
+		await lab.waitForEvent("promoting", t0, 20 * lab.interval);
+		await sleep(lab.interval);
+		await lab.standbyAgent.kill();
+		await sleep(lab.interval);
+		await lab.standbyAgent.start();
+		const promoted = await lab.waitForEvent("promoted", t0, 40 * lab.interval);
+		recordTiming("agent restart mid-promote", "standby ready", intervals(promoted.at - t0, lab));
+		const events = await lab.events();
+		const failed = events.find((e) => e.kind === "promote-failed");
+		expect(failed?.summary).toContain("interrupted by an agent restart");
+		expect(failed?.severity).toBe("warning"); // retried, not given up
+		expect((await lab.pair()).state).toBe("standby-active");
+	});
+
+	it("replayed and forged commands are refused by the agent, and nothing runs", async () => {
+		const lab = await startLab();
+		const url = `${lab.standbyAgent.url}${ROUTES.promote}`;
+		const body = JSON.stringify({ opId: "attacker:1", term: 99 });
+		const send = (headers: Record<string, string>) =>
+			fetch(url, {
+				method: "POST",
+				headers: { ...headers, "content-type": "application/json" },
+				body,
+			});
+
+		const forgedKey = await generateKeyPair();
+		const forged = await send(
+			await signRequest({
+				method: "POST",
+				path: ROUTES.promote,
+				body,
+				privateKey: forgedKey.privateKey,
+			}),
+		);
+		expect(forged.status).toBe(401);
+		expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("unknown-key");
+
+		// A real signature, captured and sent again: the second copy is a replay.
+		const statusHeaders = await signRequest({
+			method: "GET",
+			path: ROUTES.status,
+			privateKey: lab.keys.privateKey,
+		});
+		const first = await fetch(`${lab.standbyAgent.url}${ROUTES.status}`, {
+			headers: statusHeaders,
+		});
+		expect(first.status).toBe(200);
+		const replay = await fetch(`${lab.standbyAgent.url}${ROUTES.status}`, {
+			headers: statusHeaders,
+		});
+		expect(replay.status).toBe(401);
+		expect(((await replay.json()) as { error: { code: string } }).error.code).toBe(
+			"replayed-nonce",
+		);
+
+		// A body changed under a valid signature.
+		const signed = await signRequest({
+			method: "POST",
+			path: ROUTES.promote,
+			body,
+			privateKey: lab.keys.privateKey,
+		});
+		const tampered = await fetch(url, {
+			method: "POST",
+			headers: { ...signed, "content-type": "application/json" },
+			body: body.replace("99", "100"),
+		});
+		expect(tampered.status).toBe(401);
+		expect(((await tampered.json()) as { error: { code: string } }).error.code).toBe(
+			"bad-signature",
+		);
+
+		await sleep(lab.interval);
+		expect(lab.standbyGw.running).toBe(false);
+		expect(lab.control.calls).toEqual([]);
+		expect((await lab.pair()).state).toBe("primary-active");
+	});
+
+	it("drill: promote, standby ready, demote, with the timings reported; operator commands need the token", async () => {
+		const lab = await startLab();
+		const denied = await lab.worker.api(`/api/v1/pairs/home/drill`, {
+			method: "POST",
+			token: "wrong-token",
+		});
+		expect(denied.status).toBe(401);
+
+		const t0 = Date.now();
+		const started = await lab.operator("drill");
+		expect(started.status).toBe(200);
+		const done = await lab.waitForEvent("drill", t0 + 1, 30 * lab.interval);
+		const finished = (await lab.events()).filter((e) => e.kind === "drill").at(-1);
+		await lab.waitForState("primary-active", 10 * lab.interval);
+		const p = await lab.pair();
+		expect(p.pairState?.lastDrill?.ok).toBe(true);
+		expect(p.pairState?.lastDrill?.outcome).toMatch(/^drill passed: promote .* s, demote .* s/);
+		expect(finished?.summary).toMatch(/^drill passed/);
+		recordTiming("drill", "drill total", intervals((finished?.at ?? done.at) - t0, lab));
+		expect(lab.standbyGw.running).toBe(false);
+		// A drill is a test: nothing counts toward flap damping, and the primary never stopped.
+		expect(lab.primaryGw.running).toBe(true);
+
+		// Force promote and demote through the same API.
+		expect((await lab.operator("promote")).status).toBe(200);
+		await lab.waitForState("standby-active", 20 * lab.interval);
+		expect((await lab.operator("promote")).status).toBe(409);
+		expect((await lab.operator("demote")).status).toBe(200);
+		await lab.waitForState("primary-active", 20 * lab.interval);
+	});
+});

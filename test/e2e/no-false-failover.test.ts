@@ -1,0 +1,98 @@
+// End to end: what must NOT fail over. Single-probe blips, a worker-only partition (the Worker's route to the
+// primary is broken while the standby still sees it), and a flapping primary that is damped, then held.
+import { describe, expect, it } from "vitest";
+import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
+
+describe("no false failover", () => {
+	it("single-probe blips never promote", async () => {
+		const lab = await startLab();
+		// Half an interval of 503 at a time: at most one probe in a row fails.
+		for (let i = 0; i < 8; i++) {
+			lab.primaryGw.mode = "not-ready";
+			await sleep(lab.interval / 2);
+			lab.primaryGw.mode = "up";
+			await sleep(lab.interval * 1.5);
+		}
+		const p = await lab.pair();
+		expect(p.state).toBe("primary-active");
+		expect(kinds(await lab.events())).toEqual([]);
+		expect(lab.standbyGw.running).toBe(false);
+		recordTiming("blips", "false promotions", 0);
+	});
+
+	it("worker-only partition: the standby still sees the primary, so the watchdog suspects a partition and waits", async () => {
+		const lab = await startLab();
+		const t0 = Date.now();
+		lab.proxy.break("refuse");
+		const suspect = await lab.waitForEvent("suspect-partition", t0, 20 * lab.interval);
+		expect(suspect.evidence.find((e) => e.witness === "standby")?.saw).toContain(
+			"standby sees the primary up",
+		);
+		recordTiming("worker-only partition", "suspect-partition", intervals(suspect.at - t0, lab));
+		// It stays suspicious without failing over, and notifies once.
+		await sleep(8 * lab.interval);
+		let p = await lab.pair();
+		expect(p.state).toBe("suspect-partition");
+		expect(p.active).toBe("primary");
+		expect(lab.standbyGw.running).toBe(false);
+		expect(
+			lab.webhook.received.filter(
+				(r) => (r.json as { event: { kind: string } }).event.kind === "suspect-partition",
+			),
+		).toHaveLength(1);
+
+		// A black hole (probes time out) is the same partition, seen as timeouts.
+		lab.proxy.break("blackhole");
+		await sleep(4 * lab.interval);
+		expect((await lab.pair()).state).toBe("suspect-partition");
+
+		const healed = Date.now();
+		lab.proxy.heal();
+		await lab.waitForEvent("partition-cleared", healed, 10 * lab.interval);
+		p = await lab.pair();
+		expect(p.state).toBe("primary-active");
+		expect(kinds(await lab.events())).not.toContain("promoting");
+		recordTiming("worker-only partition", "false promotions", 0);
+	});
+
+	it("flapping primary: damped by hysteresis both ways, then held after maxFailoversPerHour", async () => {
+		const lab = await startLab({ maxFailoversPerHour: 2, minActiveSeconds: 2 });
+		const cycle = async (n: number) => {
+			const t = Date.now();
+			await lab.primaryGw.stop();
+			await lab.waitForEvent("promoted", t, 30 * lab.interval);
+			// While the standby serves, the primary flickers: one good probe must not fail back.
+			for (let i = 0; i < 3; i++) {
+				await lab.primaryGw.start();
+				await sleep(lab.interval / 2);
+				await lab.primaryGw.stop();
+				await sleep(lab.interval);
+			}
+			expect((await lab.pair()).state).toBe("standby-active");
+			const back = Date.now();
+			await lab.primaryGw.start();
+			const demoted = await lab.waitForEvent("demoted", back, 40 * lab.interval);
+			recordTiming(
+				"flapping",
+				`cycle ${n} demote after primary back`,
+				intervals(demoted.at - back, lab),
+			);
+		};
+		await cycle(1);
+		await cycle(2);
+		// The third outage within the hour: held on the primary, no third promotion.
+		const t = Date.now();
+		await lab.primaryGw.stop();
+		const held = await lab.waitForEvent("held", t, 20 * lab.interval);
+		expect(held.summary).toContain("failovers already happened in the last hour");
+		await sleep(3 * lab.interval);
+		const p = await lab.pair();
+		expect(p.state).toBe("held");
+		expect(p.active).toBe("primary");
+		expect(kinds(await lab.events()).filter((k) => k === "promoting")).toHaveLength(2);
+
+		// Only an operator moves a held pair: resume, and the (still down) primary fails over again.
+		expect((await lab.operator("resume")).status).toBe(200);
+		await lab.waitForEvent("promoted", Date.now() - 100, 30 * lab.interval);
+	});
+});

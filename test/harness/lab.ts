@@ -1,0 +1,275 @@
+// The whole product on one machine: the real Worker in local workerd, real agent processes, stand-in gateways,
+// a git workspace with a bare remote and a webhook receiver, all on loopback. Used by e2e tests, demo and bench.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyPair } from "../../protocol";
+import { AgentProcess } from "./agent-process";
+import { BreakableProxy } from "./breakable-proxy";
+import { ControlServer } from "./control-server";
+import { FakeGateway } from "./fake-gateway";
+import { createWorkspaces, type Workspaces } from "./git-workspace";
+import { freePort, waitFor } from "./ports";
+import { WebhookReceiver } from "./webhook-receiver";
+import { WorkerDev } from "./worker-dev";
+
+export const PAIR = "home";
+
+export interface LabOptions {
+	/** Probe interval, seconds (the product's default is 5; tests use 1). */
+	intervalSeconds?: number;
+	failThreshold?: number;
+	recoverThreshold?: number;
+	minActiveSeconds?: number;
+	maxFailoversPerHour?: number;
+	failback?: "auto" | "manual";
+	/** Run an agent on the primary too, so failback ends with a sync (git pull there). */
+	primaryAgent?: boolean;
+	/** Called with every log line of every process, prefixed by its source. */
+	onLine?: (source: string, line: string) => void;
+}
+
+export interface PairEventView {
+	kind: string;
+	severity: string;
+	at: number;
+	from: string;
+	to: string;
+	term: number;
+	summary: string;
+	evidence: { witness: string; saw: string }[];
+	seq?: number;
+}
+
+export interface PairView {
+	state: string | null;
+	active: string | null;
+	term: number | null;
+	reason: string | null;
+	pairState: {
+		fails: number;
+		oks: number;
+		pending: { action: string; opId: string } | null;
+		lastDrill?: { ok?: boolean; outcome?: string } | null;
+	} | null;
+	witnesses: { standby: { summary: string } };
+	notifications: {
+		notifiers: string[];
+		last: Record<string, { ok: boolean; attempts: number; error?: string }>;
+	};
+}
+
+export class Lab {
+	readonly root: string;
+	readonly ws: Workspaces;
+	readonly primaryGw: FakeGateway;
+	readonly standbyGw: FakeGateway;
+	readonly proxy: BreakableProxy;
+	readonly control: ControlServer;
+	readonly webhook = new WebhookReceiver();
+	readonly adminToken = "lab-admin-token-0123456789";
+	readonly webhookSecret = "lab-webhook-secret-0123456789";
+	standbyAgent!: AgentProcess;
+	primaryAgent: AgentProcess | undefined;
+	worker!: WorkerDev;
+	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
+	keys!: Awaited<ReturnType<typeof generateKeyPair>>;
+	readonly interval: number;
+	private readonly opts: Required<Omit<LabOptions, "onLine">> & Pick<LabOptions, "onLine">;
+
+	private constructor(opts: LabOptions, ports: { primary: number; standby: number }) {
+		this.opts = {
+			intervalSeconds: 1,
+			failThreshold: 3,
+			recoverThreshold: 3,
+			minActiveSeconds: 3,
+			maxFailoversPerHour: 3,
+			failback: "auto",
+			primaryAgent: true,
+			...opts,
+		};
+		this.interval = this.opts.intervalSeconds * 1000;
+		this.root = mkdtempSync(join(tmpdir(), "fg-lab-"));
+		this.ws = createWorkspaces(this.root);
+		this.primaryGw = new FakeGateway("primary", ports.primary);
+		this.standbyGw = new FakeGateway("standby", ports.standby);
+		this.proxy = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
+		this.control = new ControlServer({ primary: this.primaryGw, standby: this.standbyGw });
+	}
+
+	static async create(opts: LabOptions = {}): Promise<Lab> {
+		const lab = new Lab(opts, { primary: await freePort(), standby: await freePort() });
+		try {
+			await lab.boot();
+		} catch (e) {
+			await lab.stop();
+			throw e;
+		}
+		return lab;
+	}
+
+	private line(source: string): (l: string) => void {
+		return (l) => this.opts.onLine?.(source, l);
+	}
+
+	private async boot(): Promise<void> {
+		const o = this.opts;
+		const keys = await generateKeyPair();
+		this.keys = keys;
+		await this.primaryGw.start();
+		await this.proxy.start();
+		await this.control.start();
+		await this.webhook.start();
+		// The standby agent probes the primary often enough that every Worker tick sees a fresh view.
+		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
+		this.standbyAgent = new AgentProcess(
+			"standby",
+			this.root,
+			{
+				role: "standby",
+				watchdogPublicKeys: [keys.publicKeyText],
+				primaryReadyUrl: this.primaryGw.readyUrl,
+				peerProbe: { intervalMs: peerInterval, timeoutMs: Math.min(peerInterval, 1500) },
+				workspace: this.ws.standby,
+				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
+				localReadyUrl: this.standbyGw.readyUrl,
+				actions: {
+					promote: [
+						{ type: "git-pull" },
+						{ type: "exec", argv: this.control.execArgv("start", "standby") },
+						{ type: "wait-ready", intervalMs: 100, timeoutMs: 15_000 },
+					],
+					demote: [
+						{ type: "exec", argv: this.control.execArgv("stop", "standby") },
+						{ type: "git-push" },
+					],
+					sync: [{ type: "git-pull" }],
+				},
+				stateDir: join(this.root, "standby-state"),
+				logLevel: "info",
+			},
+			this.line("standby-agent"),
+		);
+		await this.standbyAgent.start();
+		if (o.primaryAgent) {
+			this.primaryAgent = new AgentProcess(
+				"primary",
+				this.root,
+				{
+					role: "primary",
+					watchdogPublicKeys: [keys.publicKeyText],
+					workspace: this.ws.primary,
+					gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
+					localReadyUrl: this.primaryGw.readyUrl,
+					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
+					stateDir: join(this.root, "primary-state"),
+					logLevel: "info",
+				},
+				this.line("primary-agent"),
+			);
+			await this.primaryAgent.start();
+		}
+		const pair = {
+			name: PAIR,
+			primary: {
+				// The Worker reaches the primary through the breakable proxy; the standby goes direct.
+				readyUrl: `${this.proxy.url}/readyz`,
+				...(this.primaryAgent ? { agentUrl: this.primaryAgent.url } : {}),
+			},
+			standby: { agentUrl: this.standbyAgent.url },
+			probeIntervalSeconds: o.intervalSeconds,
+			probeTimeoutMs: Math.min(2500, Math.floor(this.interval * 0.6)),
+			failThreshold: o.failThreshold,
+			recoverThreshold: o.recoverThreshold,
+			minActiveSeconds: o.minActiveSeconds,
+			maxFailoversPerHour: o.maxFailoversPerHour,
+			failback: o.failback,
+			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
+		};
+		this.worker = new WorkerDev({
+			vars: {
+				WATCHDOG_CONFIG: JSON.stringify({ pairs: [pair] }),
+				ADMIN_TOKEN: this.adminToken,
+				WATCHDOG_PRIVATE_KEY: keys.privateKeyText,
+				NOTIFY_WEBHOOK_URL: this.webhook.url,
+				NOTIFY_WEBHOOK_SECRET: this.webhookSecret,
+			},
+			persistTo: join(this.root, "worker-state"),
+			onLine: this.line("worker"),
+		});
+		await this.worker.start();
+		// What Cloudflare's cron does within a minute of deploy: arm the Durable Object's alarm.
+		await this.worker.scheduled();
+		await this.waitForState("primary-active", 10 * this.interval + 10_000);
+	}
+
+	async pair(): Promise<PairView> {
+		const r = await this.worker.api<PairView>(`/api/v1/pairs/${PAIR}`);
+		if (r.status !== 200)
+			throw new Error(`GET pair answered ${r.status}: ${JSON.stringify(r.body)}`);
+		return r.body;
+	}
+
+	/** The event log, oldest first. */
+	async events(limit = 200): Promise<PairEventView[]> {
+		const r = await this.worker.api<{ events: PairEventView[] }>(
+			`/api/v1/pairs/${PAIR}/events?limit=${limit}`,
+		);
+		if (r.status !== 200) throw new Error(`GET events answered ${r.status}`);
+		return [...r.body.events].reverse();
+	}
+
+	async operator(command: string): Promise<{ status: number; body: unknown }> {
+		return this.worker.api(`/api/v1/pairs/${PAIR}/${command}`, {
+			method: "POST",
+			token: this.adminToken,
+		});
+	}
+
+	async waitForState(state: string, timeoutMs: number): Promise<PairView> {
+		let last: PairView | undefined;
+		await waitFor(
+			`state ${state}`,
+			async () => {
+				last = await this.pair();
+				return last.state === state;
+			},
+			timeoutMs,
+			100,
+		).catch((e: Error) => {
+			throw new Error(`${e.message} (last: ${last?.state}, ${last?.reason})`);
+		});
+		return last as PairView;
+	}
+
+	/** The first event of `kind` at or after `since` (Worker clock = this machine's clock). */
+	async waitForEvent(kind: string, since: number, timeoutMs: number): Promise<PairEventView> {
+		let found: PairEventView | undefined;
+		await waitFor(
+			`event ${kind}`,
+			async () => {
+				found = (await this.events()).find((e) => e.kind === kind && e.at >= since);
+				return found !== undefined;
+			},
+			timeoutMs,
+			100,
+		);
+		return found as PairEventView;
+	}
+
+	async stop(): Promise<void> {
+		await Promise.allSettled([
+			this.worker?.stop(),
+			this.standbyAgent?.stop(),
+			this.primaryAgent?.stop(),
+		]);
+		await Promise.allSettled([
+			this.primaryGw.stop(),
+			this.standbyGw.stop(),
+			this.proxy.stop(),
+			this.control.stop(),
+			this.webhook.stop(),
+		]);
+		rmSync(this.root, { recursive: true, force: true });
+	}
+}
