@@ -204,7 +204,8 @@ export class Lab {
 	}
 
 	async pair(): Promise<PairView> {
-		const r = await this.worker.api<PairView>(`/api/v1/pairs/${PAIR}`);
+		// Detail needs the admin token (the public summary does not).
+		const r = await this.worker.api<PairView>(`/api/v1/pairs/${PAIR}`, { token: this.adminToken });
 		if (r.status !== 200)
 			throw new Error(`GET pair answered ${r.status}: ${JSON.stringify(r.body)}`);
 		return r.body;
@@ -214,6 +215,7 @@ export class Lab {
 	async events(limit = 200): Promise<PairEventView[]> {
 		const r = await this.worker.api<{ events: PairEventView[] }>(
 			`/api/v1/pairs/${PAIR}/events?limit=${limit}`,
+			{ token: this.adminToken },
 		);
 		if (r.status !== 200) throw new Error(`GET events answered ${r.status}`);
 		return [...r.body.events].reverse();
