@@ -6,13 +6,18 @@ import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 describe("no false failover", () => {
 	it("single-probe blips never promote", async () => {
 		const lab = await startLab();
-		// Half an interval of 503 at a time: at most one probe in a row fails.
+		// Exactly one failed probe at a time: the Worker's route refuses one connection, eight times.
 		for (let i = 0; i < 8; i++) {
-			lab.primaryGw.mode = "not-ready";
-			await sleep(lab.interval / 2);
-			lab.primaryGw.mode = "up";
-			await sleep(lab.interval * 1.5);
+			lab.proxy.failNext(1);
+			await sleep(lab.interval * 2);
 		}
+		// Every blip really was a failed probe (otherwise this test would prove nothing).
+		expect(lab.proxy.refused).toBe(8);
+		const detail = await lab.worker.api<{ observations: { ok: boolean }[] }>(
+			"/api/v1/pairs/home?observations=100",
+			{ token: lab.adminToken },
+		);
+		expect(detail.body.observations.filter((o) => !o.ok).length).toBeGreaterThanOrEqual(7);
 		const p = await lab.pair();
 		expect(p.state).toBe("primary-active");
 		expect(kinds(await lab.events())).toEqual([]);

@@ -23,6 +23,10 @@ export class AgentProcess {
 		return `http://127.0.0.1:${this.port}`;
 	}
 
+	get pid(): number | undefined {
+		return this.running ? this.child?.pid : undefined;
+	}
+
 	get running(): boolean {
 		return this.child !== undefined && this.child.exitCode === null;
 	}

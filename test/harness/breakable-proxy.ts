@@ -5,6 +5,10 @@ export type ProxyFault = "none" | "refuse" | "blackhole";
 
 export class BreakableProxy {
 	fault: ProxyFault = "none";
+	/** Connections still to refuse before the route works again (single-probe blips). */
+	private refuseNext = 0;
+	/** Connections refused so far by failNext(). */
+	refused = 0;
 	private server: Server | undefined;
 	private readonly sockets = new Set<Socket>();
 	private port = 0;
@@ -20,7 +24,11 @@ export class BreakableProxy {
 			this.sockets.add(client);
 			client.on("close", () => this.sockets.delete(client));
 			client.on("error", () => {});
-			if (this.fault === "refuse") {
+			if (this.fault === "refuse" || this.refuseNext > 0) {
+				if (this.fault !== "refuse") {
+					this.refuseNext -= 1;
+					this.refused += 1;
+				}
 				client.destroy();
 				return;
 			}
@@ -35,6 +43,11 @@ export class BreakableProxy {
 		const addr = server.address();
 		if (addr && typeof addr === "object") this.port = addr.port;
 		this.server = server;
+	}
+
+	/** Refuses just the next `n` connections: exactly `n` failed probes, then the route heals itself. */
+	failNext(n: number): void {
+		this.refuseNext = n;
 	}
 
 	/** Breaks the route: open connections are cut and new ones fail as `fault` says. */

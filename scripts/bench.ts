@@ -1,0 +1,188 @@
+// `npm run bench`: the design's scenario suite on loopback, each in its own lab, with a table and optional JSON.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runScenario, SCENARIOS, type ScenarioResult } from "./lib/scenarios";
+
+const HELP = `Usage: npm run bench -- [--interval S] [--json FILE] [--only a,b] [--concurrency N] [--list]
+
+Runs every scenario of the design on this machine (loopback only): the real Worker in
+local workerd, real agent processes, stand-in gateways, a git remote. Prints a table.
+
+  --interval S     probe interval in seconds (default 5, the product's default;
+                   thresholds are counted in probes, so timings scale with it)
+  --json FILE      also write every figure as JSON
+  --only LIST      run only these scenarios (comma-separated names, see --list)
+  --concurrency N  labs at once (default 3; each is a Worker and two agents)
+  --list           list the scenarios and exit`;
+
+let args: ReturnType<typeof parse>;
+function parse() {
+	return parseArgs({
+		args: process.argv.slice(2),
+		options: {
+			interval: { type: "string", default: "5" },
+			json: { type: "string" },
+			only: { type: "string" },
+			concurrency: { type: "string", default: "3" },
+			list: { type: "boolean", default: false },
+			help: { type: "boolean", short: "h", default: false },
+		},
+		strict: true,
+	});
+}
+try {
+	args = parse();
+} catch (e) {
+	console.error(`bench: ${(e as Error).message}\n\n${HELP}`);
+	process.exit(2);
+}
+if (args.values.help) {
+	console.log(HELP);
+	process.exit(0);
+}
+if (args.values.list) {
+	for (const s of SCENARIOS) console.log(`${s.name.padEnd(30)} ${s.expected}`);
+	process.exit(0);
+}
+const interval = Number(args.values.interval);
+if (!Number.isInteger(interval) || interval < 1 || interval > 60) {
+	console.error(
+		`bench: --interval: expected whole seconds from 1 to 60, got "${args.values.interval}"`,
+	);
+	process.exit(2);
+}
+const concurrency = Number(args.values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) {
+	console.error(`bench: --concurrency: expected 1 to 8, got "${args.values.concurrency}"`);
+	process.exit(2);
+}
+const wanted = args.values.only?.split(",").map((s) => s.trim());
+const unknown = wanted?.filter((w) => !SCENARIOS.some((s) => s.name === w)) ?? [];
+if (unknown.length > 0) {
+	console.error(`bench: --only: unknown scenario(s) ${unknown.join(", ")}; see --list`);
+	process.exit(2);
+}
+const scenarios = wanted ? SCENARIOS.filter((s) => wanted.includes(s.name)) : SCENARIOS;
+
+// Thresholds as shipped, except the hold-down before failback, shortened so the suite stays in minutes.
+const base = {
+	intervalSeconds: interval,
+	failThreshold: 3,
+	recoverThreshold: 6,
+	minActiveSeconds: 2 * interval,
+	maxFailoversPerHour: 3,
+};
+
+console.log(
+	`bench: ${scenarios.length} scenarios, probe interval ${interval} s, failThreshold ${base.failThreshold}, recoverThreshold ${base.recoverThreshold}, minActiveSeconds ${base.minActiveSeconds}, ${concurrency} at a time`,
+);
+const started = Date.now();
+const results: ScenarioResult[] = new Array(scenarios.length);
+let next = 0;
+await Promise.all(
+	Array.from({ length: Math.min(concurrency, scenarios.length) }, async () => {
+		while (next < scenarios.length) {
+			const i = next++;
+			const s = scenarios[i];
+			if (!s) break;
+			results[i] = await runScenario(s, base, (line) =>
+				console.log(`  [${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`),
+			);
+		}
+	}),
+);
+
+// The Worker's per-tick CPU, measured by the tick benchmark (three pairs per alarm).
+const tmp = mkdtempSync(join(tmpdir(), "fg-bench-"));
+const tickJson = join(tmp, "tick.json");
+const tick = spawnSync(
+	process.execPath,
+	["scripts/run-ts.mjs", "scripts/bench-tick.ts", "--json", tickJson],
+	{ encoding: "utf8", env: { ...process.env, BENCH_ALARMS: "3000" } },
+);
+let tickCpu: { median: number; p99: number; firstAlarm: number } | null = null;
+try {
+	const t = JSON.parse(readFileSync(tickJson, "utf8")) as {
+		results: {
+			scenario: string;
+			cpuMsPerAlarm: { median: number; p99: number };
+			firstAlarmCpuMs: number;
+		}[];
+	};
+	const steady = t.results.find((r) => r.scenario === "steady");
+	if (steady) {
+		tickCpu = {
+			median: steady.cpuMsPerAlarm.median,
+			p99: steady.cpuMsPerAlarm.p99,
+			firstAlarm: steady.firstAlarmCpuMs,
+		};
+	}
+} catch {
+	console.error(`bench: the tick CPU benchmark failed:\n${tick.stderr}`);
+}
+rmSync(tmp, { recursive: true, force: true });
+
+const fmt = (x: number | null) => (x === null ? "-" : `${x}`);
+const perInterval = (x: number | null) =>
+	x === null ? "-" : `${Math.round((x / interval) * 10) / 10}`;
+const rows = results.map((r) => [
+	r.pass ? "ok" : "FAIL",
+	r.name,
+	fmt(r.detectS),
+	`${fmt(r.promoteCommandS)} (${perInterval(r.promoteCommandS)})`,
+	`${fmt(r.standbyReadyS)} (${perInterval(r.standbyReadyS)})`,
+	`${fmt(r.demoteS)} (${perInterval(r.demoteS)})`,
+	String(r.falsePromotions),
+	String(r.missedPromotions),
+	String(r.notificationsSent),
+	r.outcome,
+]);
+const header = [
+	"",
+	"scenario",
+	"detect s",
+	"promote cmd s (int.)",
+	"standby ready s (int.)",
+	"demote s (int.)",
+	"false",
+	"missed",
+	"notif.",
+	"outcome",
+];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
+console.log(`\n${line(header)}`);
+for (const r of rows) console.log(line(r));
+const rss = results.map((r) => r.agentRssMiB).filter((x): x is number => x !== null);
+const totalFalse = results.reduce((a, r) => a + r.falsePromotions, 0);
+const totalMissed = results.reduce((a, r) => a + r.missedPromotions, 0);
+console.log(
+	`\nfalse promotions ${totalFalse}, missed promotions ${totalMissed}; worker tick CPU (3 pairs): median ${fmt(tickCpu?.median ?? null)} ms, p99 ${fmt(tickCpu?.p99 ?? null)} ms, first alarm ${fmt(tickCpu?.firstAlarm ?? null)} ms; agent RSS ${rss.length ? `${Math.min(...rss)}-${Math.max(...rss)} MiB` : "-"}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
+if (args.values.json) {
+	writeFileSync(
+		args.values.json,
+		`${JSON.stringify(
+			{
+				when: new Date().toISOString(),
+				intervalSeconds: interval,
+				config: base,
+				scenarios: results,
+				overall: {
+					falsePromotions: totalFalse,
+					missedPromotions: totalMissed,
+					workerTickCpuMs: tickCpu,
+					agentRssMiB: rss.length ? { min: Math.min(...rss), max: Math.max(...rss) } : null,
+					durationS: Math.round((Date.now() - started) / 1000),
+				},
+			},
+			null,
+			2,
+		)}\n`,
+	);
+	console.log(`wrote ${args.values.json}`);
+}
+process.exit(results.every((r) => r.pass) ? 0 : 1);

@@ -1,0 +1,404 @@
+// The design's scenario list as runnable, bounded, independent lab runs that measure what happened.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateKeyPair, ROUTES, signRequest } from "../../protocol";
+import { readIfExists } from "../../test/harness/git-workspace";
+import { Lab, type LabOptions, type PairEventView } from "../../test/harness/lab";
+import { observations } from "./watch";
+
+export interface ScenarioResult {
+	name: string;
+	expected: string;
+	outcome: string;
+	pass: boolean;
+	/** Seconds from the fault to the Worker's first failed probe. */
+	detectS: number | null;
+	/** Seconds from the fault to the promote command (the "promoting" event). */
+	promoteCommandS: number | null;
+	/** Seconds from the fault to the standby reporting its gateway ready ("promoted"). */
+	standbyReadyS: number | null;
+	/** Seconds from the primary's return to failback done ("demoted"). */
+	demoteS: number | null;
+	falsePromotions: number;
+	missedPromotions: number;
+	notificationsSent: number;
+	/** The standby agent's resident memory at the end, MiB. */
+	agentRssMiB: number | null;
+	durationS: number;
+	notes: string;
+}
+
+export interface ScenarioContext {
+	lab: Lab;
+	/** Marks the moment the fault is injected (detect/promote times count from here). */
+	fault(): void;
+	/** Marks the moment the primary is healthy again (demote time counts from here). */
+	restored(): void;
+	sleepIntervals(n: number): Promise<void>;
+	/** The first `kind` event since `since` (default: the scenario's start). */
+	waitEvent(kind: string, intervalsTimeout: number, since?: number): Promise<PairEventView>;
+	note(text: string): void;
+}
+
+export interface Scenario {
+	name: string;
+	expected: string;
+	/** Whether a promotion is the right outcome (for false/missed promotion counts). */
+	shouldPromote: boolean;
+	lab?: LabOptions;
+	/** Returns the outcome in words and whether it matched the expectation. */
+	run(ctx: ScenarioContext): Promise<{ outcome: string; pass: boolean }>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function count(events: readonly PairEventView[], kind: string): number {
+	return events.filter((e) => e.kind === kind).length;
+}
+
+export const SCENARIOS: Scenario[] = [
+	{
+		name: "hard-down",
+		expected: "promote; fail back when the primary returns; no file lost",
+		shouldPromote: true,
+		async run(c) {
+			c.fault();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("promoted", 20);
+			writeFileSync(join(c.lab.ws.standby, "outage-note.md"), "written on the standby\n");
+			await c.lab.primaryGw.start();
+			c.restored();
+			await c.waitEvent("demoted", 40);
+			await c.waitEvent("synced", 10);
+			const kept = readIfExists(c.lab.ws.primary, "outage-note.md") === "written on the standby\n";
+			return {
+				outcome: kept
+					? "promoted, failed back, file on the primary"
+					: "file missing on the primary",
+				pass: kept,
+			};
+		},
+	},
+	{
+		name: "slow primary",
+		expected: "probes time out: promote",
+		shouldPromote: true,
+		async run(c) {
+			c.lab.primaryGw.slowMs = 60_000;
+			c.fault();
+			c.lab.primaryGw.mode = "slow";
+			const p = await c.waitEvent("promoted", 20);
+			c.lab.primaryGw.mode = "up";
+			return { outcome: `promoted (${p.summary})`, pass: true };
+		},
+	},
+	{
+		name: "single-probe blips",
+		expected: "no promotion",
+		shouldPromote: false,
+		async run(c) {
+			c.fault();
+			// Exactly one failed probe at a time (the Worker's route refuses one connection), six times.
+			for (let i = 0; i < 6; i++) {
+				c.lab.proxy.failNext(1);
+				await c.sleepIntervals(2);
+			}
+			const failed = (await observations(c.lab)).filter((o) => !o.ok).length;
+			const n = count(await c.lab.events(), "promoting");
+			return {
+				outcome: `${failed} blips seen, ${n === 0 ? "no promotion" : `${n} promotion(s)`}`,
+				pass: n === 0 && failed >= 5,
+			};
+		},
+	},
+	{
+		name: "flapping (fast)",
+		expected: "damped: no promotion",
+		shouldPromote: false,
+		async run(c) {
+			c.fault();
+			// Down one interval, up one interval: never failThreshold failures in a row.
+			for (let i = 0; i < 8; i++) {
+				await c.lab.primaryGw.stop();
+				await c.sleepIntervals(1);
+				await c.lab.primaryGw.start();
+				await c.sleepIntervals(1);
+			}
+			const n = count(await c.lab.events(), "promoting");
+			return { outcome: n === 0 ? "no promotion" : `${n} promotion(s)`, pass: n === 0 };
+		},
+	},
+	{
+		name: "flapping (slow)",
+		expected: "2 failovers, then held (maxFailoversPerHour 2)",
+		shouldPromote: true,
+		lab: { maxFailoversPerHour: 2 },
+		async run(c) {
+			c.fault();
+			for (let i = 0; i < 2; i++) {
+				const down = Date.now();
+				await c.lab.primaryGw.stop();
+				await c.waitEvent("promoted", 20, down);
+				const up = Date.now();
+				await c.lab.primaryGw.start();
+				if (i === 0) c.restored();
+				await c.waitEvent("demoted", 40, up);
+			}
+			const third = Date.now();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("held", 20, third);
+			const events = await c.lab.events();
+			const n = count(events, "promoting");
+			return { outcome: `${n} failovers, then held`, pass: n === 2 };
+		},
+	},
+	{
+		name: "worker-only partition",
+		expected: "suspect-partition; no promotion",
+		shouldPromote: false,
+		async run(c) {
+			c.fault();
+			c.lab.proxy.break("refuse");
+			await c.waitEvent("suspect-partition", 15);
+			await c.sleepIntervals(6);
+			c.lab.proxy.heal();
+			c.restored();
+			await c.waitEvent("partition-cleared", 10);
+			const n = count(await c.lab.events(), "promoting");
+			return {
+				outcome: n === 0 ? "suspected a partition, no promotion" : `${n} promotion(s)`,
+				pass: n === 0,
+			};
+		},
+	},
+	{
+		name: "standby unreachable",
+		expected: "alert; both-down without promoting; promote when the standby is back",
+		shouldPromote: true,
+		async run(c) {
+			await c.lab.standbyAgent.kill();
+			await c.waitEvent("standby-unreachable", 15);
+			c.fault();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("both-down", 15);
+			const early = count(await c.lab.events(), "promoting");
+			await c.lab.standbyAgent.start();
+			await c.waitEvent("promoted", 20);
+			c.note("promotion waits for the standby agent to answer again");
+			return {
+				outcome:
+					early === 0 ? "alerted, held off, promoted once back" : "promoted while unreachable",
+				pass: early === 0,
+			};
+		},
+	},
+	{
+		name: "agent restart mid-promote",
+		expected: "the interrupted promote is retried and completes",
+		shouldPromote: true,
+		async run(c) {
+			c.lab.control.startDelayMs = 3 * c.lab.interval;
+			c.fault();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("promoting", 20);
+			await c.sleepIntervals(1);
+			await c.lab.standbyAgent.kill();
+			await c.sleepIntervals(1);
+			await c.lab.standbyAgent.start();
+			await c.waitEvent("promoted", 30);
+			const interrupted = (await c.lab.events()).some(
+				(e) => e.kind === "promote-failed" && e.summary.includes("interrupted"),
+			);
+			return {
+				outcome: interrupted ? "interrupted, retried, promoted" : "promoted (no interruption seen)",
+				pass: true,
+			};
+		},
+	},
+	{
+		name: "replayed/forged commands",
+		expected: "every one rejected; nothing runs",
+		shouldPromote: false,
+		async run(c) {
+			const base = c.lab.standbyAgent.url;
+			const body = JSON.stringify({ opId: "attacker:1", term: 999 });
+			const forged = await generateKeyPair();
+			const codes: number[] = [];
+			const post = async (headers: Record<string, string>, b = body) =>
+				codes.push(
+					(
+						await fetch(`${base}${ROUTES.promote}`, {
+							method: "POST",
+							headers: { ...headers, "content-type": "application/json" },
+							body: b,
+						})
+					).status,
+				);
+			await post(
+				await signRequest({
+					method: "POST",
+					path: ROUTES.promote,
+					body,
+					privateKey: forged.privateKey,
+				}),
+			);
+			const real = await signRequest({
+				method: "POST",
+				path: ROUTES.promote,
+				body,
+				privateKey: c.lab.keys.privateKey,
+			});
+			await post(real, body.replace("999", "998"));
+			const status = await signRequest({
+				method: "GET",
+				path: ROUTES.status,
+				privateKey: c.lab.keys.privateKey,
+			});
+			await fetch(`${base}${ROUTES.status}`, { headers: status });
+			codes.push((await fetch(`${base}${ROUTES.status}`, { headers: status })).status);
+			await post({});
+			await c.sleepIntervals(1);
+			const ran = c.lab.control.calls.length;
+			const allRejected = codes.every((s) => s >= 400 && s < 500);
+			return {
+				outcome: `answers ${codes.join(", ")}; steps run: ${ran}`,
+				pass: allRejected && ran === 0,
+			};
+		},
+	},
+	{
+		name: "webhook endpoint down",
+		expected: "promote on time; the failed delivery shows in status",
+		shouldPromote: true,
+		async run(c) {
+			c.lab.webhook.failing = true;
+			c.fault();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("promoted", 20);
+			// Delivery gives up after 3 attempts (1 s and 2 s backoff).
+			await sleep(5_000);
+			const p = await c.lab.pair();
+			const shown = p.notifications.last.webhook?.ok === false;
+			return {
+				outcome: shown ? "promoted; delivery failure in status" : "failure not shown",
+				pass: shown,
+			};
+		},
+	},
+	{
+		name: "primary back during promotion",
+		expected: "the promotion completes; one failback; no flapping",
+		shouldPromote: true,
+		async run(c) {
+			c.lab.control.startDelayMs = 2 * c.lab.interval;
+			c.fault();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("promoting", 20);
+			await c.lab.primaryGw.start();
+			c.restored();
+			await c.waitEvent("demoted", 60);
+			await c.sleepIntervals(3);
+			const events = await c.lab.events();
+			const ok = count(events, "promoting") === 1 && count(events, "demoting") === 1;
+			return { outcome: ok ? "one promotion, one failback" : "flapped", pass: ok };
+		},
+	},
+	{
+		name: "both down",
+		expected: "both-down alert; no promotion; recovered when the primary returns",
+		shouldPromote: false,
+		async run(c) {
+			await c.lab.standbyAgent.kill();
+			c.fault();
+			await c.lab.primaryGw.stop();
+			await c.waitEvent("both-down", 20);
+			await c.lab.primaryGw.start();
+			c.restored();
+			await c.waitEvent("recovered", 10);
+			const n = count(await c.lab.events(), "promoting");
+			return { outcome: n === 0 ? "alerted, recovered" : `${n} promotion(s)`, pass: n === 0 };
+		},
+	},
+];
+
+function rssMiB(pid: number | undefined): number | null {
+	if (pid === undefined) return null;
+	try {
+		const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+		return m?.[1] ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
+	} catch {
+		return null;
+	}
+}
+
+/** Runs one scenario in a fresh lab; never throws (a failure is a result). */
+export async function runScenario(
+	s: Scenario,
+	base: LabOptions,
+	log?: (line: string) => void,
+): Promise<ScenarioResult> {
+	const started = Date.now();
+	let lab: Lab | undefined;
+	let faultAt: number | null = null;
+	let restoredAt: number | null = null;
+	const notes: string[] = [];
+	let outcome = "";
+	let pass = false;
+	try {
+		lab = await Lab.create({ ...base, ...s.lab });
+		const l = lab;
+		const ctx: ScenarioContext = {
+			lab: l,
+			fault: () => {
+				faultAt = Date.now();
+			},
+			restored: () => {
+				restoredAt ??= Date.now();
+			},
+			sleepIntervals: (n) => sleep(n * l.interval),
+			waitEvent: (kind, n, since = started) => l.waitForEvent(kind, since, n * l.interval),
+			note: (t) => notes.push(t),
+		};
+		({ outcome, pass } = await s.run(ctx));
+	} catch (e) {
+		outcome = `error: ${(e as Error).message}`;
+		pass = false;
+	}
+	let events: PairEventView[] = [];
+	let detectS: number | null = null;
+	let agentRssMiB: number | null = null;
+	if (lab) {
+		events = await lab.events().catch(() => []);
+		const fault = faultAt;
+		if (fault !== null) {
+			const obs = await observations(lab).catch(() => []);
+			const first = obs.find((o) => !o.ok && o.at >= fault - lab.interval);
+			detectS = first ? Math.max(0, (first.at + first.ms - fault) / 1000) : null;
+		}
+		agentRssMiB = rssMiB(lab.standbyAgent?.pid);
+	}
+	const secs = (at: number | undefined, from: number | null) =>
+		at === undefined || from === null ? null : Math.round((at - from) / 100) / 10;
+	const after = (kind: string, from: number | null) =>
+		from === null ? undefined : events.find((e) => e.kind === kind && e.at >= from)?.at;
+	const promotions = count(events, "promoting");
+	const result: ScenarioResult = {
+		name: s.name,
+		expected: s.expected,
+		outcome,
+		pass,
+		detectS: detectS === null ? null : Math.round(detectS * 10) / 10,
+		promoteCommandS: secs(after("promoting", faultAt), faultAt),
+		standbyReadyS: secs(after("promoted", faultAt), faultAt),
+		demoteS: secs(after("demoted", restoredAt), restoredAt),
+		falsePromotions: s.shouldPromote ? 0 : promotions,
+		missedPromotions: s.shouldPromote && promotions === 0 ? 1 : 0,
+		notificationsSent: lab?.webhook.received.length ?? 0,
+		agentRssMiB,
+		durationS: Math.round((Date.now() - started) / 100) / 10,
+		notes: notes.join("; "),
+	};
+	log?.(`${result.pass ? "PASS" : "FAIL"} ${s.name}: ${outcome}`);
+	await lab?.stop();
+	return result;
+}
