@@ -112,7 +112,11 @@ describe("GET /api/v1/pairs", () => {
 		await stub.ensureAlarm("g-api", clock.now);
 		await useClock(stub, clock);
 		await runDurableObjectAlarm(stub);
-		const res = await app.request("/api/v1/pairs/api?observations=5", {}, env);
+		const res = await app.request(
+			"/api/v1/pairs/api?observations=5",
+			{ headers: bearer(TOKEN) },
+			env,
+		);
 		expect(res.status).toBe(200);
 		const p = (await res.json()) as {
 			state: string;
@@ -129,7 +133,7 @@ describe("GET /api/v1/pairs", () => {
 	});
 
 	it("answers 404 in JSON for an unknown pair", async () => {
-		const res = await app.request("/api/v1/pairs/nope", {}, env);
+		const res = await app.request("/api/v1/pairs/nope", { headers: bearer(TOKEN) }, env);
 		expect(res.status).toBe(404);
 		const body = (await res.json()) as ErrorBody;
 		expect(body.error).toMatchObject({ code: "unknown-pair", field: "pair" });
@@ -137,7 +141,7 @@ describe("GET /api/v1/pairs", () => {
 	});
 
 	it("answers 400 naming the field for a malformed pair name or limit", async () => {
-		const bad = await app.request("/api/v1/pairs/Bad_Name", {}, env);
+		const bad = await app.request("/api/v1/pairs/Bad_Name", { headers: bearer(TOKEN) }, env);
 		expect(bad.status).toBe(400);
 		expect(((await bad.json()) as ErrorBody).error).toMatchObject({
 			code: "bad-request",
@@ -145,18 +149,35 @@ describe("GET /api/v1/pairs", () => {
 			message: expect.stringContaining("lowercase letters"),
 		});
 		for (const limit of ["abc", "0", "5000", "1.5", "-1"]) {
-			const res = await app.request(`/api/v1/pairs/api/events?limit=${limit}`, {}, env);
+			const res = await app.request(
+				`/api/v1/pairs/api/events?limit=${limit}`,
+				{ headers: bearer(TOKEN) },
+				env,
+			);
 			expect(res.status).toBe(400);
 			const body = (await res.json()) as ErrorBody;
 			expect(body.error.field).toBe("limit");
 			expect(body.error.message).toContain("limit: expected an integer from 1 to 1000");
 		}
-		const obs = await app.request("/api/v1/pairs/api?observations=abc", {}, env);
-		expect(((await obs.json()) as ErrorBody).error.field).toBe("observations");
+		for (const n of ["abc", "0", "2001"]) {
+			const obs = await app.request(
+				`/api/v1/pairs/api?observations=${n}`,
+				{ headers: bearer(TOKEN) },
+				env,
+			);
+			expect(obs.status).toBe(400);
+			const body = (await obs.json()) as ErrorBody;
+			expect(body.error.field).toBe("observations");
+			expect(body.error.message).toContain("observations: expected an integer from 1 to 2000");
+		}
 	});
 
 	it("serves the event log", async () => {
-		const res = await app.request("/api/v1/pairs/api/events?limit=3", {}, env);
+		const res = await app.request(
+			"/api/v1/pairs/api/events?limit=3",
+			{ headers: bearer(TOKEN) },
+			env,
+		);
 		expect(res.status).toBe(200);
 		expect(await res.json()).toMatchObject({ pair: "api", events: expect.any(Array) });
 	});
@@ -184,7 +205,9 @@ describe("operator endpoints", () => {
 			expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
 		}
 		// Nothing happened.
-		const detail = (await (await app.request("/api/v1/pairs/api", {}, env)).json()) as {
+		const detail = (await (
+			await app.request("/api/v1/pairs/api", { headers: bearer(TOKEN) }, env)
+		).json()) as {
 			state: string | null;
 		};
 		expect(detail.state).not.toBe("paused");
@@ -208,7 +231,9 @@ describe("operator endpoints", () => {
 		const resumed = await post("/api/v1/pairs/api/resume", bearer(TOKEN));
 		expect(resumed.status).toBe(200);
 		expect(await resumed.json()).toMatchObject({ state: { state: "primary-active" } });
-		const events = (await (await app.request("/api/v1/pairs/api/events", {}, env)).json()) as {
+		const events = (await (
+			await app.request("/api/v1/pairs/api/events", { headers: bearer(TOKEN) }, env)
+		).json()) as {
 			events: { kind: string }[];
 		};
 		expect(events.events.map((e) => e.kind)).toEqual(["resumed", "paused"]);
@@ -264,5 +289,76 @@ describe("operator endpoints", () => {
 
 		const unknown = await post("/api/v1/pairs/nope/resume", bearer(TOKEN));
 		expect(unknown.status).toBe(404);
+	});
+});
+
+describe("read access", () => {
+	const privateEnv = { ...env, STATUS_PAGE: "private" };
+
+	it("pair detail and the event log need the admin token: missing or wrong answer 401 with a challenge", async () => {
+		for (const path of ["/api/v1/pairs/api", "/api/v1/pairs/api/events", "/api/v1/pairs/nope"]) {
+			const missing = await app.request(path, {}, env);
+			expect(missing.status, path).toBe(401);
+			expect(missing.headers.get("www-authenticate")).toMatch(/^Bearer/);
+			expect(((await missing.json()) as ErrorBody).error).toMatchObject({
+				code: "unauthorized",
+				message: expect.stringContaining("Authorization: Bearer"),
+			});
+			const wrong = await app.request(path, { headers: bearer("wrong-token") }, env);
+			expect(wrong.status, path).toBe(401);
+			expect(((await wrong.json()) as ErrorBody).error.message).toBe("the admin token is wrong");
+		}
+		const ok = await app.request("/api/v1/pairs/api", { headers: bearer(TOKEN) }, env);
+		expect(ok.status).toBe(200);
+	});
+
+	it("pair detail is off, saying how to turn it on, while no admin token is set", async () => {
+		const res = await app.request(
+			"/api/v1/pairs/api",
+			{ headers: bearer(TOKEN) },
+			{ ...env, ADMIN_TOKEN: undefined },
+		);
+		expect(res.status).toBe(503);
+		expect(((await res.json()) as ErrorBody).error).toMatchObject({
+			code: "admin-token-unset",
+			message: expect.stringContaining("wrangler secret put ADMIN_TOKEN"),
+		});
+	});
+
+	it("STATUS_PAGE=private: the summary needs the token too", async () => {
+		const missing = await app.request("/api/v1/pairs", {}, privateEnv);
+		expect(missing.status).toBe(401);
+		expect(missing.headers.get("www-authenticate")).toMatch(/^Bearer/);
+		const wrong = await app.request("/api/v1/pairs", { headers: bearer("nope") }, privateEnv);
+		expect(wrong.status).toBe(401);
+		const ok = await app.request("/api/v1/pairs", { headers: bearer(TOKEN) }, privateEnv);
+		expect(ok.status).toBe(200);
+		const body = (await ok.json()) as { pairs: PairSummary[] };
+		expect(body.pairs.map((p) => p.name)).toContain("api");
+	});
+
+	it("STATUS_PAGE=private: /healthz keeps its verdict (status code) but names nothing without the token", async () => {
+		const anon = await app.request("/healthz", {}, privateEnv);
+		const full = await app.request("/healthz", { headers: bearer(TOKEN) }, privateEnv);
+		// The test config has a broken pair, so the verdict is 503 either way.
+		expect(anon.status).toBe(503);
+		expect(full.status).toBe(503);
+		const anonBody = (await anon.json()) as Record<string, unknown>;
+		expect(Object.keys(anonBody).sort()).toEqual(["message", "ok", "private"]);
+		expect(anonBody).toMatchObject({ ok: false, private: true });
+		expect(JSON.stringify(anonBody)).not.toContain("mixed-broken");
+		const fullBody = (await full.json()) as ReturnType<typeof healthReport>;
+		expect(fullBody.pairs.map((p) => p.name)).toContain("mixed-broken");
+	});
+
+	it("a STATUS_PAGE value other than public or private fails closed and /healthz names it", async () => {
+		const typo = { ...env, STATUS_PAGE: "pubic" };
+		expect((await app.request("/api/v1/pairs", {}, typo)).status).toBe(401);
+		const res = await app.request("/healthz", { headers: bearer(TOKEN) }, typo);
+		expect(res.status).toBe(503);
+		const body = (await res.json()) as ReturnType<typeof healthReport>;
+		expect(body.problems).toContain(
+			'STATUS_PAGE: expected "public" or "private", got "pubic"; treated as "private"',
+		);
 	});
 });

@@ -1,13 +1,23 @@
-// The HTTP API (Hono): health, pair status and event log, and the operator commands behind the admin token.
+// The HTTP API (Hono): the status page, health, pair summary (public unless STATUS_PAGE=private), pair detail and
+// event log and the operator commands (admin token).
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { requireAdmin } from "./auth";
+import {
+	canReadSummary,
+	checkAdminToken,
+	requireAdmin,
+	requireReader,
+	statusPageMode,
+} from "./auth";
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { configErrors, healthReport } from "./health";
 import { apiError, apiErrorResponse } from "./http-error";
+import { pairPages } from "./page/data";
+import { pageResponse } from "./page/response";
 import type { PairSummary } from "./pair-view";
+import { OBSERVATION_RING } from "./store";
 import type { OperatorCommand } from "./types";
 import { watchdogFor } from "./watchdog";
 
@@ -27,29 +37,74 @@ const MAX_POST_BODY = 1024;
 
 export const app = new Hono<Env_>();
 
+app.get("/", async (c) => {
+	const { mode, problem } = statusPageMode(c.env);
+	const auth = await checkAdminToken(c.env, c.req.header("authorization"));
+	const canRead = mode === "public" || auth === "valid";
+	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const now = Date.now();
+	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] });
+	const { pairs, unreachable } = await allPairs(c.env, config);
+	const problems = [
+		...(problem ? [problem] : []),
+		...unreachable.map((g) => `group ${g}: its Durable Object did not answer`),
+	];
+	return pageResponse({
+		now,
+		mode,
+		auth,
+		canRead,
+		pairs: await pairPages(c.env, config, pairs, auth === "valid"),
+		problems,
+	});
+});
+
 app.get("/healthz", async (c) => {
 	const config = loadConfig(c.env.WATCHDOG_CONFIG);
 	const { pairs, unreachable } = await allPairs(c.env, config);
 	const report = healthReport(config, pairs, unreachable, Date.now());
+	const { problem } = statusPageMode(c.env);
+	if (problem) {
+		report.problems.push(problem);
+		report.ok = false;
+	}
 	// 503 whenever a configured pair is not being watched, so an uptime monitor pages someone.
-	return c.json(report, report.ok ? 200 : 503);
+	const status = report.ok ? 200 : 503;
+	// Private: the verdict stays public for uptime monitors, the names and problems need the token.
+	if (!(await canReadSummary(c))) {
+		return c.json(
+			{
+				ok: report.ok,
+				private: true,
+				message:
+					"STATUS_PAGE is private: send Authorization: Bearer <ADMIN_TOKEN> for problems and pairs",
+			},
+			status,
+		);
+	}
+	return c.json(report, status);
 });
 
-app.get("/api/v1/pairs", async (c) => {
+app.get("/api/v1/pairs", requireReader, async (c) => {
 	const config = loadConfig(c.env.WATCHDOG_CONFIG);
 	const { pairs, unreachable } = await allPairs(c.env, config);
 	return c.json({ pairs, configErrors: configErrors(config), unreachableGroups: unreachable });
 });
 
-app.get("/api/v1/pairs/:pair", async (c) => {
+app.get("/api/v1/pairs/:pair", requireAdmin, async (c) => {
 	const { name, group } = resolvePair(c);
-	const observations = intQuery(c, "observations", { min: 1, max: 200, fallback: 20 });
+	// Up to the whole ring: an hour of history at the default 5 s interval is 720 rows.
+	const observations = intQuery(c, "observations", {
+		min: 1,
+		max: OBSERVATION_RING,
+		fallback: 20,
+	});
 	const detail = await watchdogFor(c.env, group).getPair(name, observations);
 	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
 	return c.json(detail);
 });
 
-app.get("/api/v1/pairs/:pair/events", async (c) => {
+app.get("/api/v1/pairs/:pair/events", requireAdmin, async (c) => {
 	const { name, group } = resolvePair(c);
 	const limit = intQuery(c, "limit", { min: 1, max: 1000, fallback: 50 });
 	const events = await watchdogFor(c.env, group).getEvents(name, limit);
@@ -83,7 +138,7 @@ for (const command of OPERATOR_COMMANDS) {
 }
 
 app.notFound(() =>
-	apiErrorResponse(404, "not-found", "no such route; see /healthz and /api/v1/pairs"),
+	apiErrorResponse(404, "not-found", "no such route; see /, /healthz and /api/v1/pairs"),
 );
 
 app.onError((err) => {

@@ -2,6 +2,8 @@
 interface Env {
 	/** Bearer token for operator endpoints (pause, resume, promote, ...). */
 	ADMIN_TOKEN?: string;
+	/** "public" (default): anyone may read the pair summary (page, /api/v1/pairs); "private": the admin token too. */
+	STATUS_PAGE?: string;
 	/** The Worker's public URL, linked from notifications (e.g. https://failover.example.workers.dev). */
 	PUBLIC_URL?: string;
 	/** Ed25519 private key the watchdog signs agent commands with (see docs/configuration.md). */
