@@ -25,7 +25,7 @@ export class Watcher {
 	private lastState: string | null = null;
 	private lastSeq = -1;
 	private timer: ReturnType<typeof setInterval> | undefined;
-	private busy = false;
+	private inFlight: Promise<void> | undefined;
 
 	constructor(
 		private readonly lab: Lab,
@@ -34,13 +34,7 @@ export class Watcher {
 
 	start(everyMs = 250): void {
 		this.timer = setInterval(() => {
-			if (this.busy) return;
-			this.busy = true;
-			this.poll()
-				.catch(() => {})
-				.finally(() => {
-					this.busy = false;
-				});
+			if (!this.inFlight) void this.poll().catch(() => {});
 		}, everyMs);
 	}
 
@@ -48,7 +42,18 @@ export class Watcher {
 		if (this.timer) clearInterval(this.timer);
 	}
 
+	/** One poll at a time: a caller that wants the timeline up to date awaits the one in flight, then its own. */
 	async poll(): Promise<void> {
+		while (this.inFlight) await this.inFlight.catch(() => {});
+		this.inFlight = this.pollOnce();
+		try {
+			await this.inFlight;
+		} finally {
+			this.inFlight = undefined;
+		}
+	}
+
+	private async pollOnce(): Promise<void> {
 		const [p, events] = await Promise.all([this.lab.pair(), this.lab.events(50)]);
 		for (const e of events) {
 			const seq = (e as PairEventView & { seq: number }).seq;
