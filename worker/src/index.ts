@@ -1,7 +1,13 @@
 // Worker entry: the HTTP API and the cron backstop; the watch loop itself lives in the Watchdog Durable Object.
+import { env } from "cloudflare:workers";
 import { app } from "./api";
+import { loadConfig } from "./config-cache";
 import { scheduled } from "./scheduled";
 
 export { Watchdog } from "./watchdog";
+
+// Parse WATCHDOG_CONFIG while the isolate starts: zod's first parse costs a few ms of CPU, which would
+// otherwise land in the first alarm's 10 ms budget after every deploy or eviction.
+loadConfig(env.WATCHDOG_CONFIG);
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
