@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type BaselineResult, runBaseline } from "./lib/baseline";
 import { runScenario, SCENARIOS, type ScenarioResult } from "./lib/scenarios";
 
 const HELP = `Usage: npm run bench -- [--interval S] [--json FILE] [--only a,b] [--concurrency N] [--list]
@@ -16,6 +17,7 @@ local workerd, real agent processes, stand-in gateways, a git remote. Prints a t
   --json FILE      also write every figure as JSON
   --only LIST      run only these scenarios (comma-separated names, see --list)
   --concurrency N  labs at once (default 3; each is a Worker and two agents)
+  --skip-baseline  do not also measure the standby-side bash monitor this replaces
   --list           list the scenarios and exit`;
 
 let args: ReturnType<typeof parse>;
@@ -28,6 +30,7 @@ function parse() {
 			only: { type: "string" },
 			concurrency: { type: "string", default: "3" },
 			list: { type: "boolean", default: false },
+			"skip-baseline": { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
 		},
 		strict: true,
@@ -80,6 +83,10 @@ console.log(
 	`bench: ${scenarios.length} scenarios, probe interval ${interval} s, failThreshold ${base.failThreshold}, recoverThreshold ${base.recoverThreshold}, minActiveSeconds ${base.minActiveSeconds}, ${concurrency} at a time`,
 );
 const started = Date.now();
+// The seed's monitor probes every 10 s at our default 5 s: the same factor at any --interval.
+const baseline: Promise<BaselineResult[]> = args.values["skip-baseline"]
+	? Promise.resolve([])
+	: runBaseline(2 * interval);
 const results: ScenarioResult[] = new Array(scenarios.length);
 let next = 0;
 await Promise.all(
@@ -156,6 +163,17 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] 
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
 console.log(`\n${line(header)}`);
 for (const r of rows) console.log(line(r));
+const baselineResults = await baseline;
+if (baselineResults.length > 0) {
+	console.log(
+		`\nbaseline: the standby-side bash monitor (curl every ${2 * interval} s, 3 misses -> start, 1 good probe -> stop)`,
+	);
+	for (const b of baselineResults) {
+		console.log(
+			`  ${b.name.padEnd(24)} start after ${b.startS === null ? "-" : `${b.startS} s`}; false promotions ${b.falsePromotions}; ${b.outcome}`,
+		);
+	}
+}
 const rss = results.map((r) => r.agentRssMiB).filter((x): x is number => x !== null);
 const totalFalse = results.reduce((a, r) => a + r.falsePromotions, 0);
 const totalMissed = results.reduce((a, r) => a + r.missedPromotions, 0);
@@ -171,6 +189,7 @@ if (args.values.json) {
 				intervalSeconds: interval,
 				config: base,
 				scenarios: results,
+				baseline: baselineResults,
 				overall: {
 					falsePromotions: totalFalse,
 					missedPromotions: totalMissed,

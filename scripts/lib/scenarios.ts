@@ -172,6 +172,23 @@ export const SCENARIOS: Scenario[] = [
 		},
 	},
 	{
+		name: "standby-only partition",
+		expected: "no promotion (the Worker still sees the primary)",
+		shouldPromote: false,
+		async run(c) {
+			c.fault();
+			c.lab.standbyRoute.break("refuse");
+			await c.sleepIntervals(8);
+			const p = await c.lab.pair();
+			c.lab.standbyRoute.heal();
+			const n = count(await c.lab.events(), "promoting");
+			return {
+				outcome: `${n === 0 ? "no promotion" : `${n} promotion(s)`}; standby's view: ${p.witnesses.standby.summary}`,
+				pass: n === 0 && p.witnesses.standby.summary.includes("sees the primary down"),
+			};
+		},
+	},
+	{
 		name: "standby unreachable",
 		expected: "alert; both-down without promoting; promote when the standby is back",
 		shouldPromote: true,

@@ -60,6 +60,17 @@ describe("no false failover", () => {
 		recordTiming("worker-only partition", "false promotions", 0);
 	});
 
+	it("standby-only partition: the standby loses the primary but the Worker does not: no promotion", async () => {
+		const lab = await startLab();
+		lab.standbyRoute.break("refuse");
+		await sleep(8 * lab.interval);
+		const p = await lab.pair();
+		expect(p.witnesses.standby.summary).toContain("standby sees the primary down");
+		expect(p.state).toBe("primary-active");
+		expect(kinds(await lab.events())).toEqual([]);
+		expect(lab.standbyGw.running).toBe(false);
+	});
+
 	it("flapping primary: damped by hysteresis both ways, then held after maxFailoversPerHour", async () => {
 		const lab = await startLab({ maxFailoversPerHour: 2, minActiveSeconds: 2 });
 		const cycle = async (n: number) => {

@@ -64,7 +64,10 @@ export class Lab {
 	readonly ws: Workspaces;
 	readonly primaryGw: FakeGateway;
 	readonly standbyGw: FakeGateway;
+	/** The Worker's route to the primary. */
 	readonly proxy: BreakableProxy;
+	/** The standby agent's route to the primary (break it for a standby-only partition). */
+	readonly standbyRoute: BreakableProxy;
 	readonly control: ControlServer;
 	readonly webhook = new WebhookReceiver();
 	readonly adminToken = "lab-admin-token-0123456789";
@@ -94,6 +97,7 @@ export class Lab {
 		this.primaryGw = new FakeGateway("primary", ports.primary);
 		this.standbyGw = new FakeGateway("standby", ports.standby);
 		this.proxy = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
+		this.standbyRoute = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.control = new ControlServer({ primary: this.primaryGw, standby: this.standbyGw });
 	}
 
@@ -118,6 +122,7 @@ export class Lab {
 		this.keys = keys;
 		await this.primaryGw.start();
 		await this.proxy.start();
+		await this.standbyRoute.start();
 		await this.control.start();
 		await this.webhook.start();
 		// The standby agent probes the primary often enough that every Worker tick sees a fresh view.
@@ -128,7 +133,7 @@ export class Lab {
 			{
 				role: "standby",
 				watchdogPublicKeys: [keys.publicKeyText],
-				primaryReadyUrl: this.primaryGw.readyUrl,
+				primaryReadyUrl: `${this.standbyRoute.url}/readyz`,
 				peerProbe: { intervalMs: peerInterval, timeoutMs: Math.min(peerInterval, 1500) },
 				workspace: this.ws.standby,
 				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
@@ -172,7 +177,7 @@ export class Lab {
 		const pair = {
 			name: PAIR,
 			primary: {
-				// The Worker reaches the primary through the breakable proxy; the standby goes direct.
+				// The Worker and the standby each reach the primary through their own breakable route.
 				readyUrl: `${this.proxy.url}/readyz`,
 				...(this.primaryAgent ? { agentUrl: this.primaryAgent.url } : {}),
 			},
@@ -269,6 +274,7 @@ export class Lab {
 			this.primaryGw.stop(),
 			this.standbyGw.stop(),
 			this.proxy.stop(),
+			this.standbyRoute.stop(),
 			this.control.stop(),
 			this.webhook.stop(),
 		]);
