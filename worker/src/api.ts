@@ -41,22 +41,26 @@ app.get("/", async (c) => {
 	const { mode, problem } = statusPageMode(c.env);
 	const auth = await checkAdminToken(c.env, c.req.header("authorization"));
 	const canRead = mode === "public" || auth === "valid";
+	const part = c.req.query("part") === "content" ? "content" : "page";
 	const config = loadConfig(c.env.WATCHDOG_CONFIG);
 	const now = Date.now();
-	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] });
+	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] }, part);
 	const { pairs, unreachable } = await allPairs(c.env, config);
 	const problems = [
 		...(problem ? [problem] : []),
 		...unreachable.map((g) => `group ${g}: its Durable Object did not answer`),
 	];
-	return pageResponse({
-		now,
-		mode,
-		auth,
-		canRead,
-		pairs: await pairPages(c.env, config, pairs, auth === "valid"),
-		problems,
-	});
+	return pageResponse(
+		{
+			now,
+			mode,
+			auth,
+			canRead,
+			pairs: await pairPages(c.env, config, pairs, auth === "valid"),
+			problems,
+		},
+		part,
+	);
 });
 
 app.get("/healthz", async (c) => {

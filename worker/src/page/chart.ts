@@ -6,8 +6,10 @@ import { formatDuration, formatMs, formatUtc } from "./format";
 
 export interface TimelineOptions {
 	now: number;
-	/** How far back the chart reaches, ms (the page shows the last hour). */
+	/** How far back the chart reaches at most, ms (the page asks for the last hour). */
 	windowMs: number;
+	/** Shortest reach, ms: a young history is zoomed to what exists, down to this (default 5 min). */
+	minWindowMs?: number;
 	/** Columns the window is cut into; bounds the SVG whatever the probe rate (240 = one per 15 s over an hour). */
 	buckets?: number;
 }
@@ -31,8 +33,9 @@ const MIN_Y_MS = 50; // a flat fast line should not look like noise magnified
 
 export function timelineSvg(observations: readonly ObservationRow[], opts: TimelineOptions): Html {
 	const n = Math.max(1, Math.min(opts.buckets ?? 240, 1000));
-	const start = opts.now - opts.windowMs;
-	const span = opts.windowMs / n;
+	const { windowMs, inWindow } = select(observations, opts);
+	const start = opts.now - windowMs;
+	const span = windowMs / n;
 	const buckets: Bucket[] = Array.from({ length: n }, () => ({
 		probes: 0,
 		failures: 0,
@@ -40,10 +43,6 @@ export function timelineSvg(observations: readonly ObservationRow[], opts: Timel
 		state: null,
 		failure: null,
 	}));
-	// Oldest first, so each column ends with its newest state.
-	const inWindow = observations
-		.filter((o) => o.at >= start && o.at <= opts.now)
-		.sort((a, b) => a.at - b.at);
 	for (const o of inWindow) {
 		const b = buckets[Math.min(n - 1, Math.floor((o.at - start) / span))] as Bucket;
 		b.probes++;
@@ -54,7 +53,7 @@ export function timelineSvg(observations: readonly ObservationRow[], opts: Timel
 			b.failure = o;
 		}
 	}
-	const minutes = formatDuration(opts.windowMs);
+	const minutes = formatDuration(windowMs);
 	if (inWindow.length === 0) {
 		return html`<svg class="timeline timeline-empty" viewBox="0 0 ${W} ${H}" role="img" data-probes="0" data-failures="0"><title>No probes in the last ${minutes}</title><text class="tl-empty" x="${W / 2}" y="${H / 2}" text-anchor="middle">No probes in the last ${minutes}</text></svg>`;
 	}
@@ -95,11 +94,47 @@ export function timelineSvg(observations: readonly ObservationRow[], opts: Timel
 	const bandY = PAD.top + plotH + 4;
 	const xLabels = [0, 0.5, 1].map((f) => {
 		const anchor = f === 0 ? "start" : f === 1 ? "end" : "middle";
-		const label = f === 1 ? "now" : `${formatDuration(opts.windowMs * (1 - f))} ago`;
+		const label = f === 1 ? "now" : `${formatDuration(windowMs * (1 - f))} ago`;
 		return html`<text class="tl-axis" x="${round(PAD.left + f * plotW)}" y="${H - 8}" text-anchor="${anchor}">${label}</text>`;
 	});
 
 	return html`<svg class="timeline" viewBox="0 0 ${W} ${H}" role="img" data-probes="${inWindow.length}" data-failures="${failures}"><title>Probe timeline, last ${minutes}: ${inWindow.length} probes, ${failures} failed, slowest success ${formatMs(slowest)}</title>${grid}${stateBand(buckets, x, colW, bandY)}${failMarks}${d ? html`<path class="tl-line" d="${d}"/>` : ""}${xLabels}</svg>`;
+}
+
+/** One line under the chart: what it covers, how many probes failed, the slowest success. */
+export function timelineCaption(
+	observations: readonly ObservationRow[],
+	opts: TimelineOptions,
+): string {
+	const { windowMs, inWindow } = select(observations, opts);
+	if (inWindow.length === 0) return `No probes in the last ${formatDuration(windowMs)}.`;
+	const failed = inWindow.filter((o) => !o.ok).length;
+	const oks = inWindow.filter((o) => o.ok).map((o) => o.ms);
+	const pct = Math.round((failed / inWindow.length) * 1000) / 10;
+	const slowest = oks.length > 0 ? `, slowest success ${formatMs(Math.max(...oks))}` : "";
+	return `Last ${formatDuration(windowMs)}: ${inWindow.length} probes, ${failed} failed (${pct}%)${slowest}.`;
+}
+
+/**
+ * The window, shortened to the history there is (a fresh pair would otherwise be a sliver at "now"),
+ * and the observations in it, oldest first so each column ends with its newest state.
+ */
+function select(
+	observations: readonly ObservationRow[],
+	opts: TimelineOptions,
+): { windowMs: number; inWindow: ObservationRow[] } {
+	const floor = Math.min(opts.minWindowMs ?? 5 * 60_000, opts.windowMs);
+	let oldest = opts.now;
+	for (const o of observations) if (o.at < oldest) oldest = o.at;
+	const windowMs =
+		observations.length === 0
+			? opts.windowMs
+			: Math.min(opts.windowMs, Math.max(floor, opts.now - oldest));
+	const start = opts.now - windowMs;
+	const inWindow = observations
+		.filter((o) => o.at >= start && o.at <= opts.now)
+		.sort((a, b) => a.at - b.at);
+	return { windowMs, inWindow };
 }
 
 /** Runs of one state as coloured strips under the plot: a failover reads at a glance. */

@@ -2,7 +2,7 @@
 import type { PairDetail } from "../pair-view";
 import type { StoredEvent } from "../store";
 import type { DrillRun } from "../types";
-import { timelineSvg } from "./chart";
+import { timelineCaption, timelineSvg } from "./chart";
 import { type Html, html } from "./escape";
 import { formatDuration, formatMs } from "./format";
 import { ago, instant } from "./live-time";
@@ -15,8 +15,9 @@ export function renderDetail(view: PairDetailView, now: number): Html {
 	const p = view.pair;
 	return html`<div class="detail">
 <h3>Witnesses</h3>${witnesses(p, now)}
-<h3>Probe timeline, last hour</h3>
+<h3>Probe timeline</h3>
 ${timelineSvg(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}
+<p class="small caption">${timelineCaption(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}</p>
 <div class="legend"><span><i class="l-line"></i>latency of successful probes (slowest per column)</span><span><i class="l-fail"></i>failed probes</span><span>band: state</span></div>
 <h3>Last drill</h3>${drill(p, now)}
 <h3>Notifications</h3>${notifications(p, now)}
@@ -52,7 +53,7 @@ function drill(p: PairDetail, now: number): Html {
 	const out: Html[] = [];
 	if (running) {
 		out.push(
-			html`<p class="warn">A drill is running since ${ago(running.startedAt, now, true)}${running.promotedAt ? `; standby ready after ${formatDuration(running.promotedAt - running.startedAt)}` : ""}.</p>`,
+			html`<p class="warn">A drill is running, started ${ago(running.startedAt, now, true)}${running.promotedAt ? `; standby ready after ${formatDuration(running.promotedAt - running.startedAt)}` : ""}.</p>`,
 		);
 	}
 	if (last) out.push(lastDrill(last, now));

@@ -22,6 +22,7 @@ export function renderPage(view: PageView, nonce: string): string {
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>failover-gateway status</title>
 <noscript><meta http-equiv="refresh" content="${NOSCRIPT_REFRESH_S}"></noscript>
 <style nonce="${nonce}">${raw(STYLES)}</style>
@@ -33,15 +34,15 @@ export function renderPage(view: PageView, nonce: string): string {
 <button type="submit" class="primary">Use token</button>
 <button type="button" id="forget" hidden>Forget token</button>
 </form></header>
-<noscript><p class="banner">Without JavaScript this page shows the summary and reloads every ${NOSCRIPT_REFRESH_S} s. Witness views, the probe timeline, the event log and the operator buttons need JavaScript and the admin token.</p></noscript>
+<noscript><p class="banner" id="noscript-note">Without JavaScript this page shows the summary and reloads every ${NOSCRIPT_REFRESH_S} s. Witness views, the probe timeline, the event log and the operator buttons need JavaScript and the admin token.</p></noscript>
 <div id="message" role="status" aria-live="polite" hidden></div>
 ${renderContent(view)}
 <footer>Times are UTC until the script shows them in your zone. JSON: <a href="/api/v1/pairs">/api/v1/pairs</a> · <a href="/healthz">/healthz</a></footer>
 </div><script nonce="${nonce}">${raw(SCRIPT)}</script></body></html>`.value;
 }
 
-/** The part the script swaps on each refresh; data-auth tells it whether its token was accepted. */
-function renderContent(view: PageView): Html {
+/** The part the script swaps on each refresh (GET /?part=content); data-auth says if its token was accepted. */
+export function renderContent(view: PageView): Html {
 	return html`<main id="content" data-auth="${view.auth}" data-mode="${view.mode}">
 ${notices(view)}
 ${view.canRead ? view.pairs.map((p) => renderPair(p, view.now)) : ""}

@@ -1,7 +1,7 @@
 // The page's HTTP response: a fresh nonce per response and headers that keep it unframed, uncached and sealed.
 
 import type { PageView } from "./model";
-import { renderPage } from "./render";
+import { renderContent, renderPage } from "./render";
 
 /** 128 random bits, base64: unguessable, so only the page's own <style> and <script> run. */
 export function newNonce(): string {
@@ -24,10 +24,11 @@ export function contentSecurityPolicy(nonce: string): string {
 	].join("; ");
 }
 
-export function pageResponse(view: PageView, status = 200): Response {
+/** part "content": only the <main> the script swaps in (a whole document would carry a stale nonce). */
+export function pageResponse(view: PageView, part: "page" | "content" = "page"): Response {
 	const nonce = newNonce();
-	return new Response(renderPage(view, nonce), {
-		status,
+	const body = part === "content" ? renderContent(view).value : renderPage(view, nonce);
+	return new Response(body, {
 		headers: {
 			"content-type": "text/html; charset=utf-8",
 			"content-security-policy": contentSecurityPolicy(nonce),

@@ -74,7 +74,7 @@ async function refresh() {
 	if (inflight) return;
 	inflight = true;
 	try {
-		const res = await fetch(location.pathname, { headers: authHeaders(), cache: "no-store" });
+		const res = await fetch(location.pathname + "?part=content", { headers: authHeaders(), cache: "no-store" });
 		const doc = new DOMParser().parseFromString(await res.text(), "text/html");
 		const next = doc.getElementById("content");
 		if (!next) throw new Error("HTTP " + res.status + " without the page content");

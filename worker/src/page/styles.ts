@@ -8,6 +8,7 @@ export const STYLES = `
 --line:#2b313c;--soft:#222833;--green:#4cc283;--green-bg:#16301f;--blue:#7aa7f5;--blue-bg:#18243b;
 --amber:#f0b44c;--amber-bg:#33270f;--red:#f07474;--red-bg:#3a1a1c;--grey:#a3aab6;--grey-bg:#262b34;--accent:#7aa7f5}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 body{margin:0;background:var(--bg);color:var(--text);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;-webkit-text-size-adjust:100%}
 .wrap{max-width:1080px;margin:0 auto;padding:16px}
 header.top{display:flex;flex-wrap:wrap;gap:12px;align-items:center;justify-content:space-between;margin:8px 0 16px}
@@ -58,6 +59,7 @@ button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .tl-state{fill:var(--grey)}
 .st-primary-active{fill:var(--green)}.st-standby-active{fill:var(--blue)}
 .st-promoting,.st-demoting,.st-suspect-partition{fill:var(--amber)}.st-held,.st-both-down{fill:var(--red)}
+.caption{margin:6px 0 0;color:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:var(--muted);margin-top:6px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .legend .l-line{background:var(--accent)}.legend .l-fail{background:var(--red);opacity:.5}
