@@ -132,7 +132,7 @@ async function parse(doc: string) {
 		.on("*", {
 			element(e) {
 				tags.push(e.tagName);
-				for (const [n] of e.attributes) attributes.push(n);
+				for (const [n] of e.attributes) if (n !== undefined) attributes.push(n);
 				if (e.tagName === "script") scripts.push(e.getAttribute("nonce"));
 			},
 		})
