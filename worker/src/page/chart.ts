@@ -24,8 +24,8 @@ interface Bucket {
 	failure: ObservationRow | null;
 }
 
-// Drawing area, in viewBox units; the SVG scales to the page's width.
-const W = 720;
+// Drawing area, in viewBox units; the SVG scales to the page's width (on a phone it scrolls, see styles.ts).
+const W = 640;
 const H = 170;
 const PAD = { left: 52, right: 10, top: 10, bottom: 34 };
 const BAND = 6; // height of the state band under the plot
@@ -94,7 +94,7 @@ export function timelineSvg(observations: readonly ObservationRow[], opts: Timel
 	const bandY = PAD.top + plotH + 4;
 	const xLabels = [0, 0.5, 1].map((f) => {
 		const anchor = f === 0 ? "start" : f === 1 ? "end" : "middle";
-		const label = f === 1 ? "now" : `${formatDuration(windowMs * (1 - f))} ago`;
+		const label = f === 1 ? "now" : `${axisLabel(windowMs * (1 - f))} ago`;
 		return html`<text class="tl-axis" x="${round(PAD.left + f * plotW)}" y="${H - 8}" text-anchor="${anchor}">${label}</text>`;
 	});
 
@@ -166,6 +166,15 @@ function failureTitle(b: Bucket): string {
 		.join(", ");
 	const count = b.failures === 1 ? "1 failed probe" : `${b.failures} of ${b.probes} probes failed`;
 	return `${count}, last at ${formatUtc(f.at)}: ${what} (${formatMs(f.ms)})`;
+}
+
+/** "30 min", "2.5 min", "1 h", "1.5 h": exact enough for an axis, unlike a rounded duration. */
+function axisLabel(ms: number): string {
+	const one = (v: number) => String(Math.round(v * 10) / 10);
+	if (ms >= 90 * 60_000) return `${one(ms / 3_600_000)} h`;
+	if (ms >= 60 * 60_000) return `${one(ms / 60_000)} min`.replace(/^60 min$/, "1 h");
+	if (ms >= 60_000) return `${one(ms / 60_000)} min`;
+	return `${one(ms / 1000)} s`;
 }
 
 /** 1, 2, 2.5 or 5 times a power of ten, at least v. */

@@ -16,7 +16,7 @@ export function renderDetail(view: PairDetailView, now: number): Html {
 	return html`<div class="detail">
 <h3>Witnesses</h3>${witnesses(p, now)}
 <h3>Probe timeline</h3>
-${timelineSvg(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}
+<div class="chart">${timelineSvg(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}</div>
 <p class="small caption">${timelineCaption(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}</p>
 <div class="legend"><span><i class="l-line"></i>latency of successful probes (slowest per column)</span><span><i class="l-fail"></i>failed probes</span><span>band: state</span></div>
 <h3>Last drill</h3>${drill(p, now)}

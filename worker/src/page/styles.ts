@@ -3,10 +3,10 @@
 export const STYLES = `
 :root{--bg:#f5f6f8;--card:#fff;--text:#1c2230;--muted:#5d6677;--line:#e2e5ea;--soft:#f0f2f5;
 --green:#1b7f46;--green-bg:#e5f4ec;--blue:#2459b8;--blue-bg:#e6eefb;--amber:#9a5b00;--amber-bg:#fdf1dc;
---red:#b42323;--red-bg:#fbe7e7;--grey:#5f6673;--grey-bg:#eceef1;--accent:#2459b8;color-scheme:light dark}
+--red:#b42323;--red-bg:#fbe7e7;--grey:#5f6673;--grey-bg:#eceef1;--accent:#2459b8;--on-accent:#fff;color-scheme:light dark}
 @media (prefers-color-scheme:dark){:root{--bg:#12151b;--card:#1a1e26;--text:#e4e7ec;--muted:#9aa3b2;
 --line:#2b313c;--soft:#222833;--green:#4cc283;--green-bg:#16301f;--blue:#7aa7f5;--blue-bg:#18243b;
---amber:#f0b44c;--amber-bg:#33270f;--red:#f07474;--red-bg:#3a1a1c;--grey:#a3aab6;--grey-bg:#262b34;--accent:#7aa7f5}}
+--amber:#f0b44c;--amber-bg:#33270f;--red:#f07474;--red-bg:#3a1a1c;--grey:#a3aab6;--grey-bg:#262b34;--accent:#7aa7f5;--on-accent:#0f1420}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 body{margin:0;background:var(--bg);color:var(--text);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;-webkit-text-size-adjust:100%}
@@ -25,7 +25,7 @@ button{font:inherit;font-size:14px;padding:6px 12px;border-radius:8px;border:1px
 button:hover{border-color:var(--accent)}
 button:disabled{opacity:.5;cursor:default}
 button.danger{color:var(--red)}
-button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
+button.primary{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
 .banner{border-radius:10px;padding:10px 14px;margin:0 0 14px;border:1px solid var(--line);background:var(--card)}
 .banner.error,#message[data-tone=error]{border-color:var(--red);background:var(--red-bg);color:var(--red)}
 .banner.warn{border-color:var(--amber);background:var(--amber-bg);color:var(--amber)}
@@ -49,9 +49,11 @@ button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .card{background:var(--soft);border-radius:10px;padding:10px 12px;min-width:0;overflow-wrap:anywhere}
 .card b{display:block;font-size:13px;color:var(--muted);font-weight:600;margin-bottom:2px}
 .ok{color:var(--green)}.bad{color:var(--red)}.warn{color:var(--amber)}
-.timeline{width:100%;height:auto;display:block;background:var(--soft);border-radius:10px}
+/* On a narrow screen the chart keeps a readable size and scrolls; rtl starts it scrolled to "now". */
+.chart{overflow-x:auto;direction:rtl;border-radius:10px}
+.timeline{width:100%;min-width:520px;height:auto;display:block;direction:ltr;background:var(--soft);border-radius:10px}
 .tl-grid{stroke:var(--line);stroke-width:1}
-.tl-axis{fill:var(--muted);font-size:11px;font-family:system-ui,sans-serif}
+.tl-axis{fill:var(--muted);font-size:12px;font-family:system-ui,sans-serif}
 .tl-empty{fill:var(--muted);font-size:14px;font-family:system-ui,sans-serif}
 .tl-line{fill:none;stroke:var(--accent);stroke-width:1.6;stroke-linejoin:round;stroke-linecap:round}
 .tl-fail{fill:var(--red);opacity:.35}
