@@ -52,6 +52,9 @@ export interface Scenario {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Where in the probe interval faults are injected (0 = just after a probe: the slowest to detect). */
+const PHASE = 0.5;
+
 function count(events: readonly PairEventView[], kind: string): number {
 	return events.filter((e) => e.kind === kind).length;
 }
@@ -364,6 +367,9 @@ export async function runScenario(
 	try {
 		lab = await Lab.create({ ...base, ...s.lab });
 		const l = lab;
+		// The lab is ready right after a tick; a fault half an interval later lands at the average phase,
+		// not at the worst case (just after a probe), so times are the mean a real outage would see.
+		await sleep(PHASE * l.interval);
 		const ctx: ScenarioContext = {
 			lab: l,
 			fault: () => {
