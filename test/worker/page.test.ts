@@ -96,6 +96,11 @@ describe("status page route", () => {
 		expect(admin).not.toContain("This status page is private");
 	});
 
+	it("names Worker-wide config errors (here: WATCHDOG_CONFIG that is not JSON)", async () => {
+		const body = await (await get("/", {}, { ...env, WATCHDOG_CONFIG: "{nope" })).text();
+		expect(body).toMatch(/class="banner warn">config WATCHDOG_CONFIG[^<]*JSON/);
+	});
+
 	it("says how to enable detail when no admin token is set", async () => {
 		const body = await (await get("/", bearer(TOKEN), { ...env, ADMIN_TOKEN: undefined })).text();
 		expect(body).toContain("npx wrangler secret put ADMIN_TOKEN");

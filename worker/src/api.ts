@@ -46,8 +46,10 @@ app.get("/", async (c) => {
 	const now = Date.now();
 	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] }, part);
 	const { pairs, unreachable } = await allPairs(c.env, config);
+	// Pair-level config errors show on the pair's card; these concern the whole Worker.
 	const problems = [
 		...(problem ? [problem] : []),
+		...config.globalErrors.map((e) => `config ${e.path}: ${e.message}`),
 		...unreachable.map((g) => `group ${g}: its Durable Object did not answer`),
 	];
 	return pageResponse(
