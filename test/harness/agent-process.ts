@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitFor } from "./ports";
+import { stopGroup } from "./process-group";
 import { projectRoot } from "./root";
 
 export class AgentProcess {
@@ -80,17 +81,6 @@ export class AgentProcess {
 	private async signal(sig: NodeJS.Signals): Promise<void> {
 		const child = this.child;
 		this.child = undefined;
-		if (!child || child.exitCode !== null || child.pid === undefined) return;
-		const exited = new Promise<void>((r) => child.once("exit", () => r()));
-		try {
-			process.kill(-child.pid, sig); // Its group: steps it spawned die with it.
-		} catch {}
-		const timer = setTimeout(() => {
-			try {
-				if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-			} catch {}
-		}, 5_000);
-		await exited;
-		clearTimeout(timer);
+		await stopGroup(child, sig, 5_000); // Its group: steps it spawned die with it.
 	}
 }

@@ -1,5 +1,6 @@
 // A loopback TCP proxy the test can break: the Worker's route to the primary goes through it, the standby's does not.
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { listenLoopback } from "./ports";
 
 export type ProxyFault = "none" | "refuse" | "blackhole";
 
@@ -39,9 +40,7 @@ export class BreakableProxy {
 			upstream.on("error", () => client.destroy());
 			client.pipe(upstream).pipe(client);
 		});
-		await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-		const addr = server.address();
-		if (addr && typeof addr === "object") this.port = addr.port;
+		this.port = await listenLoopback(server);
 		this.server = server;
 	}
 

@@ -1,6 +1,7 @@
 // Loopback control endpoint the agents' exec steps call to start or stop a stand-in gateway (instead of systemctl).
 import { createServer, type Server } from "node:http";
 import type { FakeGateway } from "./fake-gateway";
+import { listenLoopback } from "./ports";
 
 export class ControlServer {
 	private server: Server | undefined;
@@ -41,9 +42,7 @@ export class ControlServer {
 				(e: Error) => res.writeHead(500).end(e.message),
 			);
 		});
-		await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-		const addr = server.address();
-		if (addr && typeof addr === "object") this.port = addr.port;
+		this.port = await listenLoopback(server);
 		this.server = server;
 	}
 

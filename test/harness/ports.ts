@@ -34,3 +34,13 @@ export async function waitFor(
 		`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
 	);
 }
+
+/** Listens on an ephemeral loopback port and returns it. */
+export async function listenLoopback(server: {
+	listen(port: number, host: string, cb: () => void): unknown;
+	address(): unknown;
+}): Promise<number> {
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+	const addr = server.address();
+	return addr && typeof addr === "object" && "port" in addr ? Number(addr.port) : 0;
+}

@@ -1,5 +1,6 @@
 // A loopback webhook endpoint that records what the Worker sends; it can be taken down to test failure paths.
 import { createServer, type Server } from "node:http";
+import { listenLoopback } from "./ports";
 
 export interface Received {
 	at: number;
@@ -48,9 +49,7 @@ export class WebhookReceiver {
 				res.writeHead(204).end();
 			});
 		});
-		await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-		const addr = server.address();
-		if (addr && typeof addr === "object") this.port = addr.port;
+		this.port = await listenLoopback(server);
 		this.server = server;
 	}
 

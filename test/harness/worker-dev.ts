@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitFor } from "./ports";
+import { stopGroup } from "./process-group";
 import { projectRoot } from "./root";
 
 const ROOT = projectRoot();
@@ -136,17 +137,6 @@ export class WorkerDev {
 	async stop(): Promise<void> {
 		const child = this.child;
 		this.child = undefined;
-		if (!child || child.exitCode !== null || child.pid === undefined) return;
-		const done = new Promise<void>((r) => child.once("exit", () => r()));
-		try {
-			process.kill(-child.pid, "SIGTERM"); // The whole group: wrangler and its workerd.
-		} catch {}
-		const timer = setTimeout(() => {
-			try {
-				if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-			} catch {}
-		}, 3_000);
-		await done;
-		clearTimeout(timer);
+		await stopGroup(child, "SIGTERM", 3_000); // The whole group: wrangler and its workerd.
 	}
 }
