@@ -1,5 +1,5 @@
 // The git-pull step: fetch, then fast-forward only; a diverged or conflicting workspace fails and nothing changes.
-import { currentBranch, GitSession } from "./git-session";
+import { currentBranch, GitSession, shownRemote } from "./git-session";
 import type { Step } from "./schema";
 import type { StepContext, StepOutcome } from "./types";
 
@@ -13,14 +13,15 @@ export async function runGitPull(step: GitPullStep, ctx: StepContext): Promise<S
 		if (!current.ok) return s.failed(current.error);
 		branch = current.branch;
 	}
-	const source = `${step.remote}/${branch}`;
+	const remote = shownRemote(step.remote);
+	const source = `${remote}/${branch}`;
 
 	const fetched = await s.git(["fetch", step.remote, `refs/heads/${branch}`]);
 	if (fetched.kind !== "exited" || fetched.exitCode !== 0) {
 		if (fetched.kind === "exited" && /couldn't find remote ref/i.test(fetched.output)) {
-			return s.failed(`branch ${branch} does not exist on ${step.remote}; nothing changed`);
+			return s.failed(`branch ${branch} does not exist on ${remote}; nothing changed`);
 		}
-		return s.failed(`${s.describe(`git fetch from ${step.remote}`, fetched)}; nothing changed`);
+		return s.failed(`${s.describe(`git fetch from ${remote}`, fetched)}; nothing changed`);
 	}
 
 	// Classify by ancestry rather than by git's wording: local at or ahead of the remote needs nothing,

@@ -1,5 +1,5 @@
 // The git-push step: commit everything, push; if the push is rejected, save the work on a failover/<time> branch.
-import { currentBranch, GitSession } from "./git-session";
+import { currentBranch, GitSession, shownRemote } from "./git-session";
 import type { Step } from "./schema";
 import type { StepContext, StepOutcome } from "./types";
 
@@ -23,7 +23,8 @@ export async function runGitPush(step: GitPushStep, ctx: StepContext): Promise<S
 	if (!current.ok && !(current.detached && step.branch !== undefined))
 		return s.failed(current.error);
 	const branch = step.branch ?? (current.ok ? current.branch : "");
-	const target = `${step.remote}/${branch}`;
+	const remote = shownRemote(step.remote);
+	const target = `${remote}/${branch}`;
 
 	const added = await s.git(["add", "--all"]);
 	if (added.kind !== "exited" || added.exitCode !== 0)
@@ -80,7 +81,7 @@ export async function runGitPush(step: GitPushStep, ctx: StepContext): Promise<S
 	const saved = await s.git(["push", "--porcelain", step.remote, `HEAD:refs/heads/${rescue}`]);
 	if (saved.kind === "exited" && saved.exitCode === 0) {
 		return s.succeeded(
-			`push to ${target} was rejected; the work (${sha}) was saved on branch ${rescue} on ${step.remote} instead: merge it by hand`,
+			`push to ${target} was rejected; the work (${sha}) was saved on branch ${rescue} on ${remote} instead: merge it by hand`,
 		);
 	}
 	return s.failed(

@@ -14,6 +14,14 @@ const GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
 	LANGUAGE: "C",
 });
 
+/**
+ * A remote as steps may show it: a URL's `user:password@` (often an access token) is dropped, as git does in
+ * its own messages, because step errors travel to the watchdog, its status page and its notifications.
+ */
+export function shownRemote(remote: string): string {
+	return remote.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, "$1");
+}
+
 export class GitSession {
 	readonly #ctx: StepContext;
 	readonly #label: string;
@@ -51,7 +59,7 @@ export class GitSession {
 		this.#lastExitCode = result.kind === "exited" ? result.exitCode : null;
 		const out = result.output;
 		this.#transcript.push(
-			`$ git ${args.join(" ")}\n${out}${out === "" || out.endsWith("\n") ? "" : "\n"}`,
+			`$ git ${args.map(shownRemote).join(" ")}\n${out}${out === "" || out.endsWith("\n") ? "" : "\n"}`,
 		);
 		return result;
 	}

@@ -121,6 +121,18 @@ describe("git-pull step", () => {
 		expect(outcome.output).toContain("gone.git");
 	});
 
+	it("never shows the credentials of a remote URL (step errors reach the status page and notifications)", async () => {
+		// Port 9 on loopback refuses at once; the token must not appear in the error or the transcript.
+		const remote = "http://x-access-token:s3cret-token@127.0.0.1:9/workspace.git";
+		const outcome = await runStep(pull({ remote, branch: "main" }), ctx);
+		expect(outcome.status).toBe("failed");
+		expect(outcome.error).toContain("git fetch from http://127.0.0.1:9/workspace.git failed");
+		expect(outcome.output).toContain(
+			"$ git fetch http://127.0.0.1:9/workspace.git refs/heads/main",
+		);
+		expect(`${outcome.error}\n${outcome.output}`).not.toContain("s3cret-token");
+	});
+
 	it("fails clearly on a detached HEAD or a directory that is not a repository", async () => {
 		git(repos.work, "checkout", "-q", "--detach");
 		const detached = await runStep(pull(), ctx);

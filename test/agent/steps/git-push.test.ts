@@ -150,6 +150,16 @@ describe("git-push step", () => {
 		expect(git(repos.work, "show", "HEAD:d.md")).toBe("precious");
 	});
 
+	it("never shows the credentials of a remote URL (step errors reach the status page and notifications)", async () => {
+		const remote = "http://x-access-token:s3cret-token@127.0.0.1:9/workspace.git";
+		repos.write(repos.work, "d.md", "precious\n");
+		const outcome = await runStep(push({ remote }), ctx);
+		expect(outcome.status).toBe("failed");
+		expect(outcome.error).toContain("git push to http://127.0.0.1:9/workspace.git/main failed");
+		expect(outcome.output).toContain("$ git push --porcelain http://127.0.0.1:9/workspace.git");
+		expect(`${outcome.error}\n${outcome.output}`).not.toContain("s3cret-token");
+	});
+
 	it("pushes to a named branch", async () => {
 		repos.write(repos.work, "e.md", "to a branch\n");
 		const outcome = await runStep(push({ branch: "standby-work" }), ctx);
