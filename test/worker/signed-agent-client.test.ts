@@ -164,6 +164,24 @@ describe("signed agent client", () => {
 		});
 	});
 
+	it("stops reading an answer that never ends (at most 256 KiB is read)", async () => {
+		const chunk = new Uint8Array(64 * 1024).fill(0x20);
+		let pulled = 0;
+		// 64 MiB of whitespace, produced only as fast as it is read.
+		const endless = () =>
+			new ReadableStream<Uint8Array>({
+				pull(controller) {
+					if (pulled >= 64 * 1024 * 1024) return controller.close();
+					pulled += chunk.byteLength;
+					controller.enqueue(chunk);
+				},
+			});
+		const agent = fakeAgent(() => new Response(endless(), { status: 200 }));
+		const view = await client(agent.fetch).status();
+		expect(view).toMatchObject({ reachable: false });
+		expect(pulled).toBeLessThan(1024 * 1024);
+	});
+
 	it("sends a command with op id, term and waitMs, and maps success", async () => {
 		const agent = fakeAgent(() => json(op()));
 		const out = await client(agent.fetch).command(promote, { waitMs: 3000 });

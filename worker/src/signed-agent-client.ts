@@ -51,10 +51,29 @@ function joinUrl(base: string, path: string): string {
 	return base.replace(/\/+$/, "") + path;
 }
 
+/** Stops reading past the limit: an endpoint streaming without end must not fill the Durable Object's memory. */
 async function readJson(res: Response): Promise<unknown> {
-	const text = await res.text();
-	if (text.length > MAX_RESPONSE_BYTES)
-		throw new Error(`response over ${MAX_RESPONSE_BYTES} bytes`);
+	if (res.body === null) return null;
+	const reader = res.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > MAX_RESPONSE_BYTES) {
+			await reader.cancel().catch(() => {});
+			throw new Error(`response over ${MAX_RESPONSE_BYTES} bytes`);
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	const text = new TextDecoder().decode(bytes);
 	return text.length === 0 ? null : JSON.parse(text);
 }
 
