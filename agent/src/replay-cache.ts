@@ -65,6 +65,9 @@ export class ReplayCache {
 				// refuse those (the watchdog signs every request anew) rather than refuse to start.
 				notBefore = options.now;
 			}
+		} else if (!read.missing) {
+			// There but unreadable (permissions, I/O error): as lost as a damaged file, never "no nonces yet".
+			notBefore = options.now;
 		}
 		return new ReplayCache(file, seen, 2 * options.maxSkewMs, options.max ?? MAX_NONCES, notBefore);
 	}

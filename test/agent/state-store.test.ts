@@ -1,5 +1,5 @@
 // State and nonce files: atomic replacement, reload, and refusing to start on a damaged state file.
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReplayCache } from "../../agent/src/replay-cache";
@@ -84,5 +84,13 @@ describe("replay cache", () => {
 		const cache = await ReplayCache.open(dir, { maxSkewMs: 30_000, now: 5_000 });
 		expect(await cache.claim("old", 4_999, 5_000)).toBe("replayed");
 		expect(await cache.claim("new", 5_000, 5_001)).toBe("fresh");
+	});
+
+	it("a nonce file that exists but cannot be read counts as damaged, not as empty", async () => {
+		const dir = await tempDir();
+		// A directory in its place: reading fails with EISDIR, whoever runs the test (root ignores modes).
+		await mkdir(join(dir, "nonces.json"));
+		const cache = await ReplayCache.open(dir, { maxSkewMs: 30_000, now: 5_000 });
+		expect(await cache.claim("old", 4_999, 5_000)).toBe("replayed");
 	});
 });
