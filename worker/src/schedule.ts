@@ -29,13 +29,13 @@ export function nextAlarmAt(dueTimes: readonly number[], now: number): number | 
 }
 
 /**
- * How long a tick may run: until the next alarm of its group, less a margin to persist and re-arm.
- * A pair's tick therefore ends before any pair of the group is due again: one slow pair never holds
- * up another, whatever their intervals.
+ * How long a tick may run: until the pair's own next tick, less a margin to persist. A tick that
+ * outlasts its group's next alarm runs on in the background (see Watchdog.alarm), so one slow pair
+ * never holds up another, whatever their intervals.
  */
-export function tickBudgetMs(nextAlarm: number, now: number): number {
-	const room = nextAlarm - now;
-	// 10% of the room, at most 500 ms: enough for the SQLite writes and setAlarm that follow.
+export function tickBudgetMs(nextTick: number, now: number): number {
+	const room = nextTick - now;
+	// 10% of the room, at most 500 ms: enough for the SQLite writes that follow.
 	const margin = Math.min(500, room * 0.1);
 	// Never below 50 ms, so even a squeezed tick records a (timed-out) observation.
 	return Math.max(50, Math.floor(room - margin));

@@ -78,6 +78,8 @@ export class Watchdog extends DurableObject<Env> {
 		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
 	>();
 	private hubInstance: NotificationHub | undefined;
+	/** Pairs with a tick in progress (its slot, and its end): a pair never has two ticks at once. */
+	private readonly running = new Map<string, { slot: number; done: Promise<void> }>();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -180,6 +182,9 @@ export class Watchdog extends DurableObject<Env> {
 		const now = this.deps.clock();
 		const plan = pairs.map((pair) => {
 			const interval = pair.probeIntervalSeconds * 1000;
+			// Still ticking from an earlier alarm: its recorded last tick is not this one yet, so it would look due.
+			const busy = this.running.get(pair.name);
+			if (busy !== undefined) return { pair, slot: null, nextDue: busy.slot + interval };
 			const last = this.store.lastTickAt(pair.name);
 			const slot = slotFor(last, interval, now);
 			const nextDue = slot === null ? (last ?? now) + interval : slot + interval;
@@ -191,10 +196,22 @@ export class Watchdog extends DurableObject<Env> {
 		) as number;
 		// Armed before ticking, so a tick that crashes or is evicted mid-way still leaves the loop running.
 		await this.ctx.storage.setAlarm(wake);
-		const budget = tickBudgetMs(wake, now);
-		await Promise.all(
-			plan.flatMap(({ pair, slot }) => (slot === null ? [] : [this.tick(pair, slot, budget)])),
-		);
+		const held: Promise<void>[] = [];
+		for (const { pair, slot, nextDue } of plan) {
+			if (slot === null) continue;
+			// Each pair's deadline is its own next tick, so its configured timeouts hold whatever the
+			// intervals of the other pairs: a group's next alarm can be any time away (pairs of different
+			// intervals, or grids offset by an interval change), and a budget cut to it squeezed probes,
+			// status reads and commands down to 50 ms.
+			const done = this.tick(pair, slot, tickBudgetMs(nextDue, now)).finally(() =>
+				this.running.delete(pair.name),
+			);
+			this.running.set(pair.name, { slot, done });
+			// A tick that may outlast the next alarm runs on in the background: it must not hold that alarm up.
+			if (nextDue <= wake) held.push(done);
+			else this.ctx.waitUntil(done);
+		}
+		await Promise.all(held);
 	}
 
 	/** The notifier hook: every event decide() produced passes here after it is stored; sending never blocks. */

@@ -42,11 +42,15 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 			pair("multi-slow"),
 			pair("mixed-good"),
 			pair("mixed-broken", { failThreshold: 0 }),
+			// Two intervals in one group: the slow pair's probe may take up to its own timeout.
+			pair("mix-fast", { probeIntervalSeconds: 1, probeTimeoutMs: 500 }),
+			pair("mix-slow", { probeIntervalSeconds: 5, probeTimeoutMs: 2_500 }),
 		],
 		groups: [
 			...solos.map((n) => ({ name: `g-${n}`, pairs: [n] })),
 			{ name: "g-multi", pairs: ["multi-fast", "multi-slow"] },
 			{ name: "g-mixed", pairs: ["mixed-good", "mixed-broken"] },
+			{ name: "g-mix-interval", pairs: ["mix-fast", "mix-slow"] },
 		],
 	};
 }
