@@ -56,13 +56,18 @@ export interface TickReport {
 	commands: CommandOutcome[];
 }
 
-/** Runs one tick of `deps.pair` scheduled at `slot`, ending by `signal` (the tick's deadline). */
+/**
+ * Runs one tick of `deps.pair` scheduled at `slot`, ending by `signal` (the tick's deadline), which
+ * fires `budgetMs` after the call (commands are fitted into what is left).
+ */
 export async function tickPair(
 	deps: PairTurnDeps,
 	slot: number,
 	signal: AbortSignal,
+	budgetMs = Number.POSITIVE_INFINITY,
 ): Promise<TickReport> {
 	const { store, pair } = deps;
+	const endsAt = deps.perfNow() + budgetMs;
 	const before = store.state(pair.name);
 	// The standby is asked when it is a witness, or when a command is in flight (decide() watches it then).
 	const askStandby = pair.witnesses.standby || (before?.pending ?? null) !== null;
@@ -92,7 +97,7 @@ export async function tickPair(
 		d.state,
 	);
 	record(deps, d.events);
-	const outcomes = await runCommands(deps, d.commands, signal);
+	const outcomes = await runCommands(deps, d.commands, signal, endsAt);
 	return {
 		pair: pair.name,
 		at: slot,
@@ -126,7 +131,7 @@ export async function operatePair(
 	store.commitState(pair.name, d.state, now);
 	record(deps, d.events);
 	const events = [...d.events];
-	const commands = await runCommands(deps, d.commands, signal, events);
+	const commands = await runCommands(deps, d.commands, signal, Number.POSITIVE_INFINITY, events);
 	return { state: store.state(pair.name) ?? d.state, events, commands };
 }
 
@@ -138,6 +143,7 @@ async function runCommands(
 	deps: PairTurnDeps,
 	first: readonly Command[],
 	signal: AbortSignal,
+	endsAt: number,
 	eventsOut?: PairEvent[],
 ): Promise<CommandOutcome[]> {
 	const { store, pair } = deps;
@@ -146,7 +152,10 @@ async function runCommands(
 	for (let round = 0; queue.length > 0 && round < MAX_COMMAND_ROUNDS; round++) {
 		const next: Command[] = [];
 		for (const cmd of queue) {
-			const outcome = await sendCommand(deps.agent, cmd, pair, signal);
+			// Past the deadline nothing is sent, and no "unreachable" is made up for it (a sync would count
+			// it as a failed attempt): the command is pending in the state and goes out next tick.
+			if (signal.aborted) return outcomes;
+			const outcome = await sendCommand(deps, cmd, signal, endsAt);
 			outcomes.push(outcome);
 			const now = deps.clock();
 			const state = store.state(pair.name) ?? initialState(now);
@@ -184,14 +193,22 @@ async function standbyView(
 }
 
 async function sendCommand(
-	agent: AgentClient,
+	deps: PairTurnDeps,
 	cmd: Command,
-	pair: PairConfig,
 	tickSignal: AbortSignal,
+	endsAt: number,
 ): Promise<CommandOutcome> {
+	const { agent, pair } = deps;
 	const base = { action: cmd.action, term: cmd.term, opId: cmd.opId };
 	const dl = deadline(pair.commandTimeoutMs, tickSignal);
-	const waitMs = Math.min(COMMAND_WAIT_MS, Math.floor(pair.commandTimeoutMs / 2));
+	// The agent answers "running" after waitMs; that answer must be back before the tick ends, or a live
+	// operation reads as unreachable (for a sync, a spent attempt). Half of the time left: the other
+	// half is for the round trip.
+	const left = Math.floor((endsAt - deps.perfNow()) / 2);
+	const waitMs = Math.max(
+		0,
+		Math.min(COMMAND_WAIT_MS, Math.floor(pair.commandTimeoutMs / 2), left),
+	);
 	try {
 		return await raceSignal(agent.command(cmd, { waitMs, signal: dl.signal }), dl.signal, () => ({
 			...base,

@@ -235,7 +235,7 @@ export class Watchdog extends DurableObject<Env> {
 	private async tick(pair: PairConfig, slot: number, budgetMs: number): Promise<void> {
 		const dl = deadline(budgetMs);
 		try {
-			await tickPair(this.turnDeps(pair), slot, dl.signal);
+			await tickPair(this.turnDeps(pair), slot, dl.signal, budgetMs);
 		} catch (e) {
 			// Expected failures are values; reaching here is a bug. The other pairs still tick.
 			console.error(`watchdog ${pair.name}: tick failed`, e);
