@@ -99,4 +99,32 @@ describe("a command and the tick's deadline", () => {
 			expect(t.notified.map((e) => e.kind)).not.toContain("sync-failed");
 		});
 	});
+
+	it("a promotion is heard finished while the primary hangs until the deadline (probe timeout near the interval)", async () => {
+		await withStore("promote-hanging-primary", async (store) => {
+			const s: PairState = {
+				...initialState(T),
+				state: "promoting",
+				term: 1,
+				failovers: [T],
+				pending: pending("promote", 1),
+			};
+			store.commitState("turn", s, T);
+			// The standby finished the promotion: a poll is answered at once.
+			const agent = scriptedAgent((cmd) => outcome(cmd, "succeeded", "git-pull, systemd-start"));
+			// Valid: the probe timeout is below the interval, yet longer than the whole tick.
+			const pair = pairConfig({ probeIntervalSeconds: 1, probeTimeoutMs: 950 });
+			const t = turnDeps(
+				store,
+				pair,
+				agent,
+				primary(() => "hang"),
+			);
+			await ticks(t, 1, 400);
+			expect(agent.sent).toHaveLength(1);
+			expect(agent.sent[0]?.abortedAtSend).toBe(false);
+			expect(store.state("turn")).toMatchObject({ state: "standby-active", pending: null });
+			expect(t.notified.map((e) => e.kind)).toEqual(["promoted"]);
+		});
+	});
 });

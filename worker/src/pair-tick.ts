@@ -27,6 +27,11 @@ export const MAX_COMMAND_ROUNDS = 3;
 // starts a gateway answers "running" after this and is polled (same op id) on the next ticks.
 export const COMMAND_WAIT_MS = 1_000;
 
+// Time kept back from the witnesses for polling a command in flight: the poll of a finished operation
+// is answered at once, one round trip, well under this even through a tunnel. At most a quarter of the
+// tick, so the witnesses keep most of a short one.
+export const COMMAND_RESERVE_MS = 500;
+
 export interface PairTurnDeps {
 	store: Store;
 	pair: PairConfig;
@@ -69,8 +74,17 @@ export async function tickPair(
 	const { store, pair } = deps;
 	const endsAt = deps.perfNow() + budgetMs;
 	const before = store.state(pair.name);
+	const inFlight = (before?.pending ?? null) !== null;
 	// The standby is asked when it is a witness, or when a command is in flight (decide() watches it then).
-	const askStandby = pair.witnesses.standby || (before?.pending ?? null) !== null;
+	const askStandby = pair.witnesses.standby || inFlight;
+	// A command in flight is polled after the witnesses, so they end a little early: a primary that hung
+	// until the tick's deadline would leave the poll no time on every tick, and the pair would never
+	// learn that its promotion finished.
+	const polls = inFlight && before?.state !== "paused" && before?.state !== "held";
+	const reserve =
+		polls && Number.isFinite(budgetMs) ? Math.min(COMMAND_RESERVE_MS, budgetMs / 4) : 0;
+	const witnessDl = reserve > 0 ? deadline(budgetMs - reserve, signal) : undefined;
+	const witnessSignal = witnessDl?.signal ?? signal;
 	const [probe, standby, tailscale] = await Promise.all([
 		probeHttp(pair.primary.readyUrl, {
 			fetch: deps.fetch,
@@ -78,11 +92,11 @@ export async function tickPair(
 			expectStatus: pair.primary.expectStatus,
 			expectBody: pair.primary.expectBody,
 			now: deps.perfNow,
-			signal,
+			signal: witnessSignal,
 		}),
-		askStandby ? standbyView(deps.agent, signal) : undefined,
-		deps.tailscale ? deps.tailscale(signal) : undefined,
-	]);
+		askStandby ? standbyView(deps.agent, witnessSignal) : undefined,
+		deps.tailscale ? deps.tailscale(witnessSignal) : undefined,
+	]).finally(() => witnessDl?.clear());
 	deps.onWitnesses?.(pair.name, { standby, tailscale });
 	const now = deps.clock();
 	// Read the state again: an operator command may have landed while the witnesses answered.
