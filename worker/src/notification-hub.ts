@@ -68,7 +68,13 @@ export class NotificationHub {
 		let recent = fromDedupeRecord(safeJson(this.deps.store.getMeta(DEDUPE_KEY)));
 		const fresh: PairEvent[] = [];
 		for (const ev of notifiable) {
-			const r = dedupe(dedupeKey(pair, ev), now, recent);
+			const key = dedupeKey(pair, ev);
+			// A critical alert is swallowed only as a straight repeat. Back after another event of the pair
+			// (both-down, then recovered, then both-down again) it is news: suppressing it would leave the
+			// last word "recovered" while nothing can take over. Warnings keep the window, so a flapping
+			// condition does not flood.
+			if (ev.severity === "critical" && sentSince(recent, pair, key)) recent.delete(key);
+			const r = dedupe(key, now, recent);
 			recent = r.recent;
 			if (r.send) fresh.push(ev);
 			else this.suppressed += 1;
@@ -140,6 +146,14 @@ export class NotificationHub {
 			},
 		]);
 	}
+}
+
+/** Whether another event of `pair` was sent after `key` last was. Pair names cannot contain "|". */
+function sentSince(recent: ReadonlyMap<string, number>, pair: string, key: string): boolean {
+	const at = recent.get(key);
+	if (at === undefined) return false;
+	for (const [k, t] of recent) if (k !== key && k.startsWith(`${pair}|`) && t > at) return true;
+	return false;
 }
 
 function safeJson(text: string | undefined): unknown {
