@@ -45,12 +45,16 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 			// Two intervals in one group: the slow pair's probe may take up to its own timeout.
 			pair("mix-fast", { probeIntervalSeconds: 1, probeTimeoutMs: 500 }),
 			pair("mix-slow", { probeIntervalSeconds: 5, probeTimeoutMs: 2_500 }),
+			// Faults in the loop (a throwing agent client, eviction mid-failover), with a scripted agent.
+			pair("fault-a"),
+			pair("fault-b"),
 		],
 		groups: [
 			...solos.map((n) => ({ name: `g-${n}`, pairs: [n] })),
 			{ name: "g-multi", pairs: ["multi-fast", "multi-slow"] },
 			{ name: "g-mixed", pairs: ["mixed-good", "mixed-broken"] },
 			{ name: "g-mix-interval", pairs: ["mix-fast", "mix-slow"] },
+			{ name: "g-faults", pairs: ["fault-a", "fault-b"] },
 		],
 	};
 }
