@@ -110,8 +110,16 @@ export async function tickPair(
 		{ at: slot, probe, standby: standby === undefined ? null : describeStandby(standby, pair) },
 		d.state,
 	);
-	record(deps, d.events);
-	const outcomes = await runCommands(deps, d.commands, signal, endsAt);
+	const outbox: PairEvent[] = [];
+	record(deps, d.events, outbox);
+	let outcomes: CommandOutcome[];
+	try {
+		outcomes = await runCommands(deps, d.commands, signal, endsAt, outbox);
+	} finally {
+		// Notifications go out after this turn's agent calls, so they never hold one up (connections
+		// per invocation are limited); they are stored already, and sent even if a call threw.
+		notifyAll(deps, outbox);
+	}
 	return {
 		pair: pair.name,
 		at: slot,
@@ -143,9 +151,14 @@ export async function operatePair(
 		return { refused: d.refused, state, events: [], commands: [] };
 	}
 	store.commitState(pair.name, d.state, now);
-	record(deps, d.events);
-	const events = [...d.events];
-	const commands = await runCommands(deps, d.commands, signal, Number.POSITIVE_INFINITY, events);
+	const events: PairEvent[] = [];
+	record(deps, d.events, events);
+	let commands: CommandOutcome[];
+	try {
+		commands = await runCommands(deps, d.commands, signal, Number.POSITIVE_INFINITY, events);
+	} finally {
+		notifyAll(deps, events);
+	}
 	return { state: store.state(pair.name) ?? d.state, events, commands };
 }
 
@@ -158,7 +171,7 @@ async function runCommands(
 	first: readonly Command[],
 	signal: AbortSignal,
 	endsAt: number,
-	eventsOut?: PairEvent[],
+	outbox: PairEvent[],
 ): Promise<CommandOutcome[]> {
 	const { store, pair } = deps;
 	const outcomes: CommandOutcome[] = [];
@@ -175,8 +188,7 @@ async function runCommands(
 			const state = store.state(pair.name) ?? initialState(now);
 			const d: Decision = decide(state, { kind: "command", outcome }, pair, now);
 			store.commitState(pair.name, d.state, now);
-			record(deps, d.events);
-			eventsOut?.push(...d.events);
+			record(deps, d.events, outbox);
 			next.push(...d.commands);
 		}
 		queue = next;
@@ -185,10 +197,15 @@ async function runCommands(
 	return outcomes;
 }
 
-function record(deps: PairTurnDeps, events: readonly PairEvent[]): void {
+/** Stores events at once (the log is never behind the state) and queues them for notification. */
+function record(deps: PairTurnDeps, events: readonly PairEvent[], outbox: PairEvent[]): void {
 	if (events.length === 0) return;
 	deps.store.appendEvents(deps.pair.name, events);
-	deps.notify(deps.pair.name, events);
+	outbox.push(...events);
+}
+
+function notifyAll(deps: PairTurnDeps, events: readonly PairEvent[]): void {
+	if (events.length > 0) deps.notify(deps.pair.name, events);
 }
 
 async function standbyView(
