@@ -1,5 +1,5 @@
 // `failover-agent keygen`: creates the watchdog's Ed25519 signing key (file mode 0600) and prints the public key.
-import { chmod, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateKeyPair } from "../../../protocol";
@@ -44,13 +44,14 @@ export async function keygenCommand(args: string[], io: CliIo): Promise<number> 
 		// "wx" fails if the file exists: never overwrite a key by accident.
 		const handle = await open(out, values.force ? "w" : "wx", 0o600);
 		try {
+			// open()'s mode only applies to a new file: a forced overwrite of a readable file is made
+			// 0600 before the key is written into it, never after.
+			await handle.chmod(0o600);
 			await handle.writeFile(`${pair.privateKeyText}\n`);
 			await handle.sync();
 		} finally {
 			await handle.close();
 		}
-		// open()'s mode only applies to a new file; a forced overwrite must also end up 0600.
-		await chmod(out, 0o600);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
 		if (code === "EEXIST") {
