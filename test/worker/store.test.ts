@@ -37,7 +37,44 @@ function event(at: number, summary: string): PairEvent {
 	};
 }
 
+/** The SQL storage with the rows each statement read added up (what the Free plan counts). */
+function countingReads(sql: SqlStorage): { sql: SqlStorage; rowsRead: () => number } {
+	let read = 0;
+	const counting = {
+		exec(query: string, ...bindings: unknown[]) {
+			const cursor = sql.exec(query, ...bindings);
+			const rows = cursor.toArray();
+			read += cursor.rowsRead;
+			return { toArray: () => rows, rowsWritten: cursor.rowsWritten };
+		},
+	};
+	return { sql: counting as unknown as SqlStorage, rowsRead: () => read };
+}
+
 describe("Store", () => {
+	it("finds where a pair left off in a few dozen rows read, before and after the rings wrap", async () => {
+		await withSql("wake-reads", (sql) => {
+			const store = new Store(sql);
+			let s: PairState = initialState(T);
+			for (const total of [7, OBSERVATION_RING + 333]) {
+				for (let i = store.observations("p", 1)[0]?.seq ?? 0; i < total; i++) {
+					s = { ...s, oks: i + 1 };
+					store.commitTick("p", { at: T + i + 1, probe: ok, standby: null }, s);
+				}
+				store.appendEvents("p", [event(T + total, `e${total}`)]);
+				// A woken object: a fresh Store over the same tables.
+				const woke = countingReads(sql);
+				const again = new Store(woke.sql);
+				expect(again.lastTickAt("p")).toBe(T + total);
+				expect(again.state("p")?.oks).toBe(total);
+				// log2(2000) + log2(1000) point reads and a few more, not the 3,000 rows of a scan.
+				expect(woke.rowsRead()).toBeLessThan(40);
+				again.appendEvents("p", [event(T + total + 1, "after wake")]);
+				expect(again.events("p", 2).map((e) => e.summary)).toEqual(["after wake", `e${total}`]);
+			}
+		});
+	});
+
 	it("keeps the newest OBSERVATION_RING observations per pair, newest first, without deleting", async () => {
 		await withSql("ring", (sql) => {
 			const store = new Store(sql);
