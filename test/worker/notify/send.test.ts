@@ -291,3 +291,31 @@ describe("retryAfterMs", () => {
 		expect(retryAfterMs(h("soon"), "", T0)).toBeUndefined();
 	});
 });
+
+describe("sendAll against a hostile endpoint", () => {
+	it("reads only the head of an endless error body", async () => {
+		let pulled = 0;
+		const chunk = new TextEncoder().encode(`{"error":"${"x".repeat(65_000)}"}`);
+		const net = fakeFetch(
+			() =>
+				new Response(
+					new ReadableStream<Uint8Array>({
+						pull(c) {
+							pulled += chunk.byteLength;
+							c.enqueue(chunk);
+						},
+					}),
+					{ status: 400 },
+				),
+		);
+		const clock = fakeClock();
+		const [r] = await sendAll(msg, [SLACK], {
+			fetch: net.fetch,
+			now: clock.now,
+			sleep: clock.sleep,
+		});
+		expect(r).toMatchObject({ notifier: "slack", ok: false, attempts: 1, status: 400 });
+		// 400 is not retried; and at most a couple of chunks were pulled, not an unbounded stream.
+		expect(pulled).toBeLessThan(4 * chunk.byteLength);
+	});
+});

@@ -6,6 +6,7 @@
 // ok: false and an error already redacted of URLs, tokens and secrets, ready for status and logs.
 // Worst case it settles within DELIVERY_BUDGET_MS, so it fits waitUntil's 30 s grace period.
 import { ofetch } from "ofetch";
+import { deadline } from "../deadline";
 import { buildRequest, redact, secretsOf } from "./build-request";
 import type { Notifier, NotifierKind } from "./config";
 import type { NotifyMessage } from "./message";
@@ -21,6 +22,8 @@ export const BACKOFF_BASE_MS = 1_000;
 export const MAX_RETRY_AFTER_MS = 10_000;
 /** All attempts and waits for one notifier; below waitUntil's 30 s after the event ends. */
 export const DELIVERY_BUDGET_MS = 25_000;
+/** Bytes of a provider's response read at most: enough for its error JSON and Retry-After body. */
+const MAX_RESPONSE_BYTES = 8 * 1024;
 /** Characters of a provider's error response kept in the result (they explain a 400 or 403). */
 const ERROR_BODY_CHARS = 200;
 
@@ -100,7 +103,9 @@ async function attempt(
 	timeoutMs: number,
 	nowMs: number,
 ): Promise<Attempt> {
-	const signal = AbortSignal.timeout(timeoutMs);
+	// Cleared when done: a pending timer would keep the Durable Object awake.
+	const dl = deadline(timeoutMs);
+	const signal = dl.signal;
 	try {
 		const res = await client.raw(req.url, {
 			method: "POST",
@@ -110,10 +115,11 @@ async function attempt(
 			// Retries, timeouts and error handling are ours (injectable sleep, Retry-After cap, budget).
 			retry: false,
 			ignoreResponseError: true,
-			responseType: "text",
+			// Read as a stream and only its head: a hostile endpoint cannot make us buffer an endless body.
+			responseType: "stream",
 		});
+		const body = await readHead(res._data, MAX_RESPONSE_BYTES);
 		if (res.status >= 200 && res.status < 300) return { kind: "ok", status: res.status };
-		const body = typeof res._data === "string" ? res._data : "";
 		const after = res.status === 429 ? retryAfterMs(res.headers, body, nowMs) : undefined;
 		return {
 			kind: "http",
@@ -126,7 +132,36 @@ async function attempt(
 		const cause = (e as { cause?: unknown }).cause ?? e;
 		const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
 		return { kind: "network", detail: oneLine(detail).slice(0, ERROR_BODY_CHARS) };
+	} finally {
+		dl.clear();
 	}
+}
+
+/** The first `max` bytes of a response body as text; the rest is never read (the stream is cancelled). */
+async function readHead(stream: unknown, max: number): Promise<string> {
+	if (!(stream instanceof ReadableStream)) return "";
+	const reader = (stream as ReadableStream<Uint8Array>).getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	try {
+		while (size < max) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			chunks.push(value);
+			size += value.byteLength;
+		}
+	} finally {
+		reader.cancel().catch(() => {});
+	}
+	const all = new Uint8Array(Math.min(size, max));
+	let at = 0;
+	for (const c of chunks) {
+		const part = c.subarray(0, all.length - at);
+		all.set(part, at);
+		at += part.length;
+		if (at >= all.length) break;
+	}
+	return new TextDecoder().decode(all);
 }
 
 async function deliver(
