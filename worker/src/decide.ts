@@ -230,12 +230,37 @@ function standbyReachableNotice(d: Draft, standby: StandbyView | undefined, evid
 	d.event("standby-reachable", "info", d.s.state, "standby agent answers again", evidence);
 }
 
+/**
+ * The standby's gateway answers while the primary is meant to be active and nothing is in flight: two
+ * gateways may be serving (started by hand, or this pair's state was reset by a rename). Said once;
+ * said again if it comes back after stopping. The watchdog does not act on it: it cannot know which
+ * side has the newer work.
+ */
+function standbyServingNotice(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]) {
+	if (!standby?.reachable) return;
+	const serving = standby.gatewayActive && d.s.active === "primary" && d.s.pending === null;
+	if (!serving) {
+		d.s.announced = d.s.announced.filter((k) => k !== "standby-serving");
+		return;
+	}
+	if (!d.once("standby-serving")) return;
+	d.event(
+		"standby-serving",
+		"warning",
+		d.s.state,
+		"the standby's gateway is running while the primary is the active side: two gateways may be serving",
+		evidence,
+		"If someone started the standby by hand, stop it there. If this pair's watchdog state was reset (renamed or moved to another group), stop it with failover-agent call <standby-url> demote --key watchdog.key, so its workspace is pushed first.",
+	);
+}
+
 function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: StateName): void {
 	const s = d.s;
 	const cfg = d.config;
 	// A sync after failback is polled until it finishes; it never gates the state.
 	if (s.pending?.action === "sync") d.poll();
 	standbyReachableNotice(d, obs.standby, evidence);
+	standbyServingNotice(d, obs.standby, evidence);
 
 	if (s.fails < cfg.failThreshold) {
 		if (from === "suspect-partition" && obs.probe.ok) {

@@ -155,6 +155,7 @@ export type EventKind =
 	| "recovered"
 	| "standby-unreachable"
 	| "standby-reachable"
+	| "standby-serving"
 	| "failback-awaiting"
 	| "paused"
 	| "resumed"

@@ -17,6 +17,7 @@ export const HEADLINES: Readonly<Record<EventKind, string>> = {
 	recovered: "Recovered",
 	"standby-unreachable": "The standby agent is unreachable",
 	"standby-reachable": "The standby agent is reachable again",
+	"standby-serving": "The standby's gateway is running while the primary is active",
 	"failback-awaiting": "The primary is healthy: waiting for a manual failback",
 	paused: "Watchdog paused",
 	resumed: "Watchdog resumed",
