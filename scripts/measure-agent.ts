@@ -1,15 +1,16 @@
 // Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS.
-// Run: npx node scripts/measure-agent.mjs [--requests N] [--json FILE]
+// Run: npm run measure:agent -- [--requests N] [--json FILE]
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generateKeyPair, ROUTES, signRequest } from "../protocol";
+import { projectRoot } from "../test/harness/root";
 
-const root = resolve(import.meta.dirname, "..");
+const root = projectRoot();
 
 const { values } = parseArgs({
 	options: {
