@@ -5,4 +5,5 @@ export * from "./keys";
 export * from "./routes";
 export * from "./schemas";
 export * from "./signing";
+export * from "./terms";
 export * from "./version";

@@ -1,6 +1,7 @@
 // Zod schemas for every request and response body of the agent protocol, and the error codes.
 import { z } from "zod";
 import { expected, objectError } from "./issues";
+import { MAX_TERM } from "./terms";
 
 export const COMMAND_ACTIONS = ["promote", "demote", "sync"] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
@@ -16,9 +17,9 @@ export const OpIdSchema = z
 	.regex(/^[A-Za-z0-9._:-]+$/);
 
 export const TermSchema = z
-	.int({ error: expected("an integer >= 0") })
+	.int({ error: expected(`an integer from 0 to ${MAX_TERM}`) })
 	.min(0)
-	.max(Number.MAX_SAFE_INTEGER);
+	.max(MAX_TERM);
 
 /** Body of POST /v1/promote, /v1/demote, /v1/sync. Strict: an unknown field is rejected. */
 export const CommandRequestSchema = z.strictObject(
@@ -96,6 +97,31 @@ export const PeerProbeSchema = z.object({
 });
 export type PeerProbe = z.infer<typeof PeerProbeSchema>;
 
+/**
+ * How an agent's own gateway is doing, read from its local readiness URL by a loopback caller (which
+ * OpenClaw answers with the failing checks). "starting": the unit is activating, or the process started
+ * recently and only start-up checks fail (OpenClaw: `startup-sidecars`), or the port still refuses
+ * within the start-up window; "not-ready": up but failing other checks; "stopped": the unit is inactive
+ * or nothing listens outside the start-up window.
+ */
+export const LOCAL_GATEWAY_STATES = ["ready", "starting", "not-ready", "stopped"] as const;
+export type LocalGatewayState = (typeof LOCAL_GATEWAY_STATES)[number];
+
+export const LocalGatewaySchema = z.object({
+	state: z.enum(LOCAL_GATEWAY_STATES),
+	/** Names of the failing readiness checks from the gateway's detailed body (empty when none or unknown). */
+	failing: z.array(z.string().max(64)).max(32),
+	/** ms since the gateway's unit became active, when the agent knows it. */
+	uptimeMs: z.int().min(0).optional(),
+	/** HTTP status of the local readiness URL, when it answered. */
+	status: z.int().optional(),
+	/** One line for people: what the agent saw. */
+	detail: z.string().max(256),
+	/** Agent clock (ms since epoch) when it checked. */
+	checkedAt: z.number(),
+});
+export type LocalGateway = z.infer<typeof LocalGatewaySchema>;
+
 export const StatusResponseSchema = z.object({
 	version: z.literal(1),
 	role: z.enum(ROLES),
@@ -104,6 +130,10 @@ export const StatusResponseSchema = z.object({
 	lastOperation: OperationRecordSchema.nullable(),
 	peer: PeerProbeSchema.nullable(),
 	now: z.number(),
+	/** This agent's own gateway (absent from agents older than the field). */
+	local: LocalGatewaySchema.nullable().optional(),
+	/** Maintenance window set on this VPS (`failover-agent maintenance --for`), ms since epoch; null: none. */
+	maintenanceUntil: z.number().nullable().optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 

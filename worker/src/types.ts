@@ -36,6 +36,21 @@ export interface PeerProbe {
 	latencyMs?: number;
 }
 
+/**
+ * An agent's report on its own gateway (the `local` field of its signed status), as decide() sees it.
+ * Shapes and meaning: LocalGatewaySchema in protocol/schemas.ts.
+ */
+export interface GatewayReport {
+	state: "ready" | "starting" | "not-ready" | "stopped";
+	/** Failing readiness checks named by the gateway (empty when none or not known). */
+	failing: string[];
+	/** ms since the gateway's unit became active, when known. */
+	uptimeMs?: number;
+	detail: string;
+	/** How old the report was when the tick read it, ms. */
+	ageMs: number;
+}
+
 export type StandbyView =
 	| { reachable: false; reason: string }
 	| {
@@ -44,6 +59,26 @@ export type StandbyView =
 			primary: PeerProbe | null;
 			term: number;
 			gatewayActive: boolean;
+			/** Its own gateway's readiness (absent from agents that do not report it). */
+			gateway?: GatewayReport | null;
+			/** A maintenance window set on the standby VPS, ms since epoch (absent or null: none). */
+			maintenanceUntil?: number | null;
+	  };
+
+/**
+ * The primary's own agent, read on every tick when `primary.agentUrl` is configured: its gateway's
+ * local readiness with the failing checks, and its maintenance window. Absent from the tick when no
+ * primary agent is configured (then the restart grace is off).
+ */
+export type PrimaryAgentView =
+	| { reachable: false; reason: string }
+	| {
+			reachable: true;
+			term: number;
+			/** null when the agent could not read its gateway's readiness. */
+			gateway: GatewayReport | null;
+			/** ms since epoch; null: no maintenance window. */
+			maintenanceUntil: number | null;
 	  };
 
 export type TailscaleView = { connected: boolean } | { error: string };
@@ -102,6 +137,8 @@ export type Observation =
 			/** Absent when the shell has no agent client, or the standby witness is off and no command is pending. */
 			standby?: StandbyView;
 			tailscale?: TailscaleView;
+			/** Absent when no primary agent is configured. */
+			primaryAgent?: PrimaryAgentView;
 	  }
 	| { kind: "command"; outcome: CommandOutcome }
 	| { kind: "operator"; command: OperatorCommand };
