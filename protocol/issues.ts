@@ -36,7 +36,7 @@ export function issuePath(path: readonly PropertyKey[], root = "(body)"): string
 	return out === "" ? root : out;
 }
 
-/** One line per distinct (field, message), in order: "term: expected an integer >= 0". */
+/** One line per distinct (field, message), in order: "term: expected an integer from 0 to 2147483647". */
 export function formatIssues(issues: readonly Issue[], root?: string): string[] {
 	const lines: string[] = [];
 	for (const issue of issues) {

@@ -30,9 +30,9 @@ describe("CommandRequestSchema", () => {
 		["empty opId", { opId: "", term: 1 }, "opId: expected a string of 1..128"],
 		["opId with a space", { opId: "a b", term: 1 }, "opId: expected a string"],
 		["opId too long", { opId: "a".repeat(129), term: 1 }, "opId: expected a string of 1..128"],
-		["negative term", { opId: "a", term: -1 }, "term: expected an integer >= 0"],
-		["fractional term", { opId: "a", term: 1.5 }, "term: expected an integer >= 0"],
-		["string term", { opId: "a", term: "1" }, "term: expected an integer >= 0"],
+		["negative term", { opId: "a", term: -1 }, "term: expected an integer from 0 to 2147483647"],
+		["fractional term", { opId: "a", term: 1.5 }, "term: expected an integer from 0 to 2147483647"],
+		["string term", { opId: "a", term: "1" }, "term: expected an integer from 0 to 2147483647"],
 		[
 			"waitMs too large",
 			{ opId: "a", term: 1, waitMs: 25_001 },
