@@ -6,4 +6,5 @@ export * from "./routes";
 export * from "./schemas";
 export * from "./signing";
 export * from "./terms";
+export * from "./url-policy";
 export * from "./version";
