@@ -1,6 +1,7 @@
 // The WATCHDOG_CONFIG and secrets the worker tests run with: every readiness URL points at the loopback gateways.
 
-export const TEST_ADMIN_TOKEN = "test-admin-token-5f0c1d2e";
+// A test value, never a real secret; strong enough for the admin-token rule (admin-token.ts).
+export const TEST_ADMIN_TOKEN = "m9ReoNPPkfshqPkfqcezbCvpQsbHuorID1Dp6WQ17LQ=";
 
 /** One pair per concern, each in its own group (its own Durable Object), so test files never share state. */
 export function testWatchdogConfig(gatewayBase: string, refusedBase: string): unknown {
