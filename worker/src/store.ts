@@ -29,6 +29,8 @@ export interface SqlLike {
  */
 export const OBSERVATION_RING = 2000;
 export const EVENT_RING = 1000;
+/** A read extends the rows held in memory by up to this many more rows than it asked for (see recent). */
+const EXTEND_ROWS = 64;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -350,18 +352,17 @@ export class Store {
 		if (n <= 0) return [];
 		const first = lastSeq - n + 1;
 		let held = cache.rows;
-		const heldHi = held.at(-1)?.seq ?? 0;
-		// A gap between what is held and what is new (the object fell behind a whole ring): start afresh.
-		if (heldHi < first - 1 || heldHi > lastSeq) held = [];
-		const lo = held[0]?.seq ?? lastSeq + 1;
-		const hi = held.at(-1)?.seq ?? lastSeq;
-		const newer = held.length === 0 ? [] : this.readSeqs(table, pair, hi + 1, lastSeq, ring, map);
+		const gap = lastSeq - (held.at(-1)?.seq ?? 0);
+		// Extend what is held up to the newest row when that costs little more than the read asked for
+		// (a summary's one row after two ticks: two rows); otherwise start afresh from what was asked.
+		if (held.length === 0 || gap < 0 || gap > n + EXTEND_ROWS) held = [];
+		if (held.length > 0 && gap > 0) {
+			const newer = this.readSeqs(table, pair, lastSeq - gap + 1, lastSeq, ring, map);
+			held = newer.length < gap ? newer : [...held, ...newer];
+		}
 		if (held.length === 0) held = this.readSeqs(table, pair, first, lastSeq, ring, map);
-		else if (newer.length < lastSeq - hi)
-			held = newer; // cut short by the budget: keep the newest run
-		else held = [...held, ...newer];
 		const heldLo = held[0]?.seq ?? lastSeq + 1;
-		if (heldLo > first && heldLo === lo) {
+		if (heldLo > first && held.length > 0) {
 			held = [...this.readSeqs(table, pair, first, heldLo - 1, ring, map), ...held];
 		}
 		// Never more than the ring: older seqs are overwritten in SQLite and must not outlive it here.
@@ -412,9 +413,16 @@ export class Store {
 						];
 		const rows: Record<string, unknown>[] = [];
 		for (const [lo, hi] of ranges) {
+			// LIMIT: without it SQLite reads one row past the range to find its end, and bills it.
 			rows.push(
 				...this.sql
-					.exec(`SELECT * FROM ${table} WHERE pair = ? AND slot BETWEEN ? AND ?`, pair, lo, hi)
+					.exec(
+						`SELECT * FROM ${table} WHERE pair = ? AND slot BETWEEN ? AND ? LIMIT ?`,
+						pair,
+						lo,
+						hi,
+						hi - lo + 1,
+					)
 					.toArray(),
 			);
 		}
