@@ -3,11 +3,12 @@
 /** Shortest accepted token, characters. `openssl rand -base64 32` gives 44. */
 export const MIN_TOKEN_LENGTH = 32;
 /**
- * Least estimated entropy, bits: the token's length times the Shannon entropy of its own characters. A
- * random 32-character hex token scores about 115, `openssl rand -base64 32` about 215; a word repeated,
- * a keyboard run or one character over and over score far below.
+ * Least estimated entropy, bits: the token's length times the Shannon entropy of its own characters.
+ * Measured over 20,000 random tokens of each kind, the lowest scores were: `openssl rand -base64 32`
+ * 191, 64 hex characters 222, 32 alphanumerics 122, a UUID 113, 32 hex characters (128 random bits)
+ * 93. One character over and over scores 0, "abcdefgh" x 4 96 (and is refused as a repeat anyway).
  */
-export const MIN_TOKEN_BITS = 100;
+export const MIN_TOKEN_BITS = 90;
 
 export const TOKEN_FIX = "openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN";
 
@@ -50,9 +51,21 @@ function judge(token: string): string | undefined {
 	if (length < MIN_TOKEN_LENGTH) {
 		return `ADMIN_TOKEN is too short (${length} characters, at least ${MIN_TOKEN_LENGTH} needed), so it can be guessed; admin routes are off until it is replaced: ${fix}`;
 	}
+	const unit = repeatedUnit(t);
+	if (unit !== undefined) {
+		return `ADMIN_TOKEN is one ${unit}-character piece repeated, so it can be guessed; admin routes are off until it is replaced: ${fix}`;
+	}
 	const bits = Math.floor(estimatedBits(t));
 	if (bits < MIN_TOKEN_BITS) {
 		return `ADMIN_TOKEN is too predictable (about ${bits} bits from its characters, at least ${MIN_TOKEN_BITS} needed); admin routes are off until it is replaced: ${fix}`;
+	}
+	return undefined;
+}
+
+/** The length of the shortest piece `t` is a repetition of, when it is one (e.g. 8 for "abcdefgh" x 4). */
+function repeatedUnit(t: string): number | undefined {
+	for (let n = 1; n <= t.length / 2; n++) {
+		if (t.length % n === 0 && t.slice(0, n).repeat(t.length / n) === t) return n;
 	}
 	return undefined;
 }
