@@ -269,7 +269,8 @@ export class Store {
 
 	/**
 	 * The newest `limit` observations, newest first. Reads from SQLite only the rows this object has
-	 * not read before (primary-key ranges), within the request's budget if one is set.
+	 * not read before (primary-key ranges), within the request's budget if one is set. The row objects
+	 * are the ones held in memory: read them, never change them.
 	 */
 	observations(pair: string, limit: number): ObservationRow[] {
 		const c = this.load(pair);
