@@ -1,5 +1,6 @@
 // The whole product on one machine: the real Worker in local workerd, real agent processes, stand-in gateways,
 // a git workspace with a bare remote and a webhook receiver, all on loopback. Used by e2e tests, demo and bench.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,7 +71,8 @@ export class Lab {
 	readonly standbyRoute: BreakableProxy;
 	readonly control: ControlServer;
 	readonly webhook = new WebhookReceiver();
-	readonly adminToken = "lab-admin-token-0123456789";
+	// Random per lab, as `openssl rand -base64 32` would make it: the Worker refuses a short or predictable one.
+	readonly adminToken = randomBytes(32).toString("base64");
 	readonly webhookSecret = "lab-webhook-secret-0123456789";
 	standbyAgent!: AgentProcess;
 	primaryAgent: AgentProcess | undefined;

@@ -4,6 +4,14 @@ import { type AgentClientFactory, agentClientsFor } from "./agent-client";
 import { groupOf, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { deadline } from "./deadline";
+import {
+	DETAIL_EVENTS,
+	type GroupReadOptions,
+	type GroupView,
+	MAX_ROWS_PER_READ,
+	observationsForTimeline,
+	type PairDetailRead,
+} from "./group-view";
 import { NotificationHub } from "./notification-hub";
 import { parseNotifyConfig } from "./notify";
 import {
@@ -119,12 +127,53 @@ export class Watchdog extends DurableObject<Env> {
 		const config = loadConfig(this.env.WATCHDOG_CONFIG);
 		const group = this.groupFor(config, name);
 		if (group === undefined) return null;
+		return this.detailOf(config, group, name, observations, await this.ctx.storage.getAlarm());
+	}
+
+	/**
+	 * Everything a page or summary needs of this group in one call (one billed request): the summaries,
+	 * and with `detail` each pair's detail, timeline and newest events. Reads at most MAX_ROWS_PER_READ
+	 * rows; rows read before are served from memory, so a refresh reads only what is new.
+	 */
+	async readGroup(group: string, opts: GroupReadOptions): Promise<GroupView> {
+		this.learnGroup(group);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const nextAlarmAt = opts.detail ? await this.ctx.storage.getAlarm() : null;
+		const before = this.store.rowsRead;
+		// Synchronous from here on: nothing else runs in this object while the budget is set.
+		const { value, truncated } = this.store.withReadBudget(MAX_ROWS_PER_READ, () => {
+			const names = config.groups.get(group) ?? [];
+			// Newest first is what the cap keeps, so summaries (one row each) are read before history.
+			const pairs = names.map((n) => summarize(this.store, config, group, n));
+			if (!opts.detail) return { pairs };
+			const details: Record<string, PairDetailRead> = {};
+			for (const n of names) {
+				const own = this.groupFor(config, n) !== undefined;
+				const observations = observationsForTimeline(config.pairs.get(n)?.probeIntervalSeconds);
+				details[n] = {
+					pair: own ? this.detailOf(config, group, n, observations, nextAlarmAt) : null,
+					events: own ? this.store.events(n, DETAIL_EVENTS) : [],
+					cursors: this.store.cursors(n),
+				};
+			}
+			return { pairs, details };
+		});
+		return { ...value, rowsRead: this.store.rowsRead - before, truncated };
+	}
+
+	private detailOf(
+		config: LoadedConfig,
+		group: string,
+		name: string,
+		observations: number,
+		nextAlarmAt: number | null,
+	): PairDetail {
 		const pair = config.pairs.get(name);
 		const views = this.views.get(name);
 		return detail(summarize(this.store, config, group, name), this.store, pair, {
 			observations,
 			standby: views?.standby,
-			nextAlarmAt: await this.ctx.storage.getAlarm(),
+			nextAlarmAt,
 			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
 				? "not a witness for this pair"

@@ -1,6 +1,7 @@
 // The WATCHDOG_CONFIG and secrets the worker tests run with: every readiness URL points at the loopback gateways.
 
-export const TEST_ADMIN_TOKEN = "test-admin-token-5f0c1d2e";
+// A test value, never a real secret; strong enough for the admin-token rule (admin-token.ts).
+export const TEST_ADMIN_TOKEN = "m9ReoNPPkfshqPkfqcezbCvpQsbHuorID1Dp6WQ17LQ=";
 
 /** One pair per concern, each in its own group (its own Durable Object), so test files never share state. */
 export function testWatchdogConfig(gatewayBase: string, refusedBase: string): unknown {
@@ -30,6 +31,7 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 		"cron-stale",
 		"cron-fresh",
 		"cron-far",
+		"public-scrub",
 	];
 	return {
 		pairs: [
@@ -48,6 +50,10 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 			// Faults in the loop (a throwing agent client, eviction mid-failover), with a scripted agent.
 			pair("fault-a"),
 			pair("fault-b"),
+			// Three pairs in one group: what one admin tab and an anonymous flood cost (cost.test.ts).
+			pair("cost-a"),
+			pair("cost-b"),
+			pair("cost-c"),
 		],
 		groups: [
 			...solos.map((n) => ({ name: `g-${n}`, pairs: [n] })),
@@ -55,6 +61,7 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 			{ name: "g-mixed", pairs: ["mixed-good", "mixed-broken"] },
 			{ name: "g-mix-interval", pairs: ["mix-fast", "mix-slow"] },
 			{ name: "g-faults", pairs: ["fault-a", "fault-b"] },
+			{ name: "g-cost", pairs: ["cost-a", "cost-b", "cost-c"] },
 		],
 	};
 }
