@@ -12,6 +12,7 @@ import {
 } from "./auth";
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
+import { mountDoctor } from "./doctor";
 import { configErrors, healthReport } from "./health";
 import { apiError, apiErrorResponse } from "./http-error";
 import { pairPages } from "./page/data";
@@ -142,6 +143,8 @@ for (const command of OPERATOR_COMMANDS) {
 		});
 	});
 }
+
+mountDoctor(app);
 
 app.notFound(() =>
 	apiErrorResponse(404, "not-found", "no such route; see /, /healthz and /api/v1/pairs"),
