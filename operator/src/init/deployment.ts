@@ -1,7 +1,7 @@
 // Turns init's answers into the Worker config and the agent configs, validated by the product's own parsers.
 import { dirname, join } from "node:path";
 import { type AgentConfigInput, parseConfig } from "../../../agent/src/config";
-import { parseWatchConfig } from "../../../worker/src/config";
+import { PairConfigSchema, parseWatchConfig } from "../../../worker/src/config";
 import { agentKeyFields } from "./agent-keys";
 import type { PairAnswers } from "./questions";
 
@@ -26,6 +26,16 @@ export interface Deployment {
 	worker: { pairs: Record<string, unknown>[] };
 	agents: AgentPlan[];
 	pairs: readonly PairAnswers[];
+}
+
+/**
+ * The probe deadline must end before the next tick: below the schema's default timeout's reach (short
+ * intervals), half the interval, so the answer to "interval 1 s" is a valid config, not a refusal.
+ */
+function probeTimeoutFor(intervalSeconds: number): { probeTimeoutMs?: number } {
+	const fallback = PairConfigSchema.shape.probeTimeoutMs.parse(undefined);
+	const ms = intervalSeconds * 1000;
+	return fallback < ms ? {} : { probeTimeoutMs: Math.floor(ms / 2) };
 }
 
 export type Built = { ok: true; deployment: Deployment } | { ok: false; errors: string[] };
@@ -54,6 +64,7 @@ export async function buildDeployment(
 			},
 			standby: { agentUrl: p.standbyAgentUrl, ...standbyKeys.worker },
 			...(p.probeIntervalSeconds !== 5 ? { probeIntervalSeconds: p.probeIntervalSeconds } : {}),
+			...probeTimeoutFor(p.probeIntervalSeconds),
 			...(p.failback !== "auto" ? { failback: p.failback } : {}),
 		});
 		const common = {
