@@ -20,6 +20,9 @@ export interface StepsInput {
 
 export const WORKER_URL_PLACEHOLDER = "https://failover-gateway.<your-subdomain>.workers.dev";
 
+/** "primary", or "primary (ssh admin@203.0.113.7)" when its ssh destination is not simply its role. */
+const host = (role: string, ssh: string) => (ssh === role ? role : `${role} (ssh ${ssh})`);
+
 const isFunnel = (url: string) => URL.parse(url)?.hostname.endsWith(".ts.net") ?? false;
 const portOf = (url: string) => URL.parse(url)?.port || "443";
 
@@ -46,13 +49,13 @@ export function remainingSteps(input: StepsInput): Step[] {
 	];
 	for (const p of deployment.pairs) {
 		steps.push({
-			where: `primary (${p.primarySsh}), as the gateway's user`,
+			where: `${host("primary", p.primarySsh)}, as the gateway's user`,
 			title: `Pair ${p.name}: let the standby reach the primary's gateway over the tailnet`,
 			commands: ["openclaw config set gateway.bind tailnet", "openclaw gateway restart"],
 			note: "a bind beyond loopback needs gateway auth (a token); OpenClaw refuses to start without it",
 		});
 		steps.push({
-			where: `standby (${p.standbySsh})`,
+			where: host("standby", p.standbySsh),
 			title: `Pair ${p.name}: check the primary answers over the tailnet`,
 			commands: [`curl -s ${p.peerReadyUrl}`],
 			note: 'expect {"ready":true}; "connection refused" means the primary still binds to loopback',
@@ -60,7 +63,7 @@ export function remainingSteps(input: StepsInput): Step[] {
 		steps.push(
 			isFunnel(p.readyUrl)
 				? {
-						where: `primary (${p.primarySsh})`,
+						where: host("primary", p.primarySsh),
 						title: `Pair ${p.name}: publish only /readyz through Tailscale Funnel`,
 						commands: [
 							`sudo tailscale funnel --bg --https=${portOf(p.readyUrl)} --set-path=/readyz http://127.0.0.1:18789/readyz`,
@@ -68,7 +71,7 @@ export function remainingSteps(input: StepsInput): Step[] {
 						note: "docs/deployment.md#tailscale-funnel explains gateway.tailscale.mode and resetOnExit",
 					}
 				: {
-						where: `primary (${p.primarySsh})`,
+						where: host("primary", p.primarySsh),
 						title: `Pair ${p.name}: route ${URL.parse(p.readyUrl)?.hostname} to 127.0.0.1:18789 (path ^/readyz$) in the Cloudflare Tunnel`,
 						commands: [`cloudflared tunnel route dns primary ${URL.parse(p.readyUrl)?.hostname}`],
 						note: "one level under the zone only; see docs/deployment.md#cloudflare-tunnel",
@@ -78,7 +81,7 @@ export function remainingSteps(input: StepsInput): Step[] {
 	for (const a of deployment.agents) {
 		const pair = deployment.pairs.find((p) => p.name === a.pair);
 		const agentUrl = a.role === "standby" ? pair?.standbyAgentUrl : pair?.primaryAgentUrl;
-		const on = `${a.role} (${a.ssh})`;
+		const on = host(a.role, a.ssh);
 		const u = a.gatewayUser;
 		steps.push({
 			where: "your machine",
@@ -116,7 +119,7 @@ export function remainingSteps(input: StepsInput): Step[] {
 			where: on,
 			title: `Pair ${a.pair}: check everything the ${a.role} agent will need, as its user`,
 			commands: [
-				`sudo -u ${u} node /opt/failover-agent/agent.mjs doctor --config /etc/failover-agent/config.json`,
+				`sudo -H -u ${u} node /opt/failover-agent/agent.mjs doctor --config /etc/failover-agent/config.json`,
 			],
 			note: "each failed check prints its fix; run it again until it passes",
 		});
