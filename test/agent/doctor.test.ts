@@ -1,5 +1,5 @@
 // `failover-agent doctor`: each check broken on its own (real git with a bare remote, fake systemd tools on PATH).
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { doctorCommand } from "../../agent/src/commands/doctor";
 import type { DoctorDeps } from "../../agent/src/doctor/check";
 import { runCommand } from "../../agent/src/steps/run-command";
 import { generateKeyPair } from "../../protocol";
+import { writeFakeSystemTools } from "../harness/fake-system-tools";
 import { createWorkspaces, git } from "../harness/git-workspace";
 
 const UID = 4242;
@@ -17,24 +18,6 @@ let bin: string;
 let publicKey: string;
 let peer: { server: Server; url: string; answer: { status: number; body: string } };
 let dateServer: { server: Server; url: string; offsetMs: number };
-
-/** Fake systemctl, loginctl, timedatectl, pkcheck, sudo and ssh-keygen, steered by FAKE_* variables. */
-function writeFakes(dir: string): void {
-	const fakes: Record<string, string> = {
-		systemctl:
-			'echo "systemctl $*" >> "$FAKE_LOG"\necho "${FAKE_LOADSTATE:-loaded}"\nexit "${FAKE_SYSTEMCTL_EXIT:-0}"',
-		loginctl: 'echo "${FAKE_LINGER:-yes}"',
-		timedatectl: 'echo "${FAKE_NTP:-yes}"',
-		pkcheck: 'exit "${FAKE_PKCHECK:-1}"',
-		sudo: 'exit "${FAKE_SUDO:-1}"',
-		"ssh-keygen": 'exit "${FAKE_KNOWN_HOST:-1}"',
-	};
-	for (const [name, body] of Object.entries(fakes)) {
-		const file = join(dir, name);
-		writeFileSync(file, `#!/bin/sh\n${body}\n`);
-		chmodSync(file, 0o755);
-	}
-}
 
 function listen(
 	handler: Parameters<typeof createServer>[1],
@@ -51,7 +34,7 @@ beforeAll(async () => {
 	root = mkdtempSync(join(tmpdir(), "fg-doctor-"));
 	bin = join(root, "bin");
 	mkdirSync(bin);
-	writeFakes(bin);
+	writeFakeSystemTools(bin);
 	publicKey = (await generateKeyPair()).publicKeyText;
 	const answer = { status: 200, body: '{"ready":true}' };
 	peer = {
@@ -129,6 +112,17 @@ describe("failover-agent doctor", () => {
 		expect(r.failed).toEqual([]);
 		expect(r.code).toBe(0);
 		expect(r.text).toMatch(/all \d+ checks passed as openclaw/);
+		for (const check of [
+			"config",
+			"workspace",
+			"git fetch",
+			"git push",
+			"lingering",
+			"gateway unit",
+			"primary readiness",
+			"clock",
+		])
+			expect(r.text).toMatch(new RegExp(`^ok {3}${check}:`, "m"));
 		expect(r.systemctl).not.toMatch(/\b(start|stop|restart)\b/);
 	}, 30_000);
 

@@ -1,7 +1,33 @@
 // A first deployment as a new user makes it: init (unattended), the Worker run with init's files, then doctor.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { formatChecks, runDoctor } from "../../agent/src/commands/doctor";
+import { runCommand } from "../../agent/src/steps/run-command";
 import { runOperatorCli } from "../../operator/src/cli";
+import { writeFakeSystemTools } from "../harness/fake-system-tools";
+import type { Lab } from "../harness/lab";
 import { startLab } from "./support";
+
+/** `failover-agent doctor` on the lab's standby agent config: real git and network, fake systemd tools. */
+async function agentDoctor(lab: Lab) {
+	const bin = mkdtempSync(join(lab.root, "fake-bin-"));
+	writeFakeSystemTools(bin);
+	const log = join(bin, "systemctl.log");
+	writeFileSync(log, "");
+	return runDoctor(
+		join(lab.root, "standby-agent.json"),
+		{
+			run: runCommand,
+			env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FAKE_LOG: log },
+			fetch,
+			user: { name: "openclaw", uid: 4242, home: lab.root },
+			now: Date.now,
+			exists: async () => true,
+		},
+		// No --time-url: local workerd answers without a Date header (Cloudflare's edge adds one).
+	);
+}
 
 async function gatewayDoctor(url: string, token: string) {
 	const out: string[] = [];
@@ -25,6 +51,14 @@ describe("init, deploy, doctor", () => {
 		}
 		expect(result.text).toMatch(/pair home: a failover would work/);
 		expect(result.code).toBe(0);
+
+		// On the standby, the agent's own doctor passes too: the lab's git remote and the route to the
+		// primary are real; systemd and the clock are the fakes of a healthy host.
+		const checks = await agentDoctor(lab);
+		expect(formatChecks(checks)).not.toMatch(/^FAIL/m);
+		expect(checks.map((c) => c.name)).toEqual(
+			expect.arrayContaining(["config", "git push", "primary readiness", "clock"]),
+		);
 
 		// And it notices a broken piece: the standby agent down makes the verdict fail with the fix.
 		await lab.standbyAgent.kill();
