@@ -136,6 +136,22 @@ describe("init, unattended", () => {
 		);
 		const worker = parseWatchConfig(readFileSync(join(dir, "worker-config.json"), "utf8"));
 		expect([...worker.pairs.keys()]).toEqual(["home", "office"]);
+		// A run for one pair keeps the others, as they were.
+		const third = await run([
+			"--yes",
+			"--dir",
+			dir,
+			"--pair",
+			"lab",
+			...GOOD,
+			"--failback",
+			"manual",
+		]);
+		expect(third.code).toBe(0);
+		expect(third.out).toContain("Kept the other pairs already in");
+		const merged = parseWatchConfig(readFileSync(join(dir, "worker-config.json"), "utf8"));
+		expect([...merged.pairs.keys()]).toEqual(["home", "office", "lab"]);
+		expect(merged.pairs.get("lab")?.failback).toBe("manual");
 	});
 
 	it.each([

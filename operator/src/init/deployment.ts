@@ -48,8 +48,10 @@ export async function buildDeployment(
 	pairs: readonly PairAnswers[],
 	publicKeyText: string,
 	dir: string,
+	/** Pairs already in the Worker config that this run does not answer: kept as they are, first. */
+	kept: readonly Record<string, unknown>[] = [],
 ): Promise<Built> {
-	const worker: Deployment["worker"] = { pairs: [] };
+	const worker: Deployment["worker"] = { pairs: [...kept] };
 	const agents: AgentPlan[] = [];
 	for (const p of pairs) {
 		const standbyKeys = await agentKeyFields(p.name, "standby");

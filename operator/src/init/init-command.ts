@@ -110,7 +110,14 @@ export async function initCommand(
 		io.err(`failover-gateway init: ${key.message}\n`);
 		return EXIT_FAILED;
 	}
-	const built = await buildDeployment(pairs, key.publicKeyText, dir);
+	const workerFile = join(dir, "worker-config.json");
+	const existing = await existingPairs(workerFile);
+	if (!existing.ok) {
+		io.err(`failover-gateway init: ${existing.message}\n`);
+		return EXIT_FAILED;
+	}
+	const kept = existing.pairs.filter((p) => !pairs.some((n) => n.name === p.name));
+	const built = await buildDeployment(pairs, key.publicKeyText, dir, kept);
 	if (!built.ok) {
 		io.err(
 			"failover-gateway init: the configs would not parse (a bug in init or a rule it does not ask about):\n",
@@ -131,7 +138,6 @@ export async function initCommand(
 		return EXIT_FAILED;
 	}
 	const written = [keyFile, secretsFile];
-	const workerFile = join(dir, "worker-config.json");
 	await writeFile(workerFile, `${JSON.stringify(deployment.worker, null, 2)}\n`);
 	written.push(workerFile);
 	for (const a of deployment.agents) {
@@ -161,6 +167,9 @@ export async function initCommand(
 			...written.map((f) => `  ${f}`),
 			"",
 			`Watchdog public key (already in each agent config): ${key.publicKeyText}`,
+			kept.length > 0
+				? `Kept the other pairs already in ${workerFile}: ${kept.map((p) => p.name).join(", ")}`
+				: "",
 			key.reused ? `(reused the existing ${keyFile}; --force makes a new one)` : "",
 			"",
 			`What is left, in order (also in ${join(dir, "steps.txt")}):`,
@@ -216,5 +225,35 @@ async function existingAdminToken(file: string): Promise<string | undefined> {
 			: undefined;
 	} catch {
 		return undefined;
+	}
+}
+
+type Existing = { ok: true; pairs: Record<string, unknown>[] } | { ok: false; message: string };
+
+/**
+ * The pairs of an existing worker-config.json, so running init for one pair keeps the others. A file
+ * that is not a config is an error, never silently replaced: it may hold hand edits.
+ */
+async function existingPairs(file: string): Promise<Existing> {
+	let text: string;
+	try {
+		text = await readFile(file, "utf8");
+	} catch {
+		return { ok: true, pairs: [] };
+	}
+	try {
+		const doc = JSON.parse(text) as { pairs?: unknown };
+		if (!Array.isArray(doc.pairs)) throw new Error('no "pairs" array');
+		return {
+			ok: true,
+			pairs: doc.pairs.filter(
+				(p): p is Record<string, unknown> => p !== null && typeof p === "object" && "name" in p,
+			),
+		};
+	} catch (e) {
+		return {
+			ok: false,
+			message: `${file} is not a Worker config (${(e as Error).message}); fix it or move it away, then run init again`,
+		};
 	}
 }
