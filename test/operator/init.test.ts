@@ -173,6 +173,9 @@ describe("init, unattended", () => {
 		["--gateway-unit", "-x.service", "systemd unit name"],
 		["--workspace", "relative/ws", "absolute path"],
 		["--gateway-user", "Root User", "Unix user"],
+		["--gateway-user", "root", "never as root"],
+		["--peer-ready-url", "https://primary.tn.ts.net/readyz", "over the tailnet"],
+		["--peer-ready-url", "ftp://primary:18789/readyz", "http(s) URL"],
 	])("refuses %s %j with the reason", async (flag, value, reason) => {
 		const dir = join(tempDir(), "local");
 		// The bad value comes first, so it answers pair 1 (a repeated flag answers the next pair); "=" lets

@@ -138,7 +138,14 @@ export function pairQuestions(
 			flag: "peer-ready-url",
 			prompt: "Primary's readiness URL over the tailnet, probed by the standby",
 			fallback: `http://${primaryHost}:18789/readyz`,
-			check: (t) => bySchema(AgentConfigSchema.shape.primaryReadyUrl, "peer ready URL", t),
+			check: (t) =>
+				t === earlier.readyUrl
+					? {
+							ok: false,
+							message:
+								"peer ready URL: expected the primary's address over the tailnet (port 18789), not the Funnel or Tunnel URL the Worker uses: through the same path, a Funnel outage would look like a primary outage to both witnesses",
+						}
+					: bySchema(AgentConfigSchema.shape.primaryReadyUrl, "peer ready URL", t),
 		},
 		workspace: {
 			flag: "workspace",
@@ -166,13 +173,19 @@ export function pairQuestions(
 			prompt: "The gateway's Unix user (the agent runs as it)",
 			fallback: "openclaw",
 			check: (t) =>
-				/^[a-z_][a-z0-9_-]{0,31}$/.test(t)
-					? { ok: true, value: t }
-					: {
+				t === "root"
+					? {
 							ok: false,
 							message:
-								"gateway user: expected a Unix user name (lowercase letters, digits, _ or -); root is refused by the agent's unit",
-						},
+								"gateway user: the agent runs as the gateway's own user and never as root (its unit's hardening assumes a normal user); see docs/deployment.md, \"A gateway that runs as root\"",
+						}
+					: /^[a-z_][a-z0-9_-]{0,31}$/.test(t)
+						? { ok: true, value: t }
+						: {
+								ok: false,
+								message:
+									"gateway user: expected a Unix user name (lowercase letters, digits, _ or -)",
+							},
 		},
 		primarySsh: {
 			flag: "primary-ssh",
