@@ -1,5 +1,5 @@
 // `failover-agent doctor`: each check broken on its own (real git with a bare remote, fake systemd tools on PATH).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -224,6 +224,22 @@ describe("failover-agent doctor", () => {
 		},
 		30_000,
 	);
+
+	it("keeps the user's own core.sshCommand and adds batch mode to it", async () => {
+		const sshLog = join(root, "ssh.log");
+		const fakeSsh = join(bin, "fake-ssh");
+		writeFileSync(fakeSsh, `#!/bin/sh\necho "$@" >> "${sshLog}"\nexit 255\n`);
+		chmodSync(fakeSsh, 0o755);
+		const r = await doctor({
+			env: { FAKE_KNOWN_HOST: "0" },
+			prepare: (ws) => {
+				git(ws, "remote", "set-url", "origin", "git@git.example.invalid:me/ws.git");
+				git(ws, "config", "core.sshCommand", `${fakeSsh} -i deploy_key`);
+			},
+		});
+		expect(r.failed).toEqual(["git fetch"]);
+		expect(readFileSync(sshLog, "utf8")).toMatch(/^-i deploy_key -o BatchMode=yes /m);
+	}, 30_000);
 
 	it("accepts a system unit that polkit (pkcheck) or sudoers grants", async () => {
 		const system = {

@@ -87,6 +87,12 @@ describe("init, unattended", () => {
 			expect(unit).toMatch(/^ReadWritePaths=\/home\/openclaw\/\.openclaw\/workspace$/m);
 		}
 		expect(r.out).toMatch(/^1\. \[your machine\] Build the agent bundle/m);
+		// Every local file a printed scp or --secrets-file/--var line names was written by this run.
+		const named = [...r.out.matchAll(/(\S*local\/\S+\.(?:json|service|rules|key))/g)].map((m) =>
+			(m[1] as string).replace(/\)$/, ""),
+		);
+		expect(named.length).toBeGreaterThan(5);
+		for (const file of named) expect(statSync(file).isFile(), file).toBe(true);
 		expect(r.out).toContain(`--secrets-file ${join(dir, "worker-secrets.json")}`);
 	});
 

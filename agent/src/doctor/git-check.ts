@@ -7,7 +7,7 @@ import { type CheckResult, type DoctorDeps, fail, pass, runQuiet } from "./check
  * As the agent's steps run git (no terminal prompt), plus ssh in batch mode: a key with a passphrase
  * or an unknown host key fails here as it would fail a promotion, instead of waiting for an answer.
  */
-const GIT_ENV = {
+const GIT_ENV: Record<string, string> = {
 	GIT_TERMINAL_PROMPT: "0",
 	GIT_SSH_COMMAND: "ssh -o BatchMode=yes",
 	LC_ALL: "C",
@@ -24,7 +24,8 @@ export function sshHostOf(remoteUrl: string): string | undefined {
 
 export async function checkGit(config: AgentConfig, deps: DoctorDeps): Promise<CheckResult[]> {
 	const ws = config.workspace;
-	const git = (args: string[]) => runQuiet(deps, ["git", ...args], { cwd: ws, env: GIT_ENV });
+	let env: Record<string, string> = GIT_ENV;
+	const git = (args: string[]) => runQuiet(deps, ["git", ...args], { cwd: ws, env });
 	const inside = await git(["rev-parse", "--is-inside-work-tree"]);
 	if (inside.spawnError) {
 		return [
@@ -41,6 +42,11 @@ export async function checkGit(config: AgentConfig, deps: DoctorDeps): Promise<C
 		];
 	}
 	const results: CheckResult[] = [pass("workspace", `${ws} is a git checkout`)];
+	// GIT_SSH_COMMAND outranks core.sshCommand: keep the user's own ssh command (a deploy key, say)
+	// and only add batch mode to it, so doctor tests the ssh the agent will run.
+	const own = await git(["config", "--get", "core.sshCommand"]);
+	if (own.code === 0 && own.output !== "")
+		env = { ...GIT_ENV, GIT_SSH_COMMAND: `${own.output} -o BatchMode=yes` };
 	const branch = (await git(["symbolic-ref", "--short", "HEAD"])).output || "main";
 	const upstream = await git(["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}"]);
 	const remote = upstream.code === 0 ? (upstream.output.split("/")[0] ?? "origin") : "origin";
