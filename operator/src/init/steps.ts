@@ -60,6 +60,20 @@ export function remainingSteps(input: StepsInput): Step[] {
 			commands: [`curl -s ${p.peerReadyUrl}`],
 			note: 'expect {"ready":true}; "connection refused" means the primary still binds to loopback',
 		});
+		if (isFunnel(p.readyUrl) || isFunnel(p.standbyAgentUrl)) {
+			steps.push({
+				where: `${host("primary", p.primarySsh)} and ${host("standby", p.standbySsh)}, as the gateway's user`,
+				title: `Pair ${p.name}: leave Funnel to these steps (OpenClaw's own Tailscale mode would replace or reset it)`,
+				commands: ["openclaw config get gateway.tailscale"],
+				note: 'expect mode "off" (or "serve") and resetOnExit false; docs/openclaw.md#tailscale-settings-in-openclaw',
+			});
+		}
+		steps.push({
+			where: `${host("standby", p.standbySsh)}, as the gateway's user`,
+			title: `Pair ${p.name}: give the standby its own bot for every chat channel, never the primary's tokens`,
+			commands: [],
+			note: "two gateways on one Telegram or Discord token fight; docs/openclaw.md#one-bot-token-per-node",
+		});
 		steps.push(
 			isFunnel(p.readyUrl)
 				? {
