@@ -59,6 +59,7 @@ afterAll(async () => {
 });
 
 interface Setup {
+	uid?: number;
 	config?: Record<string, unknown> | string;
 	env?: Record<string, string>;
 	runtimeDir?: boolean;
@@ -90,7 +91,7 @@ async function doctor(setup: Setup = {}) {
 		run: runCommand,
 		env: { PATH: `${bin}:${process.env.PATH ?? ""}`, FAKE_LOG: log, ...setup.env },
 		fetch: globalThis.fetch,
-		user: { name: "openclaw", uid: UID, home: dir },
+		user: { name: "openclaw", uid: setup.uid ?? UID, home: dir },
 		now: Date.now,
 		exists: async (path) => (path === `/run/user/${UID}` ? setup.runtimeDir !== false : false),
 	};
@@ -239,6 +240,15 @@ describe("failover-agent doctor", () => {
 		});
 		expect(r.failed).toEqual(["git fetch"]);
 		expect(readFileSync(sshLog, "utf8")).toMatch(/^-i deploy_key -o BatchMode=yes /m);
+	}, 30_000);
+
+	it("refuses to vouch for the unit when run as root, naming the sudo -u command", async () => {
+		const r = await doctor({ uid: 0 });
+		expect(r.failed).toEqual(["user"]);
+		expect(r.text).toMatch(
+			/fix: sudo -H -u "\$\(stat -c %U .*\)" node \/opt\/failover-agent\/agent\.mjs doctor --config /,
+		);
+		expect(r.code).toBe(1);
 	}, 30_000);
 
 	it("accepts a system unit that polkit (pkcheck) or sudoers grants", async () => {

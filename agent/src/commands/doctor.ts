@@ -60,6 +60,17 @@ export async function runDoctor(
 		];
 	}
 	const config = loaded.config;
+	// The unit never runs as root, so root's answers (its git key, its systemd manager) prove nothing.
+	if (deps.user.uid === 0) {
+		return [
+			{ name: "config", ok: true, detail: `${file} parses (role ${config.role})` },
+			fail(
+				"user",
+				"doctor runs as root, but the agent's unit runs as the gateway's user: these checks must see that user's git credentials and systemd manager",
+				`sudo -H -u "$(stat -c %U ${config.workspace})" node /opt/failover-agent/agent.mjs doctor --config ${file}`,
+			),
+		];
+	}
 	return [
 		{ name: "config", ok: true, detail: `${file} parses (role ${config.role})` },
 		...(await checkGit(config, deps)),
