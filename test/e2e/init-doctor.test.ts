@@ -29,10 +29,10 @@ async function agentDoctor(lab: Lab) {
 	);
 }
 
-async function gatewayDoctor(url: string, token: string) {
+async function gatewayDoctor(url: string, token: string, ...extra: string[]) {
 	const out: string[] = [];
 	const code = await runOperatorCli(
-		["doctor", "--url", url],
+		["doctor", "--url", url, ...extra],
 		{ out: (t) => out.push(t), err: (t) => out.push(t) },
 		{ env: { ADMIN_TOKEN: token }, fetch },
 	);
@@ -51,6 +51,14 @@ describe("init, deploy, doctor", () => {
 		}
 		expect(result.text).toMatch(/pair home: a failover would work/);
 		expect(result.code).toBe(0);
+
+		// --notify sends one test message through every notifier (the lab's signed webhook).
+		const before = lab.webhook.received.length;
+		const notified = await gatewayDoctor(lab.worker.url, lab.adminToken, "--notify");
+		expect(notified.text).toMatch(/ok {3}notifications: test message delivered to webhook/);
+		expect(notified.code).toBe(0);
+		const sent = lab.webhook.received.slice(before).map((r) => JSON.stringify(r.json));
+		expect(sent.join("\n")).toContain("Test message from failover-gateway doctor");
 
 		// On the standby, the agent's own doctor passes too: the lab's git remote and the route to the
 		// primary are real; systemd and the clock are the fakes of a healthy host.

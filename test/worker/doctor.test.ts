@@ -160,6 +160,17 @@ describe("GET /api/v1/doctor", () => {
 		expect(body.pairs[0]?.checks[0]?.detail).toMatch(/failThreshold/);
 	});
 
+	it("a Tailscale witness without API credentials cannot vote, and says which secret to set", async () => {
+		const { body } = await doctor("?pair=loop-tailnet-nocreds");
+		const checks = body.pairs[0]?.checks ?? [];
+		expect(checks.find((c) => c.name === "standby witness")).toMatchObject({ ok: true });
+		expect(checks.find((c) => c.name === "tailscale witness")).toMatchObject({
+			ok: false,
+			fix: expect.stringContaining("npx wrangler secret put TAILSCALE_API_KEY"),
+		});
+		expect(body.ok).toBe(false);
+	});
+
 	it("answers 404 for an unknown pair and 400 for a malformed one", async () => {
 		expect((await app.request("/api/v1/doctor?pair=nope", { headers: auth }, env)).status).toBe(
 			404,
