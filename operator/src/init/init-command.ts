@@ -1,16 +1,13 @@
 // `failover-gateway init`: asks (or reads flags) for each pair, writes every file a deployment needs, prints the rest.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { writePrivateKeyFile } from "../../../agent/src/commands/keygen";
-import { generateKeyPair, publicKeyTextOf } from "../../../protocol";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "../io";
 import { buildDeployment } from "./deployment";
+import { existingPairs, watchdogKey, writeAgentFiles, writeSecrets } from "./files";
 import { type Prompter, resolveAnswer } from "./prompt";
 import { PAIR_FLAGS, type PairAnswers, pairQuestions } from "./questions";
-import { agentFiles, remainingSteps, renderSteps } from "./steps";
-import { agentUnitFile, polkitRuleFile } from "./unit-file";
+import { remainingSteps, renderSteps } from "./steps";
 
 export const INIT_HELP = `Usage: failover-gateway init [options]
 
@@ -127,12 +124,7 @@ export async function initCommand(
 	}
 	const { deployment } = built;
 	const secretsFile = join(dir, "worker-secrets.json");
-	const adminToken = (await existingAdminToken(secretsFile)) ?? randomBytes(32).toString("hex");
-	const secrets = await writePrivateKeyFile(
-		secretsFile,
-		JSON.stringify({ ADMIN_TOKEN: adminToken, WATCHDOG_PRIVATE_KEY: key.privateKeyText }, null, 2),
-		true,
-	);
+	const secrets = await writeSecrets(secretsFile, key.privateKeyText);
 	if (!secrets.ok) {
 		io.err(`failover-gateway init: ${secrets.message}\n`);
 		return EXIT_FAILED;
@@ -140,19 +132,7 @@ export async function initCommand(
 	const written = [keyFile, secretsFile];
 	await writeFile(workerFile, `${JSON.stringify(deployment.worker, null, 2)}\n`);
 	written.push(workerFile);
-	for (const a of deployment.agents) {
-		await mkdir(a.folder, { recursive: true });
-		const contents: Record<string, () => Promise<string>> = {
-			"config.json": async () => `${JSON.stringify(a.config, null, 2)}\n`,
-			"failover-agent.service": () => agentUnitFile(a.gatewayUser, String(a.config.workspace)),
-			"50-failover-agent.rules": () => polkitRuleFile(a.gatewayUser, a.config.gatewayUnit.name),
-		};
-		for (const name of agentFiles(a)) {
-			const file = join(a.folder, name);
-			await writeFile(file, await (contents[name] as () => Promise<string>)());
-			written.push(file);
-		}
-	}
+	for (const a of deployment.agents) written.push(...(await writeAgentFiles(a)));
 	const steps = renderSteps(
 		remainingSteps({
 			deployment,
@@ -171,6 +151,9 @@ export async function initCommand(
 				? `Kept the other pairs already in ${workerFile}: ${kept.map((p) => p.name).join(", ")}`
 				: "",
 			key.reused ? `(reused the existing ${keyFile}; --force makes a new one)` : "",
+			!key.reused && kept.length > 0
+				? `WARNING: the kept pairs' agents hold the previous public key; run init for them too (${kept.map((p) => p.name).join(", ")})`
+				: "",
 			"",
 			`What is left, in order (also in ${join(dir, "steps.txt")}):`,
 			"",
@@ -179,81 +162,4 @@ export async function initCommand(
 		].join("\n"),
 	);
 	return EXIT_OK;
-}
-
-type KeyResult =
-	| { ok: true; privateKeyText: string; publicKeyText: string; reused: boolean }
-	| { ok: false; message: string };
-
-/** Reuses an existing key file (so running init again keeps the agents' key), or makes one. */
-async function watchdogKey(file: string, force: boolean): Promise<KeyResult> {
-	if (!force) {
-		const existing = await readFile(file, "utf8").catch(() => undefined);
-		if (existing !== undefined) {
-			try {
-				const text = existing.trim();
-				return {
-					ok: true,
-					privateKeyText: text,
-					publicKeyText: await publicKeyTextOf(text),
-					reused: true,
-				};
-			} catch (e) {
-				return {
-					ok: false,
-					message: `${file} is not a watchdog key (${(e as Error).message}); move it away or use --force`,
-				};
-			}
-		}
-	}
-	const pair = await generateKeyPair();
-	const w = await writePrivateKeyFile(file, pair.privateKeyText, force);
-	if (!w.ok) return { ok: false, message: w.message };
-	return {
-		ok: true,
-		privateKeyText: pair.privateKeyText,
-		publicKeyText: pair.publicKeyText,
-		reused: false,
-	};
-}
-
-async function existingAdminToken(file: string): Promise<string | undefined> {
-	try {
-		const v = JSON.parse(await readFile(file, "utf8")) as { ADMIN_TOKEN?: unknown };
-		return typeof v.ADMIN_TOKEN === "string" && v.ADMIN_TOKEN.length >= 16
-			? v.ADMIN_TOKEN
-			: undefined;
-	} catch {
-		return undefined;
-	}
-}
-
-type Existing = { ok: true; pairs: Record<string, unknown>[] } | { ok: false; message: string };
-
-/**
- * The pairs of an existing worker-config.json, so running init for one pair keeps the others. A file
- * that is not a config is an error, never silently replaced: it may hold hand edits.
- */
-async function existingPairs(file: string): Promise<Existing> {
-	let text: string;
-	try {
-		text = await readFile(file, "utf8");
-	} catch {
-		return { ok: true, pairs: [] };
-	}
-	try {
-		const doc = JSON.parse(text) as { pairs?: unknown };
-		if (!Array.isArray(doc.pairs)) throw new Error('no "pairs" array');
-		return {
-			ok: true,
-			pairs: doc.pairs.filter(
-				(p): p is Record<string, unknown> => p !== null && typeof p === "object" && "name" in p,
-			),
-		};
-	} catch (e) {
-		return {
-			ok: false,
-			message: `${file} is not a Worker config (${(e as Error).message}); fix it or move it away, then run init again`,
-		};
-	}
 }
