@@ -178,7 +178,8 @@ export class Watchdog extends DurableObject<Env> {
 					fetch: this.deps.fetch,
 					clock: this.deps.clock,
 					// The same signed client the loop uses, pointed at one agent (status reads are side-effect free).
-					agentAt: (p, url) => this.deps.agents({ ...p, standby: { agentUrl: url } }),
+					// When agents sign their answers, this must also carry that side's agentPublicKey.
+					agentAt: (p, url) => this.deps.agents({ ...p, standby: { ...p.standby, agentUrl: url } }),
 					...(ts ? { tailscale: (id, t, signal) => this.tailscaleView(id, t, signal) } : {}),
 				}),
 			),
