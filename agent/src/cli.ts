@@ -1,6 +1,7 @@
-// `failover-agent` command line: dispatches keygen, serve, check-config and call.
+// `failover-agent` command line: dispatches keygen, serve, check-config, doctor and call.
 import { callCommand } from "./commands/call";
 import { checkConfigCommand } from "./commands/check-config";
+import { doctorCommand } from "./commands/doctor";
 import { type CliIo, EXIT_OK, EXIT_USAGE, usageError } from "./commands/io";
 import { keygenCommand } from "./commands/keygen";
 import { serveCommand } from "./commands/serve";
@@ -13,6 +14,7 @@ Usage:
   failover-agent keygen [--out FILE] [--force]    create the watchdog signing key
   failover-agent serve --config FILE              run the agent
   failover-agent check-config FILE                validate a config, print a summary
+  failover-agent doctor --config FILE             check, as the unit's user, all it needs
   failover-agent call URL ACTION --key FILE       send one signed request
                                                   (ACTION: status|promote|demote|sync)
 
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
 	keygen: keygenCommand,
 	serve: serveCommand,
 	"check-config": checkConfigCommand,
+	doctor: (args, io) => doctorCommand(args, io),
 	call: callCommand,
 };
 

@@ -1,10 +1,17 @@
 // The whole product on one machine: the real Worker in local workerd, real agent processes, stand-in gateways,
 // a git workspace with a bare remote and a webhook receiver, all on loopback. Used by e2e tests, demo and bench.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair } from "../../protocol";
+import { runOperatorCli } from "../../operator/src/cli";
+import {
+	generateKeyPair,
+	importPrivateKey,
+	importPublicKey,
+	keyId,
+	publicKeyTextOf,
+} from "../../protocol";
 import { AgentProcess } from "./agent-process";
 import { BreakableProxy } from "./breakable-proxy";
 import { ControlServer } from "./control-server";
@@ -26,6 +33,13 @@ export interface LabOptions {
 	failback?: "auto" | "manual";
 	/** Run an agent on the primary too, so failback ends with a sync (git pull there). */
 	primaryAgent?: boolean;
+	/**
+	 * Set up as a new user would: `failover-gateway init --yes --local-dev` writes the key, the Worker
+	 * config and the agent configs; the Worker runs with that config file (`--var`, as deployed) and
+	 * those secrets, the agents with the produced configs plus what only a lab needs (its workspaces,
+	 * state dirs and stand-in gateway control). Thresholds other than the interval are init's defaults.
+	 */
+	viaInit?: boolean;
 	/** Called with every log line of every process, prefixed by its source. */
 	onLine?: (source: string, line: string) => void;
 }
@@ -71,8 +85,11 @@ export class Lab {
 	readonly standbyRoute: BreakableProxy;
 	readonly control: ControlServer;
 	readonly webhook = new WebhookReceiver();
-	// Random per lab, as `openssl rand -base64 32` would make it: the Worker refuses a short or predictable one.
-	readonly adminToken = randomBytes(32).toString("base64");
+	/**
+	 * Random per lab, as `openssl rand -base64 32` would make it: the Worker refuses a short or
+	 * predictable one. With viaInit: the one init generated.
+	 */
+	adminToken = randomBytes(32).toString("base64");
 	readonly webhookSecret = "lab-webhook-secret-0123456789";
 	standbyAgent!: AgentProcess;
 	primaryAgent: AgentProcess | undefined;
@@ -80,6 +97,9 @@ export class Lab {
 	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
 	keys!: Awaited<ReturnType<typeof generateKeyPair>>;
 	readonly interval: number;
+	/** With viaInit: init's output folder and what it printed. */
+	initDir: string | undefined;
+	initOutput = "";
 	private readonly opts: Required<Omit<LabOptions, "onLine">> & Pick<LabOptions, "onLine">;
 
 	private constructor(opts: LabOptions, ports: { primary: number; standby: number }) {
@@ -91,6 +111,7 @@ export class Lab {
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
+			viaInit: false,
 			...opts,
 		};
 		this.interval = this.opts.intervalSeconds * 1000;
@@ -119,6 +140,7 @@ export class Lab {
 	}
 
 	private async boot(): Promise<void> {
+		if (this.opts.viaInit) return this.bootViaInit();
 		const o = this.opts;
 		const keys = await generateKeyPair();
 		this.keys = keys;
@@ -206,6 +228,115 @@ export class Lab {
 		});
 		await this.worker.start();
 		// What Cloudflare's cron does within a minute of deploy: arm the Durable Object's alarm.
+		await this.worker.scheduled();
+		await this.waitForState("primary-active", 10 * this.interval + 10_000);
+	}
+
+	/** The lab's actions for one side: start/stop the stand-in gateway, git pull/push the workspace. */
+	private labAgentFields(side: "primary" | "standby"): Record<string, unknown> {
+		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
+		const common = {
+			workspace: side === "primary" ? this.ws.primary : this.ws.standby,
+			localReadyUrl: side === "primary" ? this.primaryGw.readyUrl : this.standbyGw.readyUrl,
+			stateDir: join(this.root, `${side}-state`),
+			logLevel: "info",
+		};
+		if (side === "primary") {
+			return { ...common, actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] } };
+		}
+		return {
+			...common,
+			peerProbe: { intervalMs: peerInterval, timeoutMs: Math.min(peerInterval, 1500) },
+			actions: {
+				promote: [
+					{ type: "git-pull" },
+					{ type: "exec", argv: this.control.execArgv("start", "standby") },
+					{ type: "wait-ready", intervalMs: 100, timeoutMs: 15_000 },
+				],
+				demote: [
+					{ type: "exec", argv: this.control.execArgv("stop", "standby") },
+					{ type: "git-push" },
+				],
+				sync: [{ type: "git-pull" }],
+			},
+		};
+	}
+
+	private async bootViaInit(): Promise<void> {
+		await this.primaryGw.start();
+		await this.proxy.start();
+		await this.standbyRoute.start();
+		await this.control.start();
+		await this.webhook.start();
+		const ports = { standby: await freePort(), primary: await freePort() };
+		const agentUrl = (port: number) => `http://127.0.0.1:${port}`;
+		const dir = join(this.root, "init");
+		this.initDir = dir;
+		const out: string[] = [];
+		const code = await runOperatorCli(
+			[
+				"init",
+				"--yes",
+				"--local-dev",
+				"--dir",
+				dir,
+				"--ready-url",
+				`${this.proxy.url}/readyz`,
+				"--standby-agent-url",
+				agentUrl(ports.standby),
+				"--primary-agent-url",
+				agentUrl(ports.primary),
+				"--peer-ready-url",
+				`${this.standbyRoute.url}/readyz`,
+				"--probe-interval",
+				String(this.opts.intervalSeconds),
+			],
+			{ out: (t) => out.push(t), err: (t) => out.push(t) },
+			{ env: {}, fetch },
+		);
+		this.initOutput = out.join("");
+		if (code !== 0) throw new Error(`failover-gateway init failed (${code}):\n${this.initOutput}`);
+		const produced = (file: string) => JSON.parse(readFileSync(join(dir, file), "utf8"));
+		const secrets = produced("worker-secrets.json") as Record<string, string>;
+		const privateKey = await importPrivateKey(secrets.WATCHDOG_PRIVATE_KEY as string);
+		const publicKeyText = await publicKeyTextOf(secrets.WATCHDOG_PRIVATE_KEY as string);
+		const publicKey = await importPublicKey(publicKeyText);
+		this.keys = {
+			privateKey,
+			publicKey,
+			privateKeyText: secrets.WATCHDOG_PRIVATE_KEY as string,
+			publicKeyText,
+			keyId: (await keyId(publicKey)) ?? "",
+		};
+		this.standbyAgent = new AgentProcess(
+			"standby",
+			this.root,
+			{ ...produced(join(PAIR, "standby", "config.json")), ...this.labAgentFields("standby") },
+			this.line("standby-agent"),
+		);
+		this.standbyAgent.port = ports.standby;
+		await this.standbyAgent.start();
+		this.primaryAgent = new AgentProcess(
+			"primary",
+			this.root,
+			{ ...produced(join(PAIR, "primary", "config.json")), ...this.labAgentFields("primary") },
+			this.line("primary-agent"),
+		);
+		this.primaryAgent.port = ports.primary;
+		await this.primaryAgent.start();
+		this.worker = new WorkerDev({
+			vars: {
+				...secrets,
+				NOTIFY_WEBHOOK_URL: this.webhook.url,
+				NOTIFY_WEBHOOK_SECRET: this.webhookSecret,
+			},
+			// As deployed: the config file, unchanged, through --var.
+			args: ["--var", `WATCHDOG_CONFIG:${readFileSync(join(dir, "worker-config.json"), "utf8")}`],
+			persistTo: join(this.root, "worker-state"),
+			onLine: this.line("worker"),
+		});
+		this.adminToken = secrets.ADMIN_TOKEN as string;
+		await this.worker.start();
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
 	}

@@ -11,6 +11,7 @@ import {
 	keyId,
 	PRIVATE_KEY_PREFIX,
 	PUBLIC_KEY_PREFIX,
+	publicKeyTextOf,
 	signRequest,
 	verifyRequest,
 } from "../../protocol";
@@ -79,5 +80,21 @@ describe("keys", () => {
 
 	it("decodePrivateKey accepts the fixture", () => {
 		expect(decodePrivateKey(vector.privateKey).ok).toBe(true);
+	});
+});
+
+describe("publicKeyTextOf", () => {
+	it("names the public half of a generated private key", async () => {
+		const pair = await generateKeyPair();
+		expect(await publicKeyTextOf(pair.privateKeyText)).toBe(pair.publicKeyText);
+		expect(await publicKeyTextOf(`  ${pair.privateKeyText}\n`)).toBe(pair.publicKeyText);
+	});
+
+	it.each([
+		"",
+		"ed25519:AAAA",
+		"ed25519-priv:bm90IGEga2V5IGF0IGFsbCwganVzdCBzb21lIHRleHQgdGhhdCBpcyBsb25nIGVub3VnaA==",
+	])("refuses %j with a KeyFormatError", async (text) => {
+		await expect(publicKeyTextOf(text)).rejects.toBeInstanceOf(KeyFormatError);
 	});
 });

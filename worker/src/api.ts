@@ -10,6 +10,7 @@ import { anonymousGate } from "./anonymous-gate";
 import { authenticate, requireAdmin, requireReader, statusPageMode } from "./auth";
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
+import { mountDoctor } from "./doctor";
 import { anonymousSummaries, readGroups } from "./group-read";
 import {
 	configErrors,
@@ -157,6 +158,8 @@ for (const command of OPERATOR_COMMANDS) {
 		});
 	});
 }
+
+mountDoctor(app);
 
 app.notFound(() =>
 	apiErrorResponse(404, "not-found", "no such route; see /, /healthz and /api/v1/pairs"),

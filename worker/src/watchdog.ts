@@ -4,6 +4,8 @@ import { type AgentClientFactory, agentClientsFor } from "./agent-client";
 import { groupOf, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { deadline } from "./deadline";
+import { doctorPair } from "./doctor-checks";
+import type { PairVerdict } from "./doctor-report";
 import {
 	DETAIL_EVENTS,
 	type GroupReadOptions,
@@ -211,6 +213,26 @@ export class Watchdog extends DurableObject<Env> {
 		} finally {
 			dl.clear();
 		}
+	}
+
+	/** GET /api/v1/doctor: each pair of the group (or only `pair`) checked as a failover would use it. */
+	async doctor(group: string, pair?: string): Promise<PairVerdict[]> {
+		this.learnGroup(group);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const names = (config.groups.get(group) ?? []).filter((n) => pair === undefined || n === pair);
+		const ts = this.deps.tailscale;
+		return Promise.all(
+			names.map((n) =>
+				doctorPair(n, config, {
+					fetch: this.deps.fetch,
+					clock: this.deps.clock,
+					// The same signed client the loop uses, pointed at one agent (status reads are side-effect free).
+					// When agents sign their answers, this must also carry that side's agentPublicKey.
+					agentAt: (p, url) => this.deps.agents({ ...p, standby: { ...p.standby, agentUrl: url } }),
+					...(ts ? { tailscale: (id, t, signal) => this.tailscaleView(id, t, signal) } : {}),
+				}),
+			),
+		);
 	}
 
 	override async alarm(): Promise<void> {

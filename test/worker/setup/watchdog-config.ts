@@ -32,13 +32,22 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 		"cron-fresh",
 		"cron-far",
 		"public-scrub",
+		"doctor-a",
 	];
 	return {
 		pairs: [
 			...solos.map((n) =>
 				n === "loop-partition" || n.startsWith("loop-tailnet")
 					? pair(n, { witnesses: { standby: false, tailscale: { deviceId: `dev-${n}` } } })
-					: pair(n),
+					: n === "doctor-a"
+						? pair(n, {
+								primary: {
+									readyUrl: `${gatewayBase}/g/${n}/readyz`,
+									expectBody: '"ready":true',
+									agentUrl: `${refusedBase}/primary-${n}`,
+								},
+							})
+						: pair(n),
 			),
 			pair("multi-fast"),
 			pair("multi-slow"),
