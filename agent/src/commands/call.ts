@@ -118,6 +118,15 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 	const action = actionText as CallAction;
 	if (values.key === undefined)
 		return usageError(io, "call needs --key FILE (the watchdog private key)", CALL_HELP);
+	// Never a term the agent's schema would reject: the agent refuses it anyway, so say so here.
+	const term = integer(values.term, "--term", 0, MAX_TERM);
+	const wait = integer(values.wait, "--wait", 0, MAX_WAIT_MS);
+	const timeout = integer(values.timeout, "--timeout", 1, 600_000);
+	for (const value of [term, wait, timeout])
+		if (typeof value === "string") return usageError(io, value, CALL_HELP);
+	if (values.op !== undefined && !OpIdSchema.safeParse(values.op).success) {
+		return usageError(io, "--op expects 1..128 characters from [A-Za-z0-9._:-]", CALL_HELP);
+	}
 	if (values.pair === undefined || !PAIR_NAME_RE.test(values.pair)) {
 		return usageError(
 			io,
@@ -135,15 +144,6 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 			'call needs --agent-key "ed25519:..." (the agent\'s public key, from keygen --agent or check-config)',
 			CALL_HELP,
 		);
-	}
-	// Never a term the agent's schema would reject: the agent refuses it anyway, so say so here.
-	const term = integer(values.term, "--term", 0, MAX_TERM);
-	const wait = integer(values.wait, "--wait", 0, MAX_WAIT_MS);
-	const timeout = integer(values.timeout, "--timeout", 1, 600_000);
-	for (const value of [term, wait, timeout])
-		if (typeof value === "string") return usageError(io, value, CALL_HELP);
-	if (values.op !== undefined && !OpIdSchema.safeParse(values.op).success) {
-		return usageError(io, "--op expects 1..128 characters from [A-Za-z0-9._:-]", CALL_HELP);
 	}
 
 	let privateKey: CryptoKey;
