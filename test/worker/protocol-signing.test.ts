@@ -1,6 +1,8 @@
 // Cross-runtime check: inside workerd, protocol/ reproduces the Node-made vector and verifies Node's signatures.
 import { describe, expect, it } from "vitest";
 import {
+	type Audience,
+	type CanonicalInput,
 	canonicalString,
 	HEADERS,
 	importPrivateKey,
@@ -10,6 +12,9 @@ import {
 	verifyRequest,
 } from "../../protocol";
 import vector from "../fixtures/protocol-vector.json";
+
+/** The audience every fixture request is signed for (the fixture key doubles as the agent key). */
+const AUD = vector.cases[0]?.audience as Audience;
 
 describe("protocol signing in workerd", () => {
 	it("is pure Ed25519 here too (RFC 8032 test 1)", async () => {
@@ -21,12 +26,13 @@ describe("protocol signing in workerd", () => {
 	for (const c of vector.cases) {
 		it(`${c.method} ${c.path}: signs exactly as Node did`, async () => {
 			const privateKey = await importPrivateKey(vector.privateKey);
-			expect(await canonicalString(c)).toBe(c.canonical);
+			expect(await canonicalString(c as CanonicalInput)).toBe(c.canonical);
 			const headers = await signRequest({
 				method: c.method,
 				path: c.path,
 				body: c.body,
 				privateKey,
+				audience: AUD,
 				now: Number(c.timestamp),
 				nonce: c.nonce,
 			});
@@ -46,6 +52,7 @@ describe("protocol signing in workerd", () => {
 					[HEADERS.signature]: c.signature,
 				}),
 				publicKeys: [publicKey],
+				audience: AUD,
 				now: Number(c.timestamp) + 1_000,
 			};
 			expect(await verifyRequest(input)).toEqual({
