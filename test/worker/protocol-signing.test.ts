@@ -2,13 +2,17 @@
 import { describe, expect, it } from "vitest";
 import {
 	type Audience,
+	answerCanonicalString,
 	type CanonicalInput,
 	canonicalString,
+	formatAudience,
 	HEADERS,
 	importPrivateKey,
 	importPublicKey,
+	signAnswer,
 	signRequest,
 	toHex,
+	verifyAnswer,
 	verifyRequest,
 } from "../../protocol";
 import vector from "../fixtures/protocol-vector.json";
@@ -50,6 +54,7 @@ describe("protocol signing in workerd", () => {
 					[HEADERS.timestamp]: c.timestamp,
 					[HEADERS.nonce]: c.nonce,
 					[HEADERS.signature]: c.signature,
+					[HEADERS.audience]: formatAudience(AUD),
 				}),
 				publicKeys: [publicKey],
 				audience: AUD,
@@ -60,6 +65,7 @@ describe("protocol signing in workerd", () => {
 				nonce: c.nonce,
 				timestamp: Number(c.timestamp),
 				keyId: vector.keyId,
+				audience: AUD,
 			});
 			expect(await verifyRequest({ ...input, body: `${c.body} ` })).toMatchObject({
 				ok: false,
@@ -67,4 +73,19 @@ describe("protocol signing in workerd", () => {
 			});
 		});
 	}
+
+	it("reproduces and verifies Node's signed answer (the agent side of the protocol)", async () => {
+		const a = vector.answers[0];
+		if (a === undefined) throw new Error("fixture answer is missing");
+		const answer = { ...a, audience: a.audience as Audience };
+		const privateKey = await importPrivateKey(vector.privateKey);
+		const publicKey = await importPublicKey(vector.publicKey);
+		expect(await answerCanonicalString(answer)).toBe(answer.canonical);
+		const headers = await signAnswer({ ...answer, privateKey });
+		expect(headers[HEADERS.answerSignature]).toBe(answer.signature);
+		expect(await verifyAnswer({ ...answer, headers, publicKey })).toEqual({ ok: true });
+		expect(
+			await verifyAnswer({ ...answer, headers, publicKey, body: answer.body.replace("7", "8") }),
+		).toMatchObject({ ok: false, code: "bad-answer-signature" });
+	});
 });
