@@ -105,9 +105,7 @@ function parseJson(bytes: Uint8Array): unknown {
 
 /** What an unverified answer said, for the operator only (never acted on): control characters stripped. */
 function unverifiedSummary(status: number, bytes: Uint8Array): string {
-	const text = new TextDecoder()
-		.decode(bytes.slice(0, 200))
-		.replace(/[\u0000-\u001f\u007f]/g, " ");
+	const text = new TextDecoder().decode(bytes.slice(0, 200)).replace(/[\u0000-\u001f\u007f]/g, " ");
 	return `HTTP ${status}: ${text}`;
 }
 
