@@ -47,7 +47,11 @@ function pairs(): PairConfig[] {
 		pairs: ["home", "work", "lab"].map((name) => ({
 			name,
 			primary: { readyUrl: `https://${name}-primary.example.test/readyz` },
-			standby: { agentUrl: `https://${name}-standby.example.test` },
+			// Never contacted by the bench: any well-formed agent key.
+			standby: {
+				agentUrl: `https://${name}-standby.example.test`,
+				agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+			},
 			minActiveSeconds: 0,
 			maxFailoversPerHour: 60,
 		})),

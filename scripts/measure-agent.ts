@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateKeyPair, ROUTES, signRequest } from "../protocol";
+import { agentFingerprint, generateKeyPair, ROUTES, signRequest } from "../protocol";
 import { projectRoot } from "../test/harness/root";
 
 const root = projectRoot();
@@ -61,6 +61,14 @@ async function main() {
 	if (built.status !== 0) throw new Error(built.stderr);
 
 	const keys = await generateKeyPair();
+	const agentKeys = await generateKeyPair();
+	const agentKeyFile = join(dir, "agent.key");
+	await writeFile(agentKeyFile, `${agentKeys.privateKeyText}\n`, { mode: 0o600 });
+	const audience = {
+		pair: "measure",
+		side: "standby" as const,
+		agent: await agentFingerprint(agentKeys.publicKeyText),
+	};
 	const primary = await readyServer();
 	const local = await readyServer();
 	const configFile = join(dir, "agent.json");
@@ -68,7 +76,9 @@ async function main() {
 		configFile,
 		JSON.stringify({
 			listen: { host: "127.0.0.1", port: 0 },
+			pair: audience.pair,
 			role: "standby",
+			agentKeyFile,
 			watchdogPublicKeys: [keys.publicKeyText],
 			primaryReadyUrl: primary.url,
 			workspace: dir,
@@ -98,6 +108,7 @@ async function main() {
 			const headers = await signRequest({
 				method: "GET",
 				path: ROUTES.status,
+				audience,
 				privateKey: keys.privateKey,
 			});
 			const res = await fetch(`${base}${ROUTES.status}`, {

@@ -260,6 +260,7 @@ export const SCENARIOS: Scenario[] = [
 					path: ROUTES.promote,
 					body,
 					privateKey: forged.privateKey,
+					audience: await c.lab.audience("standby"),
 				}),
 			);
 			const real = await signRequest({
@@ -267,12 +268,14 @@ export const SCENARIOS: Scenario[] = [
 				path: ROUTES.promote,
 				body,
 				privateKey: c.lab.keys.privateKey,
+				audience: await c.lab.audience("standby"),
 			});
 			await post(real, body.replace("999", "998"));
 			const status = await signRequest({
 				method: "GET",
 				path: ROUTES.status,
 				privateKey: c.lab.keys.privateKey,
+				audience: await c.lab.audience("standby"),
 			});
 			await fetch(`${base}${ROUTES.status}`, { headers: status });
 			codes.push((await fetch(`${base}${ROUTES.status}`, { headers: status })).status);

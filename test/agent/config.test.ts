@@ -14,7 +14,9 @@ import { tempDir, watchdogKeys } from "./helpers";
 async function minimal() {
 	const keys = await watchdogKeys();
 	return {
+		pair: "home",
 		role: "standby",
+		agentKeyFile: "/etc/failover-agent/agent.key",
 		watchdogPublicKeys: [keys.publicKeyText],
 		workspace: "/home/openclaw/.openclaw/workspace",
 		gatewayUnit: { name: "openclaw-gateway.service" },
@@ -67,6 +69,17 @@ describe("agent config", () => {
 		["unknown top-level field", (b) => ({ ...b, prot: 1 }), '(config): unknown field "prot"'],
 		["missing role", ({ role: _, ...b }) => b, 'role: missing, expected "primary" or "standby"'],
 		["bad role", (b) => ({ ...b, role: "leader" }), 'role: expected "primary" or "standby"'],
+		["missing pair", ({ pair: _, ...b }) => b, "pair: missing, expected the pair's name"],
+		[
+			"pair not a Worker pair name",
+			(b) => ({ ...b, pair: "Home/Standby" }),
+			"pair: expected the pair's name as in the Worker's config",
+		],
+		[
+			"missing agent key file",
+			({ agentKeyFile: _, ...b }) => b,
+			"agentKeyFile: missing, expected the agent's private key file",
+		],
 		[
 			"no keys",
 			(b) => ({ ...b, watchdogPublicKeys: [] }),

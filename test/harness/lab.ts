@@ -1,11 +1,13 @@
 // The whole product on one machine: the real Worker in local workerd, real agent processes, stand-in gateways,
 // a git workspace with a bare remote and a webhook receiver, all on loopback. Used by e2e tests, demo and bench.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOperatorCli } from "../../operator/src/cli";
 import {
+	type Audience,
+	agentFingerprint,
 	generateKeyPair,
 	importPrivateKey,
 	importPublicKey,
@@ -96,6 +98,8 @@ export class Lab {
 	worker!: WorkerDev;
 	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
 	keys!: Awaited<ReturnType<typeof generateKeyPair>>;
+	/** Each agent's own key pair (the agent holds the private one, the Worker's config the public one). */
+	agentKeys!: Record<"primary" | "standby", Awaited<ReturnType<typeof generateKeyPair>>>;
 	readonly interval: number;
 	/** With viaInit: init's output folder and what it printed. */
 	initDir: string | undefined;
@@ -124,6 +128,11 @@ export class Lab {
 		this.control = new ControlServer({ primary: this.primaryGw, standby: this.standbyGw });
 	}
 
+	/** The audience a request to this side's agent must be signed for. */
+	async audience(side: "primary" | "standby"): Promise<Audience> {
+		return { pair: PAIR, side, agent: await agentFingerprint(this.agentKeys[side].publicKeyText) };
+	}
+
 	static async create(opts: LabOptions = {}): Promise<Lab> {
 		const lab = new Lab(opts, { primary: await freePort(), standby: await freePort() });
 		try {
@@ -144,6 +153,13 @@ export class Lab {
 		const o = this.opts;
 		const keys = await generateKeyPair();
 		this.keys = keys;
+		this.agentKeys = { primary: await generateKeyPair(), standby: await generateKeyPair() };
+		// As failover-agent keygen --agent writes them: one private key file per agent, mode 0600.
+		const keyFile = (side: "primary" | "standby") => {
+			const file = join(this.root, `${side}-agent.key`);
+			writeFileSync(file, `${this.agentKeys[side].privateKeyText}\n`, { mode: 0o600 });
+			return file;
+		};
 		await this.primaryGw.start();
 		await this.proxy.start();
 		await this.standbyRoute.start();
@@ -155,7 +171,9 @@ export class Lab {
 			"standby",
 			this.root,
 			{
+				pair: PAIR,
 				role: "standby",
+				agentKeyFile: keyFile("standby"),
 				watchdogPublicKeys: [keys.publicKeyText],
 				primaryReadyUrl: `${this.standbyRoute.url}/readyz`,
 				peerProbe: { intervalMs: peerInterval, timeoutMs: Math.min(peerInterval, 1500) },
@@ -185,7 +203,9 @@ export class Lab {
 				"primary",
 				this.root,
 				{
+					pair: PAIR,
 					role: "primary",
+					agentKeyFile: keyFile("primary"),
 					watchdogPublicKeys: [keys.publicKeyText],
 					workspace: this.ws.primary,
 					gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
@@ -203,9 +223,17 @@ export class Lab {
 			primary: {
 				// The Worker and the standby each reach the primary through their own breakable route.
 				readyUrl: `${this.proxy.url}/readyz`,
-				...(this.primaryAgent ? { agentUrl: this.primaryAgent.url } : {}),
+				...(this.primaryAgent
+					? {
+							agentUrl: this.primaryAgent.url,
+							agentPublicKey: this.agentKeys.primary.publicKeyText,
+						}
+					: {}),
 			},
-			standby: { agentUrl: this.standbyAgent.url },
+			standby: {
+				agentUrl: this.standbyAgent.url,
+				agentPublicKey: this.agentKeys.standby.publicKeyText,
+			},
 			probeIntervalSeconds: o.intervalSeconds,
 			probeTimeoutMs: Math.min(2500, Math.floor(this.interval * 0.6)),
 			failThreshold: o.failThreshold,

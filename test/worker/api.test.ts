@@ -62,7 +62,10 @@ describe("GET /healthz", () => {
 				{
 					name: "solo",
 					primary: { readyUrl: "https://primary.example.test/readyz" },
-					standby: { agentUrl: "https://standby.example.test" },
+					standby: {
+						agentUrl: "https://standby.example.test",
+						agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+					},
 				},
 			],
 		});

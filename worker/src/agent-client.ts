@@ -55,12 +55,21 @@ export function agentClientsFor(
 	privateKey.catch(() => {}); // Reported per call, as an outcome.
 	const clients = new Map<string, AgentClient>();
 	return (pair) => {
-		const key = `${pair.name} ${pair.standby.agentUrl} ${pair.primary.agentUrl ?? ""}`;
+		const key = [
+			pair.name,
+			pair.standby.agentUrl,
+			pair.standby.agentPublicKey,
+			pair.primary.agentUrl ?? "",
+			pair.primary.agentPublicKey ?? "",
+		].join(" ");
 		let client = clients.get(key);
 		if (!client) {
 			client = createSignedAgentClient({
+				pair: pair.name,
 				standbyUrl: pair.standby.agentUrl,
+				standbyKey: pair.standby.agentPublicKey,
 				...(pair.primary.agentUrl ? { primaryUrl: pair.primary.agentUrl } : {}),
+				...(pair.primary.agentPublicKey ? { primaryKey: pair.primary.agentPublicKey } : {}),
 				privateKey,
 				timeoutMs: pair.commandTimeoutMs,
 				...(fetchImpl ? { fetch: fetchImpl } : {}),

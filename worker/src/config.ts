@@ -1,5 +1,12 @@
 // Watchdog configuration: the zod schema, parsed once at the edge into frozen objects, with per-pair errors.
 import { z } from "zod";
+import { decodePublicKey } from "../../protocol";
+
+/** An agent's public key, "ed25519:..." as printed by `failover-agent keygen --agent`. */
+const agentPublicKey = z.string().refine((k) => decodePublicKey(k).ok, {
+	message:
+		'expected the agent\'s public key "ed25519:<43 base64url characters>", as printed by failover-agent keygen --agent on that VPS',
+});
 
 const httpUrl = z
 	.string()
@@ -34,12 +41,16 @@ export const PairConfigSchema = z
 				expectBody: z.string().min(1).max(256).optional(),
 				/** The primary's own agent, told to pull after failback. Optional. */
 				agentUrl: httpUrl.optional(),
+				/** The primary agent's own key: its answers must be signed with it. Required with agentUrl. */
+				agentPublicKey: agentPublicKey.optional(),
 			})
 			.strict(),
 		standby: z
 			.object({
 				/** The standby agent the Worker commands (promote, demote) and reads status from. */
 				agentUrl: httpUrl,
+				/** The standby agent's own key: an answer not signed with it is treated as unreachable. */
+				agentPublicKey,
 			})
 			.strict(),
 		/** Probe deadline, ms; must stay below the interval so a tick never overlaps the next. */
@@ -77,6 +88,14 @@ export const PairConfigSchema = z
 				code: "custom",
 				path: ["witnesses", "quorum"],
 				message: `expected at most ${witnesses} (the witnesses configured besides the Worker's probe), or "all"; a larger quorum could never be met, so the pair would never fail over`,
+			});
+		}
+		if (p.primary.agentUrl !== undefined && p.primary.agentPublicKey === undefined) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["primary", "agentPublicKey"],
+				message:
+					"expected the primary agent's public key (failover-agent keygen --agent on the primary's VPS) whenever primary.agentUrl is set: its answers are verified with it",
 			});
 		}
 		if (p.probeTimeoutMs >= p.probeIntervalSeconds * 1000) {

@@ -1,15 +1,29 @@
-// THE place where `init` will generate each agent's own key pair (agent-signed answers): not built yet.
+// Each agent's own key pair: the private half for its VPS (0600), the public half for the Worker's pair config.
+import { join } from "node:path";
+import { watchdogKey } from "./files";
+
+/** Where the agent's key goes on its VPS (the agent config's agentKeyFile; the unit may read it). */
+export const AGENT_KEY_ON_VPS = "/etc/failover-agent/agent.key";
 
 /**
- * Extra fields for one agent's config and for its side of the Worker's pair config, once agents sign
- * their answers (agent config `agentKeyFile`, Worker pair `primary.agentPublicKey` /
- * `standby.agentPublicKey`). Today it returns nothing: the schemas on this branch have no such fields.
- * When they land, generate the pair here (protocol/keys.ts `generateKeyPair`), write the private half
- * with `writePrivateKeyFile` (0600) beside the agent config, and return the two fields.
+ * The agent's identity fields: `pair` and `agentKeyFile` for its config, `agentPublicKey` for its side
+ * of the Worker's pair config. The key pair is made once in `<dir>/<pair>/<role>/agent.key` (0600,
+ * never printed) and reused when init runs again, so a rerun does not re-key a deployed agent.
+ * Errors: a file there that is not a key, or cannot be written (the message says which).
  */
 export async function agentKeyFields(
-	_pair: string,
-	_role: "primary" | "standby",
-): Promise<{ agent: Record<string, unknown>; worker: Record<string, unknown> }> {
-	return { agent: {}, worker: {} };
+	dir: string,
+	pair: string,
+	role: "primary" | "standby",
+): Promise<
+	| { ok: true; agent: Record<string, unknown>; worker: Record<string, unknown> }
+	| { ok: false; message: string }
+> {
+	const key = await watchdogKey(join(dir, pair, role, "agent.key"), false);
+	if (!key.ok) return { ok: false, message: key.message.replace("watchdog key", "agent key") };
+	return {
+		ok: true,
+		agent: { pair, agentKeyFile: AGENT_KEY_ON_VPS },
+		worker: { agentPublicKey: key.publicKeyText },
+	};
 }

@@ -2,7 +2,7 @@
 import { dirname, join } from "node:path";
 import { type AgentConfigInput, parseConfig } from "../../../agent/src/config";
 import { PairConfigSchema, parseWatchConfig } from "../../../worker/src/config";
-import { agentKeyFields } from "./agent-keys";
+import { AGENT_KEY_ON_VPS, agentKeyFields } from "./agent-keys";
 import type { PairAnswers } from "./questions";
 
 export type Role = "primary" | "standby";
@@ -54,15 +54,19 @@ export async function buildDeployment(
 	const worker: Deployment["worker"] = { pairs: [...kept] };
 	const agents: AgentPlan[] = [];
 	for (const p of pairs) {
-		const standbyKeys = await agentKeyFields(p.name, "standby");
-		const primaryKeys = p.primaryAgentUrl ? await agentKeyFields(p.name, "primary") : undefined;
+		const standbyKeys = await agentKeyFields(dir, p.name, "standby");
+		const primaryKeys = p.primaryAgentUrl
+			? await agentKeyFields(dir, p.name, "primary")
+			: undefined;
+		if (!standbyKeys.ok) return { ok: false, errors: [standbyKeys.message] };
+		if (primaryKeys && !primaryKeys.ok) return { ok: false, errors: [primaryKeys.message] };
 		worker.pairs.push({
 			name: p.name,
 			primary: {
 				readyUrl: p.readyUrl,
 				...(p.expectBody !== undefined ? { expectBody: p.expectBody } : {}),
 				...(p.primaryAgentUrl ? { agentUrl: p.primaryAgentUrl } : {}),
-				...primaryKeys?.worker,
+				...(primaryKeys?.ok ? primaryKeys.worker : {}),
 			},
 			standby: { agentUrl: p.standbyAgentUrl, ...standbyKeys.worker },
 			...(p.probeIntervalSeconds !== 5 ? { probeIntervalSeconds: p.probeIntervalSeconds } : {}),
@@ -70,6 +74,8 @@ export async function buildDeployment(
 			...(p.failback !== "auto" ? { failback: p.failback } : {}),
 		});
 		const common = {
+			pair: p.name,
+			agentKeyFile: AGENT_KEY_ON_VPS,
 			watchdogPublicKeys: [publicKeyText],
 			workspace: p.workspace,
 			gatewayUnit: { name: p.gatewayUnit, scope: p.gatewayScope },
@@ -88,7 +94,7 @@ export async function buildDeployment(
 				pair: p.name,
 				role: "primary",
 				ssh: p.primarySsh,
-				config: { role: "primary", ...common, ...primaryKeys.agent },
+				config: { role: "primary", ...common, ...(primaryKeys.ok ? primaryKeys.agent : {}) },
 				folder: join(dir, p.name, "primary"),
 				gatewayUser: p.gatewayUser,
 				gatewayScope: p.gatewayScope,

@@ -30,6 +30,7 @@ const portOf = (url: string) => URL.parse(url)?.port || "443";
 export function agentFiles(a: Pick<Deployment["agents"][number], "gatewayScope">): string[] {
 	return [
 		"config.json",
+		"agent.key",
 		"failover-agent.service",
 		...(a.gatewayScope === "system" ? ["50-failover-agent.rules"] : []),
 	];
@@ -112,6 +113,7 @@ export function remainingSteps(input: StepsInput): Step[] {
 			commands: [
 				"sudo install -D -m 0755 /tmp/agent.mjs /opt/failover-agent/agent.mjs",
 				`sudo install -D -m 0640 -o root -g ${u} /tmp/config.json /etc/failover-agent/config.json`,
+				`sudo install -m 0600 -o ${u} -g ${u} /tmp/agent.key /etc/failover-agent/agent.key && rm /tmp/agent.key`,
 				"sudo install -m 0644 /tmp/failover-agent.service /etc/systemd/system/failover-agent.service",
 				a.gatewayScope === "user"
 					? `sudo loginctl enable-linger ${u}`

@@ -9,7 +9,10 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 		name,
 		primary: { readyUrl: `${gatewayBase}/g/${name}/readyz` },
 		// Never contacted while there is no agent client; refused if it ever were.
-		standby: { agentUrl: `${refusedBase}/standby-${name}` },
+		standby: {
+			agentUrl: `${refusedBase}/standby-${name}`,
+			agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+		},
 		probeTimeoutMs: 1_000,
 		...extra,
 	});
