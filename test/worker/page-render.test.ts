@@ -83,6 +83,7 @@ function detail(name: string): PairDetail {
 			last: { [`n${EVIL}`]: { at: NOW, ok: false, attempts: 3, kind: "held", error: EVIL } },
 			sent: 1,
 			suppressed: 0,
+			outbox: { waiting: 0, critical: 0 },
 		},
 		configHash: null,
 	};

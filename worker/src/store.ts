@@ -1,5 +1,6 @@
 // SQLite persistence for one watch group: pair state, bounded observation and event rings, and meta values.
 import { initialState } from "./decide";
+import { OutboxTable } from "./outbox-store";
 import type { PairEvent, PairState, ProbeFailure, ProbeResult, StateName } from "./types";
 import { STATE_NAMES } from "./types";
 
@@ -24,6 +25,8 @@ export interface SqlLike {
  *   pair_state and events: on transitions only (tens)
  *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters moved:
  *   those ride in that tick's observation row (column `state`), which is written anyway.
+ *   notify_outbox (outbox-store.ts): nothing while deliveries succeed; at worst (64 messages waiting
+ *   all day for a dead endpoint) about 3,600 (see docs/cost.md).
  */
 export const OBSERVATION_RING = 2000;
 export const EVENT_RING = 1000;
@@ -110,9 +113,14 @@ export class Store {
 	private readonly metaCache = new Map<string, string | undefined>();
 	/** Rows written since this object started, as SQLite counts them (for tests and the benchmark). */
 	rowsWritten = 0;
+	/** Notifications waiting for a retry (notify/outbox.ts has the rules). */
+	readonly outbox: OutboxTable;
 
 	constructor(private readonly sql: SqlLike) {
 		this.run(SCHEMA);
+		this.outbox = new OutboxTable(sql, (rows) => {
+			this.rowsWritten += rows;
+		});
 	}
 
 	state(pair: string): PairState | undefined {
