@@ -46,17 +46,6 @@ export class AuthFailureLimiter {
 		};
 	}
 
-	/**
-	 * Whether `source` is over the limit right now, without counting anything: lets a request that is
-	 * plainly bad (no or malformed auth headers) be answered 429 before any of its body is read.
-	 */
-	isLimited(source: string, now: number): boolean {
-		const window = this.#windows.get(source);
-		return (
-			window !== undefined && now - window.start < this.#windowMs && window.count > this.#limit
-		);
-	}
-
 	#evict(now: number): void {
 		if (this.#windows.size < MAX_SOURCES) return;
 		for (const [source, window] of this.#windows) {
