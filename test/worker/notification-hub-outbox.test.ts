@@ -274,6 +274,30 @@ describe("notification outbox", () => {
 	});
 });
 
+describe("outbox rows written (docs/cost.md)", () => {
+	it("queueing costs the outbox row plus the log and last-delivery rows; a failed retry one row; delivery four", async () => {
+		await withSql(async (sql) => {
+			const { h, store, clock, settle } = harness(sql, [down(), down(), down(), down(), ok()]);
+			let before = store.rowsWritten;
+			h.dispatch("home", [critical()]);
+			await settle();
+			// The notification event, the last-delivery record, the outbox row (no dedupe record: not delivered).
+			expect(store.rowsWritten - before).toBe(3);
+			before = store.rowsWritten;
+			clock.now = (store.outbox.list()[0] as OutboxEntry).nextAt;
+			h.drain();
+			await settle();
+			expect(store.rowsWritten - before).toBe(1);
+			before = store.rowsWritten;
+			clock.now = (store.outbox.list()[0] as OutboxEntry).nextAt;
+			h.drain();
+			await settle();
+			// Outbox row deleted, dedupe record, last-delivery record, the "sent ... late" event.
+			expect(store.rowsWritten - before).toBe(4);
+		});
+	});
+});
+
 describe("nextAttemptAt", () => {
 	it("never before the provider's hint, never before the backoff, capped at 30 min without a hint", () => {
 		expect(nextAttemptAt(T0, T0)).toBe(T0 + 30_000);

@@ -26,7 +26,7 @@ export interface SqlLike {
  *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters moved:
  *   those ride in that tick's observation row (column `state`), which is written anyway.
  *   notify_outbox (outbox-store.ts): nothing while deliveries succeed; at worst (64 messages waiting
- *   all day for a dead endpoint) about 3,600 (see docs/cost.md).
+ *   all day for a dead endpoint) about 3,800 (see docs/cost.md).
  */
 export const OBSERVATION_RING = 2000;
 export const EVENT_RING = 1000;
