@@ -58,6 +58,11 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		});
 	}
 	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS, now: now() });
+	if (replay.lost !== null) {
+		log.warn("nonce file lost; requests signed before this start are refused", {
+			why: replay.lost,
+		});
+	}
 	const operations = new OperationManager({
 		store: opened.store,
 		actions: config.actions,

@@ -15,6 +15,7 @@ import {
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { type AuthVariables, authenticate, socketAddress } from "./authenticate";
 import { errorBody, onError, ProtocolError } from "./errors";
+import { gate } from "./gate";
 import type { Logger } from "./log";
 import type { OperationManager } from "./operations";
 import type { ReplayCache } from "./replay-cache";
@@ -90,6 +91,16 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 
 	app.get(ROUTES.healthz, (c) => c.json({ ok: true as const }));
 
+	// Cheap refusals first (no body read, no signature check), then the signature.
+	app.use(
+		"/v1/*",
+		gate({
+			now: deps.now,
+			limiter: deps.limiter,
+			log,
+			clientAddress: deps.clientAddress ?? socketAddress,
+		}),
+	);
 	app.use(
 		"/v1/*",
 		authenticate({

@@ -216,7 +216,19 @@ describe("rejects, with nothing run", () => {
 			{
 				method: "POST",
 				body: stream,
-				headers: { "content-type": "application/json", "content-length": "10" },
+				// Signed headers (over another body): an unsigned one is refused before any reading (gate.ts).
+				headers: {
+					"content-type": "application/json",
+					"content-length": "10",
+					...(await signRequest({
+						method: "POST",
+						path: "/v1/promote",
+						body: "",
+						privateKey: t.keys.privateKey,
+						audience: t.audience,
+						now: T0,
+					})),
+				},
 				duplex: "half",
 			} as RequestInit,
 			{ incoming: { socket: { remoteAddress: "192.0.2.9" } } },

@@ -16,6 +16,8 @@ const UID = 4242;
 let root: string;
 let bin: string;
 let publicKey: string;
+/** The agent's own key (agentKeyFile), written 0600 into each case's folder. */
+let agentKeyText: string;
 let peer: { server: Server; url: string; answer: { status: number; body: string } };
 let dateServer: { server: Server; url: string; offsetMs: number };
 
@@ -36,6 +38,7 @@ beforeAll(async () => {
 	mkdirSync(bin);
 	writeFakeSystemTools(bin);
 	publicKey = (await generateKeyPair()).publicKeyText;
+	agentKeyText = (await generateKeyPair()).privateKeyText;
 	const answer = { status: 200, body: '{"ready":true}' };
 	peer = {
 		...(await listen((_req, res) => {
@@ -73,11 +76,15 @@ async function doctor(setup: Setup = {}) {
 	setup.prepare?.(ws, dir);
 	const log = join(dir, "systemctl.log");
 	writeFileSync(log, "");
+	const agentKey = join(dir, "agent.key");
+	writeFileSync(agentKey, `${agentKeyText}\n`, { mode: 0o600 });
 	const config =
 		typeof setup.config === "string"
 			? setup.config
 			: JSON.stringify({
 					role: "standby",
+					pair: "home",
+					agentKeyFile: agentKey,
 					watchdogPublicKeys: [publicKey],
 					primaryReadyUrl: `${peer.url}/readyz`,
 					workspace: ws,

@@ -90,7 +90,7 @@ describe("agent process", () => {
 		// JSON lines only, and no secret material in them.
 		for (const line of agent.lines) expect(() => JSON.parse(line)).not.toThrow();
 		expect(agent.lines.join("\n")).not.toContain(keys.privateKeyText.slice(13, 40));
-	});
+	}, 30_000); // Starts one or two agent processes: seconds each on a loaded 2-core machine.
 
 	it("killed with SIGKILL during a slow step, restarted: status reports the step as interrupted", async () => {
 		const dir = await tempDir();
@@ -163,7 +163,7 @@ describe("agent process", () => {
 		expect((again.ok && (again.body as OperationRecord).steps[0]?.status) || "").toBe(
 			"interrupted",
 		);
-	});
+	}, 30_000); // Starts one or two agent processes: seconds each on a loaded 2-core machine.
 
 	it("refuses to start on an invalid config, naming the problem (exit 1)", async () => {
 		const dir = await tempDir();

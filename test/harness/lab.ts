@@ -73,6 +73,7 @@ export interface PairView {
 	notifications: {
 		notifiers: string[];
 		last: Record<string, { ok: boolean; attempts: number; error?: string }>;
+		outbox: { waiting: number; critical: number; oldestAt?: number; nextAt?: number };
 	};
 }
 

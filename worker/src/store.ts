@@ -1,5 +1,6 @@
 // SQLite persistence for one watch group: pair state, bounded observation and event rings, and meta values.
 import { initialState } from "./decide";
+import { OutboxTable } from "./outbox-store";
 import type { PairEvent, PairState, ProbeFailure, ProbeResult, StateName } from "./types";
 import { STATE_NAMES } from "./types";
 
@@ -26,6 +27,8 @@ export interface SqlLike {
  *   pair_state and events: on transitions only (tens)
  *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters moved:
  *   those ride in that tick's observation row (column `state`), which is written anyway.
+ *   notify_outbox (outbox-store.ts): nothing while deliveries succeed; at worst (64 messages waiting
+ *   all day for a dead endpoint) about 3,800 (see docs/cost.md).
  */
 export const OBSERVATION_RING = 2000;
 export const EVENT_RING = 1000;
@@ -142,6 +145,8 @@ export class Store {
 	private readonly sql: SqlLike;
 	/** The cap of the request being served, if any (set by withReadBudget). */
 	private budget: ReadBudget | undefined;
+	/** Notifications waiting for a retry (notify/outbox.ts has the rules). */
+	readonly outbox: OutboxTable;
 
 	constructor(sql: SqlLike) {
 		// Every statement goes through here, so rowsRead counts them all (load, meta, history reads).
@@ -161,6 +166,9 @@ export class Store {
 			},
 		};
 		this.run(SCHEMA);
+		this.outbox = new OutboxTable(sql, (rows) => {
+			this.rowsWritten += rows;
+		});
 	}
 
 	/**

@@ -248,6 +248,8 @@ export class Watchdog extends DurableObject<Env> {
 			console.warn(
 				`watchdog ${group}: no valid pairs to watch; the loop stops until one is configured`,
 			);
+			// Alerts already waiting still get this one try; the next alarm comes from the cron backstop.
+			this.hub().drain();
 			return;
 		}
 		const now = this.deps.clock();
@@ -283,6 +285,9 @@ export class Watchdog extends DurableObject<Env> {
 			else this.ctx.waitUntil(done);
 		}
 		await Promise.all(held);
+		// Notifications that failed earlier are retried only now, in the background: the ticks' probes
+		// and agent commands never share the alarm's connections with them or wait for them.
+		this.hub().drain();
 	}
 
 	/** The notifier hook: every event decide() produced passes here after it is stored; sending never blocks. */

@@ -1,4 +1,5 @@
 // Each agent's own key pair: the private half for its VPS (0600), the public half for the Worker's pair config.
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { watchdogKey } from "./files";
 
@@ -19,7 +20,9 @@ export async function agentKeyFields(
 	| { ok: true; agent: Record<string, unknown>; worker: Record<string, unknown> }
 	| { ok: false; message: string }
 > {
-	const key = await watchdogKey(join(dir, pair, role, "agent.key"), false);
+	const folder = join(dir, pair, role);
+	await mkdir(folder, { recursive: true });
+	const key = await watchdogKey(join(folder, "agent.key"), false);
 	if (!key.ok) return { ok: false, message: key.message.replace("watchdog key", "agent key") };
 	return {
 		ok: true,

@@ -106,8 +106,10 @@ export async function writeAgentFiles(a: AgentPlan): Promise<string[]> {
 		"failover-agent.service": () => agentUnitFile(a.gatewayUser, String(a.config.workspace)),
 		"50-failover-agent.rules": () => polkitRuleFile(a.gatewayUser, a.config.gatewayUnit.name),
 	};
-	const written: string[] = [];
+	// agent.key is written (0600) when the deployment is built (agent-keys.ts): listed, not rewritten.
+	const written: string[] = [join(a.folder, "agent.key")];
 	for (const name of agentFiles(a)) {
+		if (name === "agent.key") continue;
 		const file = join(a.folder, name);
 		const make = contents[name];
 		if (make === undefined) throw new Error(`no writer for agent file ${name}`);

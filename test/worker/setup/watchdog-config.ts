@@ -28,6 +28,7 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 		"loop-partition",
 		"loop-tailnet-down",
 		"loop-tailnet-nocreds",
+		"loop-outbox",
 		"api",
 		"api-ops",
 		"cron-missing",

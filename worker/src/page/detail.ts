@@ -84,7 +84,21 @@ function notifications(p: PairDetail, now: number): Html {
 	);
 	return html`<div class="card">${n.notifiers.length === 0 ? html`<span class="muted">No notifiers configured.</span>` : html`Configured: ${n.notifiers.join(", ")} · sent ${n.sent}, repeats suppressed ${n.suppressed} since the object started`}
 ${n.configErrors.map((e) => html`<div class="bad small">${e}</div>`)}
-${last.length > 0 ? html`<ul class="small">${last}</ul>` : ""}</div>`;
+${last.length > 0 ? html`<ul class="small">${last}</ul>` : ""}${outbox(n.outbox, now)}</div>`;
+}
+
+/** Messages waiting for a retry (notification-hub.ts): how many, since when, and the next try. */
+function outbox(o: PairDetail["notifications"]["outbox"], now: number): Html | string {
+	if (o.waiting === 0) return "";
+	const critical = o.critical > 0 ? html`, <span class="bad">${o.critical} critical</span>` : "";
+	const since = o.oldestAt !== undefined ? html`, oldest failed ${ago(o.oldestAt, now, true)}` : "";
+	const next =
+		o.nextAt !== undefined
+			? o.nextAt <= now
+				? ", retried on the next alarm"
+				: html`, next try in ${formatDuration(o.nextAt - now)}`
+			: "";
+	return html`<div class="small">Outbox: <span class="bad">${o.waiting} waiting</span> for a retry${critical}${since}${next}</div>`;
 }
 
 function events(list: readonly StoredEvent[]): Html {
