@@ -1,8 +1,9 @@
-// `failover-agent` command line: dispatches keygen, serve, check-config and call.
+// `failover-agent` command line: dispatches keygen, serve, check-config, call and maintenance.
 import { callCommand } from "./commands/call";
 import { checkConfigCommand } from "./commands/check-config";
 import { type CliIo, EXIT_OK, EXIT_USAGE, usageError } from "./commands/io";
 import { keygenCommand } from "./commands/keygen";
+import { maintenanceCommand } from "./commands/maintenance";
 import { serveCommand } from "./commands/serve";
 
 export const MAIN_HELP = `failover-agent: the agent of failover-gateway. It runs on each VPS, carries
@@ -15,6 +16,7 @@ Usage:
   failover-agent check-config FILE                validate a config, print a summary
   failover-agent call URL ACTION --key FILE       send one signed request
                                                   (ACTION: status|promote|demote|sync)
+  failover-agent maintenance --for 10m | --end     pause the pair while you work on this VPS
 
 Run "failover-agent COMMAND --help" for a command's options.
 Documentation: docs/agent.md`;
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
 	serve: serveCommand,
 	"check-config": checkConfigCommand,
 	call: callCommand,
+	maintenance: (args, io) => maintenanceCommand(args, io),
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
