@@ -1,17 +1,25 @@
-// Signed HTTP client for the agents of one pair: reads the standby's status and sends promote/demote/sync.
+// Signed HTTP client for the agents of one pair: reads both agents' status and sends promote/demote/sync.
 import {
 	ACTION_ROUTES,
 	type CommandRequestInput,
 	ErrorResponseSchema,
+	type LocalGateway,
 	MAX_WAIT_MS,
 	type OperationRecord,
 	OperationRecordSchema,
 	ROUTES,
+	type StatusResponse,
 	StatusResponseSchema,
 	signRequest,
 } from "../../protocol";
 import { deadline } from "./deadline";
-import type { Command, CommandOutcome, StandbyView } from "./types";
+import type {
+	Command,
+	CommandOutcome,
+	GatewayReport,
+	PrimaryAgentView,
+	StandbyView,
+} from "./types";
 
 export interface SignedAgentClientOptions {
 	/** The standby agent: status, promote, demote. */
@@ -111,6 +119,22 @@ export function operationOutcome(cmd: Command, op: OperationRecord): CommandOutc
 	}
 }
 
+/**
+ * An agent's `local` as decide() sees it. `ageMs` is measured on the agent's own clock (its `now`
+ * minus its `checkedAt`), so a skewed clock between the Worker and the VPS does not age the report.
+ */
+export function gatewayReport(local: LocalGateway, agentNow: number): GatewayReport {
+	return {
+		state: local.state,
+		failing: [...local.failing],
+		...(local.uptimeMs !== undefined ? { uptimeMs: local.uptimeMs } : {}),
+		detail: local.detail,
+		ageMs: Math.max(0, Math.round(agentNow - local.checkedAt)),
+	};
+}
+
+type StatusRead = { ok: true; status: StatusResponse } | { ok: false; reason: string };
+
 export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
 	const now = opts.now ?? Date.now;
@@ -187,27 +211,23 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		return last;
 	}
 
+	async function readStatus(url: string, signal?: AbortSignal): Promise<StatusRead> {
+		const a = await call(url, "GET", ROUTES.status, undefined, opts.timeoutMs, signal);
+		if (a.kind === "network" || a.kind === "bad-key") return { ok: false, reason: a.message };
+		if (a.kind === "http-error") {
+			return { ok: false, reason: `agent answered ${a.status} ${a.code}: ${a.message}` };
+		}
+		const parsed = StatusResponseSchema.safeParse(a.body);
+		if (!parsed.success) return { ok: false, reason: "agent status did not match protocol v1" };
+		return { ok: true, status: parsed.data };
+	}
+
 	return {
 		async status(signal?: AbortSignal): Promise<StandbyView> {
-			const a = await call(
-				opts.standbyUrl,
-				"GET",
-				ROUTES.status,
-				undefined,
-				opts.timeoutMs,
-				signal,
-			);
-			if (a.kind === "network" || a.kind === "bad-key")
-				return { reachable: false, reason: a.message };
-			if (a.kind === "http-error") {
-				return { reachable: false, reason: `agent answered ${a.status} ${a.code}: ${a.message}` };
-			}
-			const parsed = StatusResponseSchema.safeParse(a.body);
-			if (!parsed.success) {
-				return { reachable: false, reason: "agent status did not match protocol v1" };
-			}
-			const s = parsed.data;
-			return {
+			const read = await readStatus(opts.standbyUrl, signal);
+			if (!read.ok) return { reachable: false, reason: read.reason };
+			const s = read.status;
+			const view: StandbyView = {
 				reachable: true,
 				term: s.term,
 				gatewayActive: s.gatewayActive,
@@ -221,6 +241,28 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 							...(s.peer.reason ? { reason: s.peer.reason } : {}),
 						}
 					: null,
+			};
+			// Left out for agents older than the fields, so decide() can tell "not reported" from "none".
+			if (s.local !== undefined) view.gateway = s.local ? gatewayReport(s.local, s.now) : null;
+			if (s.maintenanceUntil !== undefined) view.maintenanceUntil = s.maintenanceUntil;
+			return view;
+		},
+
+		/**
+		 * The primary's own agent (GET /v1/status), read every tick for its gateway's local readiness and
+		 * its maintenance window. `undefined` when no primary agent URL is configured (the restart grace
+		 * is then off). An agent older than `local` reads as reachable with `gateway: null`.
+		 */
+		async primaryStatus(signal?: AbortSignal): Promise<PrimaryAgentView | undefined> {
+			if (!opts.primaryUrl) return undefined;
+			const read = await readStatus(opts.primaryUrl, signal);
+			if (!read.ok) return { reachable: false, reason: read.reason };
+			const s = read.status;
+			return {
+				reachable: true,
+				term: s.term,
+				gateway: s.local ? gatewayReport(s.local, s.now) : null,
+				maintenanceUntil: s.maintenanceUntil ?? null,
 			};
 		},
 

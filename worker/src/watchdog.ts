@@ -13,6 +13,7 @@ import {
 	type PairTurnDeps,
 	raceSignal,
 	tickPair,
+	type WitnessSnapshot,
 } from "./pair-tick";
 import { detail, type PairDetail, type PairSummary, summarize } from "./pair-view";
 import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
@@ -73,10 +74,7 @@ export class Watchdog extends DurableObject<Env> {
 	private store!: Store;
 	/** The watch group this object serves; learnt from the first call (an object does not know its name). */
 	private group: string | undefined;
-	private readonly views = new Map<
-		string,
-		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
-	>();
+	private readonly views = new Map<string, WitnessSnapshot>();
 	private hubInstance: NotificationHub | undefined;
 	/** Pairs with a tick in progress (its slot, and its end): a pair never has two ticks at once. */
 	private readonly running = new Map<string, { slot: number; done: Promise<void> }>();
@@ -124,6 +122,7 @@ export class Watchdog extends DurableObject<Env> {
 		return detail(summarize(this.store, config, group, name), this.store, pair, {
 			observations,
 			standby: views?.standby,
+			primaryAgent: views?.primaryAgent,
 			nextAlarmAt: await this.ctx.storage.getAlarm(),
 			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
