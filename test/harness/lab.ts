@@ -8,6 +8,7 @@ import { AgentProcess } from "./agent-process";
 import { BreakableProxy } from "./breakable-proxy";
 import { ControlServer } from "./control-server";
 import { FakeGateway } from "./fake-gateway";
+import { FAKE_UNIT_FILE_ENV, writeFakeSystemctl } from "./fake-systemctl";
 import { createWorkspaces, type Workspaces } from "./git-workspace";
 import { freePort, waitFor } from "./ports";
 import { WebhookReceiver } from "./webhook-receiver";
@@ -27,6 +28,8 @@ export interface LabOptions {
 	primaryAgent?: boolean;
 	/** Called with every log line of every process, prefixed by its source. */
 	onLine?: (source: string, line: string) => void;
+	/** More fields for the pair's config (e.g. the judge's start grace), merged over the lab's. */
+	pairExtra?: Record<string, unknown>;
 }
 
 export interface PairEventView {
@@ -52,7 +55,21 @@ export interface PairView {
 		pending: { action: string; opId: string } | null;
 		lastDrill?: { ok?: boolean; outcome?: string } | null;
 	} | null;
-	witnesses: { standby: { summary: string } };
+	witnesses: {
+		standby: {
+			summary: string;
+			view?: { gateway?: { state: string; failing: string[] } | null } | null;
+		};
+		primaryAgent?: {
+			configured: boolean;
+			summary: string;
+			view: {
+				reachable: boolean;
+				gateway?: { state: string; failing: string[]; detail: string } | null;
+				maintenanceUntil?: number | null;
+			} | null;
+		};
+	};
 	notifications: {
 		notifiers: string[];
 		last: Record<string, { ok: boolean; attempts: number; error?: string }>;
@@ -78,7 +95,10 @@ export class Lab {
 	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
 	keys!: Awaited<ReturnType<typeof generateKeyPair>>;
 	readonly interval: number;
-	private readonly opts: Required<Omit<LabOptions, "onLine">> & Pick<LabOptions, "onLine">;
+	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra">> &
+		Pick<LabOptions, "onLine" | "pairExtra">;
+	/** Folder of the fake `systemctl` the agents find first on their PATH. */
+	private readonly binDir: string;
 
 	private constructor(opts: LabOptions, ports: { primary: number; standby: number }) {
 		this.opts = {
@@ -94,8 +114,10 @@ export class Lab {
 		this.interval = this.opts.intervalSeconds * 1000;
 		this.root = mkdtempSync(join(tmpdir(), "fg-lab-"));
 		this.ws = createWorkspaces(this.root);
-		this.primaryGw = new FakeGateway("primary", ports.primary);
-		this.standbyGw = new FakeGateway("standby", ports.standby);
+		// Each gateway keeps its unit's `systemctl show` output in a file its agent's fake systemctl prints.
+		this.binDir = writeFakeSystemctl(join(this.root, "bin"));
+		this.primaryGw = new FakeGateway("primary", ports.primary, join(this.root, "primary.unit"));
+		this.standbyGw = new FakeGateway("standby", ports.standby, join(this.root, "standby.unit"));
 		this.proxy = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.standbyRoute = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.control = new ControlServer({ primary: this.primaryGw, standby: this.standbyGw });
@@ -127,6 +149,15 @@ export class Lab {
 		await this.webhook.start();
 		// The standby agent probes the primary often enough that every Worker tick sees a fresh view.
 		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
+		// Each agent checks its own gateway twice per tick, so every tick reads a report under one interval old.
+		const localProbe = {
+			intervalMs: Math.max(200, Math.floor(this.interval / 2)),
+			timeoutMs: Math.min(1000, Math.max(100, Math.floor(this.interval / 2))),
+		};
+		const agentEnv = (gw: FakeGateway) => ({
+			PATH: `${this.binDir}:${process.env.PATH ?? ""}`,
+			[FAKE_UNIT_FILE_ENV]: gw.unitFile ?? "",
+		});
 		this.standbyAgent = new AgentProcess(
 			"standby",
 			this.root,
@@ -138,6 +169,7 @@ export class Lab {
 				workspace: this.ws.standby,
 				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 				localReadyUrl: this.standbyGw.readyUrl,
+				localProbe,
 				actions: {
 					promote: [
 						{ type: "git-pull" },
@@ -154,6 +186,7 @@ export class Lab {
 				logLevel: "info",
 			},
 			this.line("standby-agent"),
+			agentEnv(this.standbyGw),
 		);
 		await this.standbyAgent.start();
 		if (o.primaryAgent) {
@@ -166,11 +199,13 @@ export class Lab {
 					workspace: this.ws.primary,
 					gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 					localReadyUrl: this.primaryGw.readyUrl,
+					localProbe,
 					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
 					stateDir: join(this.root, "primary-state"),
 					logLevel: "info",
 				},
 				this.line("primary-agent"),
+				agentEnv(this.primaryGw),
 			);
 			await this.primaryAgent.start();
 		}
@@ -190,6 +225,7 @@ export class Lab {
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
+			...o.pairExtra,
 		};
 		this.worker = new WorkerDev({
 			vars: {
