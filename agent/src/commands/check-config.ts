@@ -36,6 +36,10 @@ export async function summarize(config: AgentConfig): Promise<string> {
 		["workspace", config.workspace],
 		["gateway unit", `${config.gatewayUnit.name} (${config.gatewayUnit.scope})`],
 		["local ready", config.localReadyUrl],
+		[
+			"local check",
+			`every ${config.localProbe.intervalMs} ms (timeout ${config.localProbe.timeoutMs} ms, start window ${config.localProbe.startWindowMs / 1000} s)`,
+		],
 		["state dir", config.stateDir],
 		["promote", steps(config, "promote")],
 		["demote", steps(config, "demote")],
