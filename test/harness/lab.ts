@@ -230,6 +230,8 @@ export class Lab {
 		this.worker = new WorkerDev({
 			vars: {
 				WATCHDOG_CONFIG: JSON.stringify({ pairs: [pair] }),
+				// The lab runs on loopback over plain http: allowed only in local development.
+				LOCAL_DEVELOPMENT: "1",
 				ADMIN_TOKEN: this.adminToken,
 				WATCHDOG_PRIVATE_KEY: keys.privateKeyText,
 				NOTIFY_WEBHOOK_URL: this.webhook.url,

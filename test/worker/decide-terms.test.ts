@@ -43,10 +43,11 @@ describe("opIdFor", () => {
 
 describe("terms", () => {
 	it("each promotion increments the term, and every command of that cycle carries it", () => {
+		// Outages 1000 ticks (5000 s) apart: each comes after the flap window of the last failback.
 		const r = simulate({
-			ticks: 400,
+			ticks: 4000,
 			config: WITH_PRIMARY_AGENT,
-			world: { worker: (t) => (t % 100 >= 10 && t % 100 < 12 ? FAIL : OK) },
+			world: { worker: (t) => (t % 1000 >= 10 && t % 1000 < 12 ? FAIL : OK) },
 			agent: { ticksToFinish: 1 },
 		});
 		const byTerm = new Map<number, Set<string>>();
@@ -72,16 +73,16 @@ describe("terms", () => {
 	it("a higher term reported by the standby is adopted, and the next promotion goes above it", () => {
 		const r = feed(
 			initialState(T0),
-			[tick(OK, sbUp(41)), tick(FAIL, sbDown(41)), tick(FAIL, sbDown(41)), tick(FAIL, sbDown(41))],
+			[tick(OK, sbUp(10)), tick(FAIL, sbDown(10)), tick(FAIL, sbDown(10)), tick(FAIL, sbDown(10))],
 			cfg(),
 			T0,
 		);
-		expect(r.decisions[0]?.state.term).toBe(41);
+		expect(r.decisions[0]?.state.term).toBe(10);
 		expect(r.decisions[0]?.events.map((e) => [e.kind, e.notify])).toEqual([
 			["term-adopted", false],
 		]);
 		expect(r.decisions[3]?.commands).toEqual([
-			{ action: "promote", target: "standby", term: 42, opId: "home:promote:t42:a1" },
+			{ action: "promote", target: "standby", term: 11, opId: "home:promote:t11:a1" },
 		]);
 	});
 

@@ -42,7 +42,7 @@ app.get("/", async (c) => {
 	const auth = await checkAdminToken(c.env, c.req.header("authorization"));
 	const canRead = mode === "public" || auth === "valid";
 	const part = c.req.query("part") === "content" ? "content" : "page";
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const now = Date.now();
 	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] }, part);
 	const { pairs, unreachable } = await allPairs(c.env, config);
@@ -66,7 +66,7 @@ app.get("/", async (c) => {
 });
 
 app.get("/healthz", async (c) => {
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const { pairs, unreachable } = await allPairs(c.env, config);
 	const report = healthReport(config, pairs, unreachable, Date.now());
 	const { problem } = statusPageMode(c.env);
@@ -92,7 +92,7 @@ app.get("/healthz", async (c) => {
 });
 
 app.get("/api/v1/pairs", requireReader, async (c) => {
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const { pairs, unreachable } = await allPairs(c.env, config);
 	return c.json({ pairs, configErrors: configErrors(config), unreachableGroups: unreachable });
 });
@@ -106,7 +106,7 @@ app.get("/api/v1/pairs/:pair", requireAdmin, async (c) => {
 		fallback: 20,
 	});
 	const detail = await watchdogFor(c.env, group).getPair(name, observations);
-	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT));
 	return c.json(detail);
 });
 
@@ -114,7 +114,7 @@ app.get("/api/v1/pairs/:pair/events", requireAdmin, async (c) => {
 	const { name, group } = resolvePair(c);
 	const limit = intQuery(c, "limit", { min: 1, max: 1000, fallback: 50 });
 	const events = await watchdogFor(c.env, group).getEvents(name, limit);
-	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT));
 	return c.json({ pair: name, events });
 });
 
@@ -170,7 +170,7 @@ function resolvePair(c: Context<Env_>): { name: string; group: string } {
 			{ field: "pair" },
 		);
 	}
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const group = groupOf(config, name);
 	if (group === undefined) throw unknownPair(name, config);
 	return { name, group };

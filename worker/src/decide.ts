@@ -1,5 +1,9 @@
 // The pure decision core: (state, observation, config, now) -> next state, agent commands and events. No I/O, no clock.
+
+import { MAX_TERM } from "../../protocol/terms";
 import type { PairConfig } from "./config";
+import { activeState, Draft, HOUR_MS } from "./decide-draft";
+import { countProbe, watchMaintenance, watchTerms, watchWitnesses } from "./decide-watch";
 import type {
 	Command,
 	CommandAction,
@@ -16,124 +20,22 @@ import type {
 	StandbyView,
 	StateName,
 } from "./types";
-import { describeStandby, otherVotes, tickEvidence, verdict } from "./witness";
+import {
+	describeStandby,
+	otherVotes,
+	standbyGatewayNotReady,
+	tickEvidence,
+	verdict,
+	workerVerdict,
+} from "./witness";
 
-const HOUR_MS = 3_600_000;
+export { initialState, opIdFor } from "./decide-draft";
 
-export function initialState(now: number): PairState {
-	return {
-		state: "primary-active",
-		active: "primary",
-		term: 0,
-		since: now,
-		activeSince: now,
-		fails: 0,
-		oks: 0,
-		standbyMisses: 0,
-		pending: null,
-		failovers: [],
-		resumeTo: null,
-		reason: "watching the primary",
-		announced: [],
-	};
-}
-
-/** The operation id of a command: deterministic, so re-sending it is a poll, never a second run. */
-export function opIdFor(
-	pair: string,
-	action: CommandAction,
-	term: number,
-	attempt: number,
-): string {
-	return `${pair}:${action}:t${term}:a${attempt}`;
-}
-
-/** Accumulates the next state and its outputs; every transition goes through `moveTo`. */
-class Draft {
-	commands: Command[] = [];
-	readonly events: PairEvent[] = [];
-	refused: string | undefined;
-	s: PairState;
-
-	constructor(
-		prev: PairState,
-		readonly config: PairConfig,
-		readonly now: number,
-	) {
-		this.s = { ...prev, failovers: prev.failovers.filter((t) => now - t < HOUR_MS) };
-	}
-
-	moveTo(to: StateName, reason: string): void {
-		if (to !== this.s.state) {
-			this.s.since = this.now;
-			this.s.announced = [];
-		}
-		this.s.state = to;
-		this.s.reason = reason;
-	}
-
-	event(
-		kind: EventKind,
-		severity: Severity,
-		from: StateName,
-		summary: string,
-		evidence: Evidence[],
-		next = "",
-		notify = true,
-	): void {
-		this.events.push({
-			kind,
-			severity,
-			at: this.now,
-			from,
-			to: this.s.state,
-			term: this.s.term,
-			summary,
-			evidence,
-			next,
-			notify,
-		});
-	}
-
-	/** Announces a condition once while the pair stays in the current state. */
-	once(kind: EventKind): boolean {
-		if (this.s.announced.includes(kind)) return false;
-		this.s.announced = [...this.s.announced, kind];
-		return true;
-	}
-
-	issue(action: CommandAction, term: number, attempt: number): void {
-		const pending: PendingCommand = {
-			action,
-			target: action === "sync" ? "primary" : "standby",
-			term,
-			opId: opIdFor(this.config.name, action, term, attempt),
-			attempt,
-			issuedAt: this.now,
-		};
-		this.s.pending = pending;
-		this.commands.push(strip(pending));
-	}
-
-	/** Re-send the pending command (same op id): the agent answers with its current progress. */
-	poll(): void {
-		if (this.s.pending) this.commands.push(strip(this.s.pending));
-	}
-
-	done(): Decision {
-		const d: Decision = { state: this.s, commands: this.commands, events: this.events };
-		if (this.refused !== undefined) d.refused = this.refused;
-		return d;
-	}
-}
-
-function strip(p: PendingCommand): Command {
-	return { action: p.action, target: p.target, term: p.term, opId: p.opId };
-}
-
-function activeState(d: Draft): StateName {
-	return d.s.active === "primary" ? "primary-active" : "standby-active";
-}
+/**
+ * A primary that fails again within this long of a failback is flapping: the failback that follows
+ * the next failover is held. An hour, the same window as maxFailoversPerHour, so one rule covers both.
+ */
+export const FLAP_WINDOW_MS = HOUR_MS;
 
 export function decide(
 	state: PairState,
@@ -150,7 +52,7 @@ export function decide(
 			onCommand(d, obs.outcome);
 			break;
 		case "operator":
-			onOperator(d, obs.command);
+			onOperator(d, obs.command, obs.term);
 			break;
 		default:
 			obs satisfies never;
@@ -163,30 +65,16 @@ type Tick = Extract<Observation, { kind: "tick" }>;
 function onTick(d: Draft, obs: Tick): void {
 	const s = d.s;
 	const cfg = d.config;
-	if (obs.probe.ok) {
-		s.oks += 1;
-		s.fails = 0;
-	} else {
-		s.fails += 1;
-		s.oks = 0;
-	}
 	const standby = obs.standby;
+	const evidenceNow = () =>
+		tickEvidence(obs.probe, s.fails, s.oks, standby, obs.tailscale, cfg, obs.primaryAgent);
+	countProbe(d, obs, evidenceNow());
 	if (standby?.reachable === false) s.standbyMisses += 1;
 	else if (standby?.reachable) s.standbyMisses = 0;
-	if (standby?.reachable && standby.term > s.term && !s.pending) {
-		const from = s.term;
-		s.term = standby.term;
-		d.event(
-			"term-adopted",
-			"info",
-			s.state,
-			`adopted term ${standby.term} from the standby agent (was ${from})`,
-			[{ witness: "standby", saw: `agent reports term ${standby.term}` }],
-			"",
-			false,
-		);
-	}
-	const evidence = tickEvidence(obs.probe, s.fails, s.oks, standby, obs.tailscale, cfg);
+	watchTerms(d, obs);
+	const evidence = evidenceNow();
+	watchWitnesses(d, obs, evidence);
+	if (watchMaintenance(d, obs, evidence)) return;
 
 	switch (s.state) {
 		case "paused":
@@ -262,7 +150,11 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	standbyReachableNotice(d, obs.standby, evidence);
 	standbyServingNotice(d, obs.standby, evidence);
 
-	if (s.fails < cfg.failThreshold) {
+	const worker = workerVerdict(obs.probe);
+	// Judged only on a tick whose own probe says down: a refused answer or a probe held by the restart
+	// grace leaves the count where it was but decides nothing.
+	const judging = s.fails >= cfg.failThreshold && worker.class === "down" && s.graceSince == null;
+	if (!judging) {
 		if (from === "suspect-partition" && obs.probe.ok) {
 			d.moveTo("primary-active", "primary ready again");
 			d.event(
@@ -273,13 +165,24 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 				evidence,
 			);
 		} else if (from === "primary-active") {
-			s.reason = obs.probe.ok ? "primary ready" : "primary probe failing, below the threshold";
+			s.reason = obs.probe.ok
+				? "primary ready"
+				: worker.class === "refused"
+					? "the primary's readiness URL refuses the Worker (a config problem, not counted)"
+					: s.graceSince != null
+						? "the primary's gateway is starting (restart grace)"
+						: "primary probe failing, below the threshold";
 		}
 		standbyUnreachableNotice(d, obs.standby, evidence);
 		return;
 	}
 
 	if (obs.standby?.reachable === false) {
+		if (s.standbyMisses < cfg.failThreshold) {
+			// One missed status poll on the threshold tick is noise, as everywhere else: wait a tick.
+			s.reason = `primary failing; the standby agent missed ${s.standbyMisses} poll(s), judging again next tick`;
+			return;
+		}
 		d.moveTo("both-down", "primary failing and the standby agent unreachable");
 		d.event(
 			"both-down",
@@ -293,14 +196,20 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	}
 
 	const votes = otherVotes(cfg, obs.standby, obs.tailscale);
-	const v = verdict(votes, cfg.witnesses.quorum);
+	const v = verdict(
+		votes,
+		cfg.witnesses.quorum,
+		worker.class === "down" ? worker.level : "connection",
+	);
 	switch (v) {
 		case "down":
 		case "alone": {
 			const why =
 				v === "alone"
 					? `primary failed ${s.fails} probes in a row (the Worker's probe is the only witness configured)`
-					: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
+					: worker.class === "down" && worker.level === "service"
+						? `primary failed ${s.fails} probes in a row with an HTTP answer (the Worker's path works, so no partition) and no witness sees it ready`
+						: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
 			startPromotion(d, from, why, evidence);
 			return;
 		}
@@ -330,23 +239,34 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	}
 }
 
+/**
+ * The next term, or null (after holding the pair with an event) when it would pass MAX_TERM: a term the
+ * agents' schema rejects would make every command fail.
+ */
+function nextTerm(d: Draft, from: StateName, evidence: Evidence[]): number | null {
+	if (d.s.term < MAX_TERM) return d.s.term + 1;
+	d.moveTo("held", `the term is at its maximum (${MAX_TERM})`);
+	d.event(
+		"held",
+		"critical",
+		from,
+		`cannot issue a term above ${MAX_TERM}; holding instead of sending a command the agents would refuse`,
+		evidence,
+		"Reset the pair's term (POST /api/v1/pairs/<pair>/reset-term) after checking the agents' terms; see docs/runbook.md, \"Term anomaly\".",
+	);
+	return null;
+}
+
 function startPromotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
 	const s = d.s;
 	const cfg = d.config;
-	if (s.failovers.length >= cfg.maxFailoversPerHour) {
-		d.moveTo("held", `flap damping: ${s.failovers.length} failovers in the last hour`);
-		d.event(
-			"held",
-			"critical",
-			from,
-			`${why}, but ${s.failovers.length} failovers already happened in the last hour (maxFailoversPerHour ${cfg.maxFailoversPerHour}): holding on the ${s.active} instead of failing over again`,
-			evidence,
-			"Find out why the primary keeps failing, then resume the pair (POST /api/v1/pairs/<pair>/resume) or force a promotion.",
-		);
-		return;
-	}
-	s.term += 1;
+	const term = nextTerm(d, from, evidence);
+	if (term === null) return;
+	s.term = term;
 	s.failovers = [...s.failovers, d.now];
+	// Damping holds the failback, never the failover: the pair rests on the side that works.
+	const flapped = s.lastFailbackAt != null && d.now - s.lastFailbackAt < FLAP_WINDOW_MS;
+	const tooMany = s.failovers.length > cfg.maxFailoversPerHour;
 	// A failback sync still in flight is moot once the primary is down again.
 	d.commands = d.commands.filter((c) => c.action !== "sync");
 	d.moveTo("promoting", why);
@@ -359,6 +279,19 @@ function startPromotion(d: Draft, from: StateName, why: string, evidence: Eviden
 		evidence,
 		"Nothing to do: the standby pulls the workspace and starts its gateway. You will be told when it is serving.",
 	);
+	if ((flapped || tooMany) && !s.failbackHeld) {
+		s.failbackHeld = true;
+		d.event(
+			"failback-held",
+			"warning",
+			"promoting",
+			flapped
+				? `primary flapping, failback held: it failed again ${fmtMs(d.now - (s.lastFailbackAt ?? d.now))} after the last failback`
+				: `primary flapping, failback held: ${s.failovers.length} failovers in the last hour (maxFailoversPerHour ${cfg.maxFailoversPerHour})`,
+			evidence,
+			"The pair stays on the standby once it is serving. Find out why the primary keeps failing, then resume the pair (POST /api/v1/pairs/<pair>/resume) or fail back by hand.",
+		);
+	}
 }
 
 function tickInFlight(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]): void {
@@ -402,10 +335,22 @@ function tickStandbyActive(d: Draft, standby: StandbyView | undefined, evidence:
 		return;
 	}
 	standbyUnreachableNotice(d, standby, evidence);
+	if (watchActiveStandby(d, standby, evidence)) return;
 	const activeFor = d.now - s.activeSince;
-	const recovered = s.oks >= cfg.recoverThreshold && activeFor >= cfg.minActiveSeconds * 1000;
+	const upFor = s.okSince != null && s.oks > 0 ? d.now - s.okSince : 0;
+	const recovered =
+		s.oks >= cfg.recoverThreshold &&
+		upFor >= cfg.recoverSeconds * 1000 &&
+		activeFor >= cfg.minActiveSeconds * 1000;
+	if (s.failbackHeld) {
+		s.reason = "primary flapping, failback held; resume or fail back by hand";
+		return;
+	}
 	if (!recovered) {
-		s.reason = s.oks > 0 ? `primary ready ${s.oks}/${cfg.recoverThreshold}` : "standby serving";
+		s.reason =
+			s.oks > 0
+				? `primary ready ${s.oks}/${cfg.recoverThreshold} probes, ${fmtMs(upFor)} of ${cfg.recoverSeconds} s`
+				: "standby serving";
 		return;
 	}
 	if (cfg.failback === "manual") {
@@ -415,14 +360,71 @@ function tickStandbyActive(d: Draft, standby: StandbyView | undefined, evidence:
 				"failback-awaiting",
 				"info",
 				"standby-active",
-				`the primary has been ready for ${s.oks} probes; failback is manual`,
+				`the primary has been ready for ${s.oks} probes (${fmtMs(upFor)}); failback is manual`,
 				evidence,
 				"When ready, POST /api/v1/pairs/<pair>/failback (or press Failback on the status page).",
 			);
 		}
 		return;
 	}
-	startDemotion(d, "standby-active", `primary ready for ${s.oks} probes in a row`, evidence);
+	startDemotion(
+		d,
+		"standby-active",
+		`primary ready for ${s.oks} probes in a row (${fmtMs(upFor)} since it returned)`,
+		evidence,
+	);
+}
+
+/**
+ * Watches the side that serves: the standby's own gateway not ready for `failThreshold` polls is
+ * critical (once). If the primary is ready by then, fail back at once (no minActiveSeconds, no
+ * recoverSeconds, no flap hold: the serving side is the broken one). Returns true when it moved.
+ */
+function watchActiveStandby(
+	d: Draft,
+	standby: StandbyView | undefined,
+	evidence: Evidence[],
+): boolean {
+	const s = d.s;
+	const cfg = d.config;
+	if (!standby?.reachable) return false;
+	const bad = standbyGatewayNotReady(standby);
+	if (bad === null) {
+		d.clear("active-not-ready", () =>
+			d.event(
+				"condition-cleared",
+				"info",
+				s.state,
+				"the standby's gateway is ready again",
+				evidence,
+			),
+		);
+		return false;
+	}
+	const what =
+		bad === "inactive"
+			? "the standby's gateway is not running"
+			: `the standby's gateway is ${bad.state}${bad.failing.length ? ` (failing ${bad.failing.join(", ")})` : ""}`;
+	const primaryReady = s.oks >= cfg.failThreshold;
+	d.see(
+		"active-not-ready",
+		`${what} while it is the active side`,
+		() =>
+			d.event(
+				"active-not-ready",
+				"critical",
+				s.state,
+				`${what} for ${cfg.failThreshold} polls while it is the active side${primaryReady ? "; the primary is ready, failing back" : "; the primary is not ready either"}`,
+				evidence,
+				primaryReady
+					? "Nothing to do now: failing back to the primary. Look at the standby's gateway logs."
+					: "Check both gateways: nothing is serving. Look at the standby's gateway (journalctl -u openclaw-gateway) first.",
+			),
+		{ after: cfg.failThreshold },
+	);
+	if (!d.raised("active-not-ready") || !primaryReady) return false;
+	startDemotion(d, "standby-active", `${what} and the primary is ready`, evidence);
+	return true;
 }
 
 function startDemotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
@@ -496,7 +498,9 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 		if (p.action === "promote") {
 			s.active = "standby";
 			s.activeSince = d.now;
+			// Recovery is counted from the primary's return after the promotion, never before it.
 			s.oks = 0;
+			s.okSince = null;
 			d.moveTo("standby-active", "standby promoted and ready");
 			if (s.drill) {
 				continueDrill(d, evidence);
@@ -514,6 +518,9 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 			s.active = "primary";
 			s.activeSince = d.now;
 			s.fails = 0;
+			s.failbackHeld = false;
+			// A drill's failback is a test: a failure after it is not a flap.
+			if (!s.drill) s.lastFailbackAt = d.now;
 			d.moveTo("primary-active", "failback complete");
 			d.event(
 				"demoted",
@@ -567,6 +574,12 @@ function onCommand(d: Draft, outcome: CommandOutcome): void {
 	// A rejection for a stale term means the agent has seen a newer one: move past it.
 	let term = p.term;
 	if (outcome.result === "rejected" && p.action === "promote") {
+		if (s.term >= MAX_TERM) {
+			s.pending = null;
+			endDrill(d, false, "the term is at its maximum");
+			nextTerm(d, from, evidence);
+			return;
+		}
 		term = s.term + 1;
 		s.term = term;
 	}
@@ -640,7 +653,7 @@ function fmtMs(ms: number): string {
  * needs nothing here, since every new one takes a new term anyway.
  */
 function freshTermAfterGivingUp(d: Draft, p: PendingCommand): void {
-	if (p.action === "demote") d.s.term = Math.max(d.s.term, p.term + 1);
+	if (p.action === "demote") d.s.term = Math.min(MAX_TERM, Math.max(d.s.term, p.term + 1));
 }
 
 function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evidence: Evidence[]) {
@@ -680,10 +693,15 @@ function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evi
 	);
 }
 
-function onOperator(d: Draft, command: OperatorCommand): void {
+function onOperator(d: Draft, command: OperatorCommand, term?: number): void {
 	const s = d.s;
 	const from = s.state;
-	const ev: Evidence[] = [{ witness: "operator", saw: `operator: ${command}` }];
+	const ev: Evidence[] = [
+		{
+			witness: "operator",
+			saw: `operator: ${command}${term !== undefined ? ` ${term}` : ""}`,
+		},
+	];
 	switch (command) {
 		case "pause":
 			if (from === "paused") {
@@ -702,13 +720,28 @@ function onOperator(d: Draft, command: OperatorCommand): void {
 			);
 			return;
 		case "resume": {
+			if (from === "standby-active" && s.failbackHeld) {
+				s.failbackHeld = false;
+				d.event(
+					"resumed",
+					"info",
+					from,
+					"resumed by the operator: automatic failback is allowed again",
+					ev,
+				);
+				return;
+			}
 			if (from !== "paused" && from !== "held") {
 				d.refused = `resume applies to a paused or held pair; this pair is ${from}`;
 				return;
 			}
 			const to = from === "paused" && s.resumeTo ? s.resumeTo : activeState(d);
 			s.resumeTo = null;
-			if (from === "held") s.failovers = [];
+			s.maintenanceUntil = null;
+			if (from === "held") {
+				s.failovers = [];
+				s.failbackHeld = false;
+			}
 			d.moveTo(to, `resumed by the operator (was ${from})`);
 			d.event("resumed", "info", from, `resumed by the operator; back to ${to}`, ev);
 			if (s.pending && (to === "promoting" || to === "demoting" || to === "primary-active"))
@@ -726,6 +759,10 @@ function onOperator(d: Draft, command: OperatorCommand): void {
 			}
 			if (s.pending && s.pending.action !== "sync") {
 				d.refused = `a ${s.pending.action} is already in progress`;
+				return;
+			}
+			if (s.term >= MAX_TERM) {
+				d.refused = `the term is at its maximum (${MAX_TERM}): reset-term first`;
 				return;
 			}
 			d.event("operator", "info", from, "operator forced a promotion", ev, "", false);
@@ -769,7 +806,9 @@ function onOperator(d: Draft, command: OperatorCommand): void {
 						? `a ${s.pending.action} is already in progress`
 						: s.fails > 0
 							? "the primary is failing right now: a drill needs a healthy primary to fail back to"
-							: undefined;
+							: s.term >= MAX_TERM
+								? `the term is at its maximum (${MAX_TERM}): reset-term first`
+								: undefined;
 			if (why !== undefined) {
 				d.refused = why;
 				return;
@@ -789,9 +828,51 @@ function onOperator(d: Draft, command: OperatorCommand): void {
 			);
 			return;
 		}
+		case "reset-term":
+			resetTerm(d, from, term, ev);
+			return;
 		default:
 			command satisfies never;
 	}
+}
+
+/**
+ * Sets the pair's term: to `term` when the operator gives one, otherwise to the highest term the
+ * agents last reported (their own state, which they accept commands above). Refused while a promote or
+ * demote is in flight (its op id carries the old term) and for a term with no room for one more
+ * promotion. A pending sync is dropped: it carries the old term. Lowering the term is allowed: it is
+ * how a poisoned term is undone; an agent still above it refuses commands as stale until its own
+ * term is reset (docs/runbook.md, "Term anomaly").
+ */
+function resetTerm(d: Draft, from: StateName, term: number | undefined, ev: Evidence[]): void {
+	const s = d.s;
+	if (s.pending && s.pending.action !== "sync") {
+		d.refused = `a ${s.pending.action} is in progress; reset the term once it has finished`;
+		return;
+	}
+	const reported = [s.agentTerms?.standby, s.agentTerms?.primary].filter(
+		(t): t is number => typeof t === "number",
+	);
+	const target = term ?? (reported.length > 0 ? Math.max(...reported) : undefined);
+	if (target === undefined) {
+		d.refused = "no agent has reported a term yet: give the term to set";
+		return;
+	}
+	if (!Number.isInteger(target) || target < 0 || target >= MAX_TERM) {
+		d.refused = `expected a term from 0 to ${MAX_TERM - 1} (room for one more promotion), got ${target}`;
+		return;
+	}
+	const was = s.term;
+	s.term = target;
+	s.pending = s.pending?.action === "sync" ? null : s.pending;
+	d.clear("term-anomaly");
+	d.event(
+		"term-reset",
+		"info",
+		from,
+		`the operator set the pair's term to ${target} (was ${was}${term === undefined ? "; the agents' highest reported term" : ""})`,
+		ev,
+	);
 }
 
 /** The standby view as one sentence, for the API and status page. */

@@ -239,6 +239,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 							ageMs: s.peer.ageMs,
 							latencyMs: s.peer.latencyMs,
 							...(s.peer.reason ? { reason: s.peer.reason } : {}),
+							// The status tells a refused or misdirected probe (3xx, 4xx) from a down one (5xx).
+							...(s.peer.status !== undefined ? { status: s.peer.status } : {}),
 						}
 					: null,
 			};

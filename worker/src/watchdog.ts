@@ -93,7 +93,10 @@ export class Watchdog extends DurableObject<Env> {
 		this.learnGroup(group);
 		// One row a minute (see the budget note in store.ts).
 		this.store.setMeta("heartbeat", String(now));
-		const pairs = this.watchedPairs(loadConfig(this.env.WATCHDOG_CONFIG), group);
+		const pairs = this.watchedPairs(
+			loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT),
+			group,
+		);
 		const alarm = await this.ctx.storage.getAlarm();
 		if (pairs.length === 0) return { group, pairs: 0, alarmAt: alarm, rearmed: null };
 		const shortest = Math.min(...pairs.map((p) => p.probeIntervalSeconds * 1000));
@@ -109,12 +112,12 @@ export class Watchdog extends DurableObject<Env> {
 
 	async getPairs(group: string): Promise<PairSummary[]> {
 		this.learnGroup(group);
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		return (config.groups.get(group) ?? []).map((n) => summarize(this.store, config, group, n));
 	}
 
 	async getPair(name: string, observations = 20): Promise<PairDetail | null> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		const group = this.groupFor(config, name);
 		if (group === undefined) return null;
 		const pair = config.pairs.get(name);
@@ -134,14 +137,14 @@ export class Watchdog extends DurableObject<Env> {
 	}
 
 	async getEvents(name: string, limit: number): Promise<StoredEvent[] | null> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		if (this.groupFor(config, name) === undefined) return null;
 		return this.store.events(name, limit);
 	}
 
 	/** pause / resume / promote / demote / failback, through decide(); commands it returns are sent now. */
 	async operator(name: string, command: OperatorCommand): Promise<OperatorResult> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		if (this.groupFor(config, name) === undefined) {
 			return { ok: false, code: "unknown-pair", message: `no pair named "${name}"` };
 		}
@@ -169,7 +172,7 @@ export class Watchdog extends DurableObject<Env> {
 			console.error("watchdog alarm fired before its group was known; the cron backstop sets it");
 			return;
 		}
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		this.store.setMeta("config_hash", config.hash);
 		const pairs = this.watchedPairs(config, group);
 		if (pairs.length === 0) {
