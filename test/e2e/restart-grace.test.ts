@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { RestartShape } from "../harness/fake-gateway";
 import type { Lab } from "../harness/lab";
 import { waitFor } from "../harness/ports";
-import { kinds, recordTiming, sleep, startLab } from "./support";
+import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 
 /** Starts of 12 to 16 s in all, shaped like OpenClaw 2026.9.6's (~9.5 s refused, then ~2.5 s startup-sidecars). */
 const RESTARTS: readonly (RestartShape & { phase: number })[] = [
