@@ -24,7 +24,9 @@ before restarting or updating a gateway by hand.
 Options:
   --for DURATION    how long, e.g. 90s, 10m, 1h30m (s, m or h; at most 24h);
                     setting it again replaces the window
-  --end             end the window now
+  --end             end the window now (this agent stops reporting it; a
+                    pair already paused resumes at the window's end, or
+                    when you resume it from the page or the API)
   --config FILE     the agent's config, for its stateDir
                     (default ${DEFAULT_CONFIG_FILE})
   --state-dir DIR   use this stateDir instead of the config's
@@ -93,7 +95,7 @@ export async function maintenanceCommand(
 		if (values.end) {
 			await clearMaintenance(stateDir);
 			io.out(
-				`maintenance window ended (${file} removed); the watchdog resumes the pair on its next poll\n`,
+				`maintenance window ended (${file} removed): this agent no longer reports it.\nA watchdog that already paused the pair keeps the window it saw until its end; resume the pair from the page or the API (POST /api/v1/pairs/NAME/resume) to end it sooner.\n`,
 			);
 			return EXIT_OK;
 		}
