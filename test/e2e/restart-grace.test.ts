@@ -1,10 +1,15 @@
 // End to end: a restart is not an outage. The primary's agent reports its own gateway "starting" through an
 // OpenClaw-like restart (refused, then 503 startup-sidecars, then 200), so the watchdog waits instead of failing
-// over; and the standby, once serving, is watched through its own agent's report. 1 s probes, real 12-16 s starts.
+// over; the standby, once serving, is watched through its own agent's report; and `failover-agent maintenance`
+// on a VPS pauses the pair until the window ends. 1 s probes, real 12-16 s starts.
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { RestartShape } from "../harness/fake-gateway";
 import type { Lab } from "../harness/lab";
 import { waitFor } from "../harness/ports";
+import { projectRoot } from "../harness/root";
 import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 
 /** Starts of 12 to 16 s in all, shaped like OpenClaw 2026.9.6's (~9.5 s refused, then ~2.5 s startup-sidecars). */
@@ -125,5 +130,36 @@ describe("a restart is not an outage", () => {
 		const t0 = Date.now();
 		await lab.primaryGw.restart({ refuseMs: 11_500, startingMs: 2_500 });
 		await lab.waitForEvent("promoting", t0, 5 * lab.interval);
+	}, 120_000);
+
+	it("failover-agent maintenance on the primary VPS pauses the pair, holds a failover, and resumes by itself", async () => {
+		const lab = await startLab();
+		const t0 = Date.now();
+		// The real CLI, as an operator runs it on the VPS, against the primary agent's stateDir.
+		const { stdout } = await promisify(execFile)(
+			process.execPath,
+			[
+				join(projectRoot(), "agent/bin/failover-agent.mjs"),
+				"maintenance",
+				"--for",
+				"12s",
+				"--state-dir",
+				join(lab.root, "primary-state"),
+			],
+			{ timeout: 30_000 },
+		);
+		expect(stdout).toContain("maintenance until");
+		await lab.waitForEvent("maintenance", t0, 10 * lab.interval);
+		expect((await lab.pair()).state).toBe("paused");
+		// A stop during the window is not failed over.
+		await lab.primaryGw.stop();
+		await sleep(5 * lab.interval);
+		expect((await lab.pair()).state).toBe("paused");
+		expect(lab.standbyGw.running).toBe(false);
+		await lab.primaryGw.start();
+		const resumed = await lab.waitForEvent("resumed", t0, 30 * lab.interval);
+		expect(resumed.at - t0).toBeGreaterThanOrEqual(11_000);
+		await lab.waitForState("primary-active", 5 * lab.interval);
+		expect(kinds(await lab.events())).not.toContain("promoting");
 	}, 120_000);
 });
