@@ -115,6 +115,34 @@ export const SCENARIOS: Scenario[] = [
 		},
 	},
 	{
+		name: "gateway restart (12-16 s start at 4 phases)",
+		expected: "the primary's agent reports its gateway starting: no promotion",
+		shouldPromote: false,
+		async run(c) {
+			c.fault();
+			// OpenClaw-shaped starts (refused, then 503 startup-sidecars, then 200) of 12 to 16 s in all,
+			// each begun at another point of the probe cycle.
+			const restarts = [
+				{ refuseMs: 9_500, startingMs: 2_500, phase: 0 },
+				{ refuseMs: 10_500, startingMs: 3_000, phase: 0.25 },
+				{ refuseMs: 12_000, startingMs: 3_000, phase: 0.5 },
+				{ refuseMs: 13_500, startingMs: 2_500, phase: 0.75 },
+			];
+			for (const r of restarts) {
+				await c.lab.atPhase(r.phase);
+				await c.lab.primaryGw.restart(r);
+				await c.sleepIntervals(3);
+			}
+			const failed = (await observations(c.lab)).filter((o) => !o.ok).length;
+			const n = count(await c.lab.events(), "promoting");
+			const graces = count(await c.lab.events(), "restart-grace");
+			return {
+				outcome: `${restarts.length} restarts, ${failed} failed probes, ${graces} restart-grace event(s), ${n === 0 ? "no promotion" : `${n} promotion(s)`}`,
+				pass: n === 0,
+			};
+		},
+	},
+	{
 		name: "flapping (fast)",
 		expected: "damped: no promotion",
 		shouldPromote: false,

@@ -20,19 +20,6 @@ const RESTARTS: readonly (RestartShape & { phase: number })[] = [
 	{ refuseMs: 13_500, startingMs: 2_500, phase: 0.75 }, // 16 s
 ];
 
-/** Waits until `phase` (0..1) of a probe interval after the Worker's next tick. */
-async function atPhase(lab: Lab, phase: number): Promise<void> {
-	const last = (
-		await lab.worker.api<{ lastTickAt: number | null }>("/api/v1/pairs/home", {
-			token: lab.adminToken,
-		})
-	).body.lastTickAt;
-	const base = last ?? Date.now();
-	let at = base + phase * lab.interval;
-	while (at < Date.now() + 50) at += lab.interval;
-	await sleep(at - Date.now());
-}
-
 /** Samples the pair while `work` runs: the states it passed through and what the primary's agent said. */
 async function watch(lab: Lab, work: Promise<void>) {
 	const states = new Set<string>();
@@ -59,7 +46,7 @@ describe("a restart is not an outage", () => {
 		const t0 = Date.now();
 		let failedProbes = 0;
 		for (const r of RESTARTS) {
-			await atPhase(lab, r.phase);
+			await lab.atPhase(r.phase);
 			const started = Date.now();
 			const seen = await watch(lab, lab.primaryGw.restart(r));
 			// Settle: a few good probes after the gateway is ready again.

@@ -254,6 +254,19 @@ export class Lab {
 		return r.body;
 	}
 
+	/**
+	 * Waits until `phase` (0..1) of a probe interval after one of the Worker's ticks (read from the
+	 * pair's lastTickAt), so a fault can be injected at a chosen point of the probe cycle.
+	 */
+	async atPhase(phase: number): Promise<void> {
+		const r = await this.worker.api<{ lastTickAt: number | null }>(`/api/v1/pairs/${PAIR}`, {
+			token: this.adminToken,
+		});
+		let at = (r.body.lastTickAt ?? Date.now()) + phase * this.interval;
+		while (at < Date.now() + 50) at += this.interval;
+		await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
+	}
+
 	/** The event log, oldest first. */
 	async events(limit = 200): Promise<PairEventView[]> {
 		const r = await this.worker.api<{ events: PairEventView[] }>(
