@@ -153,7 +153,7 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	const worker = workerVerdict(obs.probe);
 	// Judged only on a tick whose own probe says down: a refused answer or a probe held by the restart
 	// grace leaves the count where it was but decides nothing.
-	const judging = s.fails >= cfg.failThreshold && worker.class === "down" && s.graceSince == null;
+	const judging = s.fails >= cfg.failThreshold && d.failCounted;
 	if (!judging) {
 		if (from === "suspect-partition" && obs.probe.ok) {
 			d.moveTo("primary-active", "primary ready again");
@@ -169,7 +169,7 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 				? "primary ready"
 				: worker.class === "refused"
 					? "the primary's readiness URL refuses the Worker (a config problem, not counted)"
-					: s.graceSince != null
+					: !d.failCounted
 						? "the primary's gateway is starting (restart grace)"
 						: "primary probe failing, below the threshold";
 		}
