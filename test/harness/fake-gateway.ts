@@ -1,8 +1,8 @@
-// A stand-in OpenClaw gateway on loopback: /readyz answers as the test says (up, 503, slow, wrong body, stopped).
+// A stand-in OpenClaw gateway on loopback: /readyz answers as the test says (up, 503, slow, wrong body, 403, stopped).
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 
-export type GatewayMode = "up" | "not-ready" | "slow" | "wrong-body";
+export type GatewayMode = "up" | "not-ready" | "slow" | "wrong-body" | "forbidden";
 
 export class FakeGateway {
 	mode: GatewayMode = "up";
@@ -42,6 +42,10 @@ export class FakeGateway {
 				if (this.mode === "not-ready") {
 					this.hits.failed += 1;
 					res.writeHead(503, { "content-type": "application/json" }).end('{"ready":false}');
+				} else if (this.mode === "forbidden") {
+					// An access rule in front of a healthy gateway: refused, never a down vote.
+					this.hits.failed += 1;
+					res.writeHead(403, { "content-type": "text/plain" }).end("forbidden");
 				} else if (this.mode === "wrong-body") {
 					this.hits.failed += 1;
 					res.writeHead(200, { "content-type": "text/html" }).end("<html>captive portal</html>");
