@@ -44,7 +44,10 @@ describe("opIdFor", () => {
 });
 
 describe("terms", () => {
-	it("each promotion increments the term, and every command of that cycle carries it", () => {
+	// 4000 simulated ticks with every invariant checked: seconds on a loaded machine.
+	it("each promotion increments the term, and every command of that cycle carries it", {
+		timeout: 60_000,
+	}, () => {
 		// Outages 1000 ticks (5000 s) apart: each comes after the flap window of the last failback.
 		const r = simulate({
 			ticks: 4000,

@@ -202,7 +202,10 @@ describe("restart grace (§8)", () => {
 		expect(r.decisions.findIndex((d) => d.state.state === "promoting")).toBe(8);
 	});
 
-	it("every restart phase of a 12-16 s start (refused ~9.5 s, then 503 startup-sidecars, then 200) is never promoted", () => {
+	// 30 simulations of 40 ticks each, every decision checked against the invariants.
+	it("every restart phase of a 12-16 s start (refused ~9.5 s, then 503 startup-sidecars, then 200) is never promoted", {
+		timeout: 60_000,
+	}, () => {
 		for (const startMs of [12_000, 13_000, 16_000])
 			for (let phase = 0; phase < 5_000; phase += 500) {
 				const r = simulate({
