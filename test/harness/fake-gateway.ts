@@ -1,5 +1,5 @@
-// A stand-in OpenClaw gateway on loopback: /readyz answers as the test says (up, 503, slow, wrong body, starting,
-// channel down, stopped), a restart imitates OpenClaw's start sequence, and a systemd-like unit state follows it.
+// A stand-in OpenClaw gateway on loopback: /readyz answers as the test says (up, 503, slow, wrong body, 403,
+// starting, channel down, stopped), a restart imitates OpenClaw's start sequence, and a systemd-like unit state follows it.
 import { renameSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
@@ -8,7 +8,14 @@ import type { Socket } from "node:net";
  * "starting": 503 with only `startup-sidecars` failing (OpenClaw 2026.9.6 for ~2.5 s after its port
  * opens); "channel-down": 503 with a channel failing (a broken gateway, not a starting one).
  */
-export type GatewayMode = "up" | "not-ready" | "slow" | "wrong-body" | "starting" | "channel-down";
+export type GatewayMode =
+	| "up"
+	| "not-ready"
+	| "slow"
+	| "wrong-body"
+	| "forbidden"
+	| "starting"
+	| "channel-down";
 
 /** CLOCK_MONOTONIC in µs: the clock of systemd's unit timestamps, the same in every process on the machine. */
 function monoUs(): number {
@@ -147,6 +154,10 @@ export class FakeGateway {
 				} else if (this.mode === "channel-down") {
 					this.hits.failed += 1;
 					json(503, { ready: false, failing: ["telegram"], uptimeMs });
+				} else if (this.mode === "forbidden") {
+					// An access rule in front of a healthy gateway: refused, never a down vote.
+					this.hits.failed += 1;
+					res.writeHead(403, { "content-type": "text/plain" }).end("forbidden");
 				} else if (this.mode === "wrong-body") {
 					this.hits.failed += 1;
 					res.writeHead(200, { "content-type": "text/html" }).end("<html>captive portal</html>");

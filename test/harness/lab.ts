@@ -22,6 +22,8 @@ export interface LabOptions {
 	failThreshold?: number;
 	recoverThreshold?: number;
 	minActiveSeconds?: number;
+	/** Continuous readiness before failback, seconds (the product's default is 120; the lab's 3). */
+	recoverSeconds?: number;
 	maxFailoversPerHour?: number;
 	failback?: "auto" | "manual";
 	/** Run an agent on the primary too, so failback ends with a sync (git pull there). */
@@ -106,6 +108,7 @@ export class Lab {
 			failThreshold: 3,
 			recoverThreshold: 3,
 			minActiveSeconds: 3,
+			recoverSeconds: 3,
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
@@ -222,6 +225,7 @@ export class Lab {
 			failThreshold: o.failThreshold,
 			recoverThreshold: o.recoverThreshold,
 			minActiveSeconds: o.minActiveSeconds,
+			recoverSeconds: o.recoverSeconds,
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),

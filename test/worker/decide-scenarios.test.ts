@@ -59,7 +59,11 @@ describe("flapping primary (down 4 ticks, up 40, for two hours)", () => {
 		expect(firstStarts.map((c) => c.term)).toEqual([1, 2]);
 		expect(r.opIds("demote")).toHaveLength(1);
 		expect(r.ticks.every((x) => x.state.state !== "held")).toBe(true);
-		expect(r.final).toMatchObject({ state: "standby-active", active: "standby", failbackHeld: true });
+		expect(r.final).toMatchObject({
+			state: "standby-active",
+			active: "standby",
+			failbackHeld: true,
+		});
 	});
 	it("says so once, with the way out (resume or fail back by hand)", () => {
 		const held = r.notified("failback-held");

@@ -30,6 +30,8 @@ const OPERATOR_COMMANDS = [
 	"demote",
 	"failback",
 	"drill",
+	// Sets the term to the agents' highest reported one (a term anomaly; docs/runbook.md).
+	"reset-term",
 ] as const satisfies readonly OperatorCommand[];
 
 // Operator commands carry no body; 1 KiB leaves room for a client that sends `{}` or a note.

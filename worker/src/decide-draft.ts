@@ -50,6 +50,8 @@ export class Draft {
 	commands: Command[] = [];
 	readonly events: PairEvent[] = [];
 	refused: string | undefined;
+	/** Set by countProbe: this tick's failed probe counted toward failThreshold (not refused, not in a grace). */
+	failCounted = false;
 	s: PairState;
 
 	constructor(

@@ -82,6 +82,7 @@ export function countProbe(d: Draft, obs: Tick, evidence: Evidence[]): void {
 		s.graceSince = null;
 	}
 	s.fails += 1;
+	d.failCounted = true;
 }
 
 function cleared(d: Draft, summary: string, evidence: Evidence[]): void {

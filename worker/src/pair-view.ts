@@ -28,6 +28,13 @@ export interface PairSummary {
 	lastTickAt: number | null;
 	nextTickAt: number | null;
 	lastObservation: ObservationRow | null;
+	/**
+	 * What the judge has raised and not yet cleared (a refused readiness URL, a silent or broken
+	 * witness, the active side not ready, a term anomaly), one sentence each; from PairState.conditions.
+	 */
+	problems?: string[];
+	/** Whether the restart grace applies, in one sentence ("off: no primary agent configured" ...). */
+	restartGrace?: string;
 }
 
 export interface WitnessViews {
@@ -112,7 +119,25 @@ export function summarize(
 		lastTickAt: last ?? null,
 		nextTickAt: pair && last !== undefined ? last + pair.probeIntervalSeconds * 1000 : null,
 		lastObservation: store.observations(name, 1)[0] ?? null,
+		problems: pairProblems(s ?? undefined),
+		restartGrace: restartGrace(pair),
 	};
+}
+
+/** The raised conditions of a pair's state, one sentence each. */
+export function pairProblems(s: PairState | undefined): string[] {
+	const out: string[] = [];
+	for (const c of Object.values(s?.conditions ?? {})) if (c?.raised) out.push(c.text);
+	return out;
+}
+
+/** Whether the restart grace can apply: it needs the primary's agent to say its gateway is starting. */
+export function restartGrace(pair: PairConfig | undefined): string {
+	if (!pair) return "unknown (the pair's config has errors)";
+	if (!pair.primary.agentUrl)
+		return "off: no primary agent configured (primary.agentUrl), so a restart counts like an outage";
+	if (pair.startGraceSeconds === 0) return "off: startGraceSeconds is 0";
+	return `on: up to ${pair.startGraceSeconds} s while the primary's agent reports its gateway starting`;
 }
 
 export function detail(
