@@ -130,7 +130,8 @@ async function run(mode: "steady" | "flapping"): Promise<Figures> {
 	const configs = pairs();
 	let now = Date.UTC(2026, 0, 1);
 	let alarm = 0;
-	const ok = new Response(null, { status: 200 });
+	// The OpenClaw readiness body the default probe spec expects (protocol/probe-spec.ts).
+	const ok = new Response('{"ready":true}', { status: 200 });
 	const notReady = new Response(null, { status: 503 });
 	let events = 0;
 	const deps = configs.map(

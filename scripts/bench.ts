@@ -76,6 +76,7 @@ const base = {
 	failThreshold: 3,
 	recoverThreshold: 6,
 	minActiveSeconds: 2 * interval,
+	recoverSeconds: 2 * interval,
 	maxFailoversPerHour: 3,
 };
 

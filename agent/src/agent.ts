@@ -6,12 +6,15 @@ import { createAgentApp } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
+import { LocalGatewayMonitor } from "./local-gateway";
 import type { Logger } from "./log";
+import { activeUntil, readMaintenance } from "./maintenance";
 import { OperationManager, type RunStep } from "./operations";
 import { PeerProber } from "./peer-prober";
 import { probeReady } from "./probe";
 import { ReplayCache } from "./replay-cache";
 import { StateStore } from "./state-store";
+import type { CommandRunner } from "./steps/run-command";
 
 /** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
 export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
@@ -23,6 +26,12 @@ export interface AgentIo {
 	fetch?: typeof fetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
+	/** Tests turn the own-gateway timer off and drive local.checkOnce() themselves. */
+	startLocalCheck?: boolean;
+	/** Runs `systemctl show` for the own-gateway check; tests inject a fake systemctl. */
+	systemctl?: CommandRunner;
+	/** CLOCK_MONOTONIC µs (systemd's clock); tests inject one that matches their fake systemctl. */
+	monoNowUs?: () => number;
 	authFailureLimit?: number;
 }
 
@@ -31,6 +40,8 @@ export interface Agent {
 	operations: OperationManager;
 	state: StateStore;
 	prober: PeerProber | null;
+	/** The own gateway's readiness, checked on its own timer. */
+	local: LocalGatewayMonitor;
 	role: Role;
 	/** This agent's own key and identity (the fingerprint in its audience). */
 	key: AgentKey;
@@ -88,6 +99,20 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					...(io.fetch ? { fetch: io.fetch } : {}),
 				});
 	if (prober !== null && io.startPeerProbe !== false) prober.start();
+	const local = new LocalGatewayMonitor({
+		url: config.localReadyUrl,
+		unit: config.gatewayUnit,
+		intervalMs: config.localProbe.intervalMs,
+		timeoutMs: config.localProbe.timeoutMs,
+		startWindowMs: config.localProbe.startWindowMs,
+		now,
+		log,
+		...(io.fetch ? { fetch: io.fetch } : {}),
+		...(io.systemctl ? { runCommand: io.systemctl } : {}),
+		...(io.monoNowUs ? { monoNowUs: io.monoNowUs } : {}),
+	});
+	if (io.startLocalCheck !== false) local.start();
+	let maintenanceWarned = false;
 
 	const app = createAgentApp({
 		role: config.role,
@@ -100,6 +125,18 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		limiter: new AuthFailureLimiter({ limit: io.authFailureLimit }),
 		operations,
 		peer: prober,
+		local,
+		// Read per status request: a file of a few bytes, and `failover-agent maintenance` takes effect
+		// on the watchdog's next poll without signalling the agent.
+		maintenanceUntil: async () => {
+			const read = await readMaintenance(config.stateDir);
+			if (!read.ok && !maintenanceWarned) {
+				maintenanceWarned = true;
+				log.warn("maintenance file ignored", { error: read.message });
+			}
+			if (read.ok) maintenanceWarned = false;
+			return activeUntil(read, now());
+		},
 		// Probed on each status request rather than tracked: the answer is always fresh, and a loopback
 		// request costs far less than the watchdog's poll interval.
 		gatewayActive: async () =>
@@ -117,11 +154,13 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		operations,
 		state: opened.store,
 		prober,
+		local,
 		role: config.role,
 		key,
 		interrupted: opened.interrupted,
 		async close() {
 			prober?.stop();
+			local.stop();
 			await operations.shutdown();
 		},
 	};

@@ -5,6 +5,7 @@ import {
 	type CommandAction,
 	CommandRequestSchema,
 	formatIssues,
+	type LocalGateway,
 	type PeerProbe,
 	PROTOCOL_VERSION,
 	ROLE_ACTIONS,
@@ -37,6 +38,10 @@ export interface AgentAppDeps {
 	peer: { snapshot(now: number): PeerProbe | null } | null;
 	/** Whether the local gateway answers its readiness URL right now. */
 	gatewayActive: () => Promise<boolean>;
+	/** The own gateway's latest cached report (never waited on); null before the first check. */
+	local?: { snapshot(): LocalGateway | null };
+	/** End of this VPS's maintenance window (ms since epoch), or null. */
+	maintenanceUntil?: () => Promise<number | null>;
 	log: Logger;
 	/** Source address used for auth-failure rate limiting. Default: the socket's peer address. */
 	clientAddress?: (c: Context) => string;
@@ -116,7 +121,10 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 	);
 
 	app.get(ROUTES.status, async (c) => {
-		const gatewayActive = await deps.gatewayActive();
+		const [gatewayActive, maintenanceUntil] = await Promise.all([
+			deps.gatewayActive(),
+			deps.maintenanceUntil?.() ?? null,
+		]);
 		const now = deps.now();
 		const body: StatusResponse = {
 			version: PROTOCOL_VERSION,
@@ -126,6 +134,8 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 			lastOperation: operations.last(),
 			peer: deps.peer?.snapshot(now) ?? null,
 			now,
+			local: deps.local?.snapshot() ?? null,
+			maintenanceUntil,
 		};
 		return c.json(body);
 	});

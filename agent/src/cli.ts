@@ -1,9 +1,10 @@
-// `failover-agent` command line: dispatches keygen, serve, check-config, doctor, call and term.
+// `failover-agent` command line: dispatches keygen, serve, check-config, doctor, call, term and maintenance.
 import { callCommand } from "./commands/call";
 import { checkConfigCommand } from "./commands/check-config";
 import { doctorCommand } from "./commands/doctor";
 import { type CliIo, EXIT_OK, EXIT_USAGE, usageError } from "./commands/io";
 import { keygenCommand } from "./commands/keygen";
+import { maintenanceCommand } from "./commands/maintenance";
 import { serveCommand } from "./commands/serve";
 import { termCommand } from "./commands/term";
 
@@ -21,6 +22,7 @@ Usage:
                                                   (ACTION: status|promote|demote|sync)
   failover-agent term --config FILE [--set N]     show the highest term; lower it
                                                   after a term reset on the Worker
+  failover-agent maintenance --for 10m | --end     pause the pair while you work on this VPS
 
 Run "failover-agent COMMAND --help" for a command's options.
 Documentation: docs/agent.md`;
@@ -32,6 +34,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
 	doctor: (args, io) => doctorCommand(args, io),
 	call: callCommand,
 	term: termCommand,
+	maintenance: (args, io) => maintenanceCommand(args, io),
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

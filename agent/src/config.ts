@@ -23,6 +23,17 @@ export const DEFAULT_PEER_INTERVAL_MS = 2_000;
 /** A ready gateway answers in milliseconds; 1.5 s leaves room for a congested tailnet and ends before the next probe. */
 export const DEFAULT_PEER_TIMEOUT_MS = 1_500;
 
+/** Check the own gateway every 2 s: the watchdog polls every 5 s, so each poll reads a report at most ~2 s old. */
+export const DEFAULT_LOCAL_INTERVAL_MS = 2_000;
+/** A loopback answer takes milliseconds; a gateway slower than 1 s is not serving. */
+export const DEFAULT_LOCAL_TIMEOUT_MS = 1_000;
+/**
+ * How long after its unit started a gateway may still count as starting. A bare OpenClaw 2026.9.6
+ * starts in 11 to 16 s; public reports show 60 to 170 s with many channels and plugins, so 180 s. The
+ * watchdog caps its own wait (startGraceSeconds) separately.
+ */
+export const DEFAULT_START_WINDOW_MS = 180_000;
+
 const httpUrl = (example: string) =>
 	z
 		.string({ error: expected(`an absolute http(s) URL, e.g. ${example}`) })
@@ -129,6 +140,32 @@ export const AgentConfigSchema = z.strictObject(
 			},
 		),
 		localReadyUrl: httpUrl(DEFAULT_LOCAL_READY_URL).default(DEFAULT_LOCAL_READY_URL),
+		localProbe: z
+			.strictObject(
+				{
+					intervalMs: z
+						.int({ error: expected("an integer from 200 to 60000 (ms)") })
+						.min(200)
+						.max(60_000)
+						.default(DEFAULT_LOCAL_INTERVAL_MS),
+					timeoutMs: z
+						.int({ error: expected("an integer from 100 to 30000 (ms)") })
+						.min(100)
+						.max(30_000)
+						.default(DEFAULT_LOCAL_TIMEOUT_MS),
+					startWindowMs: z
+						.int({ error: expected("an integer from 5000 to 900000 (ms)") })
+						.min(5_000)
+						.max(900_000)
+						.default(DEFAULT_START_WINDOW_MS),
+				},
+				{ error: objectError('an object {"intervalMs", "timeoutMs", "startWindowMs"}') },
+			)
+			.default({
+				intervalMs: DEFAULT_LOCAL_INTERVAL_MS,
+				timeoutMs: DEFAULT_LOCAL_TIMEOUT_MS,
+				startWindowMs: DEFAULT_START_WINDOW_MS,
+			}),
 		actions: z
 			.strictObject(
 				{

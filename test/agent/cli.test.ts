@@ -185,6 +185,45 @@ describe("check-config", () => {
 		expect(out).toContain("openclaw-gateway.service (user)");
 	});
 
+	it.each([
+		[
+			"a non-readiness primaryReadyUrl",
+			{ primaryReadyUrl: "http://primary.example.ts.net:18789/" },
+			/primaryReadyUrl .* is not a readiness path \(\/readyz or \/ready\)/,
+		],
+		[
+			"a non-readiness localReadyUrl",
+			{
+				primaryReadyUrl: "http://p.example.ts.net:18789/ready",
+				localReadyUrl: "http://127.0.0.1:18789/healthz",
+			},
+			/localReadyUrl .* is not a readiness path/,
+		],
+		[
+			"a standby without primaryReadyUrl",
+			{},
+			/no primaryReadyUrl: the standby witness can never vote/,
+		],
+	])("warns about %s", async (_n, extra, want) => {
+		const dir = await tempDir();
+		const keys = await watchdogKeys();
+		const file = join(dir, "agent.json");
+		await writeFile(
+			file,
+			JSON.stringify({
+				role: "standby",
+				watchdogPublicKeys: [keys.publicKeyText],
+				workspace: dir,
+				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
+				stateDir: "state",
+				...extra,
+			}),
+		);
+		const { code, out } = await cli("check-config", file);
+		expect(code).toBe(0);
+		expect(out).toMatch(want);
+	});
+
 	it("exits 1 naming every problem", async () => {
 		const dir = await tempDir();
 		const file = join(dir, "agent.json");

@@ -172,6 +172,8 @@ export async function startTestAgent(
 		log: silentLogger,
 		now,
 		startPeerProbe: false,
+		// Tests drive agent.local.checkOnce() with a fake systemctl; no real systemctl in unit tests.
+		startLocalCheck: false,
 		...options.io,
 	});
 	onCleanup(() => agent.close());

@@ -15,9 +15,16 @@ describe("failover and failback", () => {
 
 		const promoting = await lab.waitForEvent("promoting", t0, 20 * lab.interval);
 		const promoted = await lab.waitForEvent("promoted", t0, 30 * lab.interval);
-		// The promotion's evidence shows both witnesses: the Worker's probe and the standby's own view.
-		expect(promoting.evidence.map((e) => e.witness)).toEqual(["worker", "standby"]);
+		// The promotion's evidence shows both witnesses (the Worker's probe and the standby's own view),
+		// then each agent's report on its own gateway: the primary's is stopped, not starting.
+		expect(promoting.evidence.map((e) => e.witness)).toEqual([
+			"worker",
+			"standby",
+			"agent",
+			"agent",
+		]);
 		expect(promoting.evidence[1]?.saw).toContain("standby sees the primary down");
+		expect(promoting.evidence[3]?.saw).toMatch(/stopped/);
 		expect(lab.standbyGw.running).toBe(true);
 		const toCommand = intervals(promoting.at - t0, lab);
 		const toReady = intervals(promoted.at - t0, lab);

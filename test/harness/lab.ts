@@ -18,6 +18,7 @@ import { AgentProcess } from "./agent-process";
 import { BreakableProxy } from "./breakable-proxy";
 import { ControlServer } from "./control-server";
 import { FakeGateway } from "./fake-gateway";
+import { FAKE_UNIT_FILE_ENV, writeFakeSystemctl } from "./fake-systemctl";
 import { createWorkspaces, type Workspaces } from "./git-workspace";
 import { freePort, waitFor } from "./ports";
 import { WebhookReceiver } from "./webhook-receiver";
@@ -31,6 +32,8 @@ export interface LabOptions {
 	failThreshold?: number;
 	recoverThreshold?: number;
 	minActiveSeconds?: number;
+	/** Continuous readiness before failback, seconds (the product's default is 120; the lab's 3). */
+	recoverSeconds?: number;
 	maxFailoversPerHour?: number;
 	failback?: "auto" | "manual";
 	/** Run an agent on the primary too, so failback ends with a sync (git pull there). */
@@ -44,6 +47,8 @@ export interface LabOptions {
 	viaInit?: boolean;
 	/** Called with every log line of every process, prefixed by its source. */
 	onLine?: (source: string, line: string) => void;
+	/** More fields for the pair's config (e.g. the judge's start grace), merged over the lab's. */
+	pairExtra?: Record<string, unknown>;
 }
 
 export interface PairEventView {
@@ -69,7 +74,21 @@ export interface PairView {
 		pending: { action: string; opId: string } | null;
 		lastDrill?: { ok?: boolean; outcome?: string } | null;
 	} | null;
-	witnesses: { standby: { summary: string } };
+	witnesses: {
+		standby: {
+			summary: string;
+			view?: { gateway?: { state: string; failing: string[] } | null } | null;
+		};
+		primaryAgent?: {
+			configured: boolean;
+			summary: string;
+			view: {
+				reachable: boolean;
+				gateway?: { state: string; failing: string[]; detail: string } | null;
+				maintenanceUntil?: number | null;
+			} | null;
+		};
+	};
 	notifications: {
 		notifiers: string[];
 		last: Record<string, { ok: boolean; attempts: number; error?: string }>;
@@ -105,7 +124,10 @@ export class Lab {
 	/** With viaInit: init's output folder and what it printed. */
 	initDir: string | undefined;
 	initOutput = "";
-	private readonly opts: Required<Omit<LabOptions, "onLine">> & Pick<LabOptions, "onLine">;
+	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra">> &
+		Pick<LabOptions, "onLine" | "pairExtra">;
+	/** Folder of the fake `systemctl` the agents find first on their PATH. */
+	private readonly binDir: string;
 
 	private constructor(opts: LabOptions, ports: { primary: number; standby: number }) {
 		this.opts = {
@@ -113,6 +135,7 @@ export class Lab {
 			failThreshold: 3,
 			recoverThreshold: 3,
 			minActiveSeconds: 3,
+			recoverSeconds: 3,
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
@@ -122,8 +145,10 @@ export class Lab {
 		this.interval = this.opts.intervalSeconds * 1000;
 		this.root = mkdtempSync(join(tmpdir(), "fg-lab-"));
 		this.ws = createWorkspaces(this.root);
-		this.primaryGw = new FakeGateway("primary", ports.primary);
-		this.standbyGw = new FakeGateway("standby", ports.standby);
+		// Each gateway keeps its unit's `systemctl show` output in a file its agent's fake systemctl prints.
+		this.binDir = writeFakeSystemctl(join(this.root, "bin"));
+		this.primaryGw = new FakeGateway("primary", ports.primary, join(this.root, "primary.unit"));
+		this.standbyGw = new FakeGateway("standby", ports.standby, join(this.root, "standby.unit"));
 		this.proxy = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.standbyRoute = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.control = new ControlServer({ primary: this.primaryGw, standby: this.standbyGw });
@@ -168,6 +193,15 @@ export class Lab {
 		await this.webhook.start();
 		// The standby agent probes the primary often enough that every Worker tick sees a fresh view.
 		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
+		// Each agent checks its own gateway twice per tick, so every tick reads a report under one interval old.
+		const localProbe = {
+			intervalMs: Math.max(200, Math.floor(this.interval / 2)),
+			timeoutMs: Math.min(1000, Math.max(100, Math.floor(this.interval / 2))),
+		};
+		const agentEnv = (gw: FakeGateway) => ({
+			PATH: `${this.binDir}:${process.env.PATH ?? ""}`,
+			[FAKE_UNIT_FILE_ENV]: gw.unitFile ?? "",
+		});
 		this.standbyAgent = new AgentProcess(
 			"standby",
 			this.root,
@@ -181,6 +215,7 @@ export class Lab {
 				workspace: this.ws.standby,
 				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 				localReadyUrl: this.standbyGw.readyUrl,
+				localProbe,
 				actions: {
 					promote: [
 						{ type: "git-pull" },
@@ -197,6 +232,7 @@ export class Lab {
 				logLevel: "info",
 			},
 			this.line("standby-agent"),
+			agentEnv(this.standbyGw),
 		);
 		await this.standbyAgent.start();
 		if (o.primaryAgent) {
@@ -211,11 +247,13 @@ export class Lab {
 					workspace: this.ws.primary,
 					gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 					localReadyUrl: this.primaryGw.readyUrl,
+					localProbe,
 					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
 					stateDir: join(this.root, "primary-state"),
 					logLevel: "info",
 				},
 				this.line("primary-agent"),
+				agentEnv(this.primaryGw),
 			);
 			await this.primaryAgent.start();
 		}
@@ -240,13 +278,17 @@ export class Lab {
 			failThreshold: o.failThreshold,
 			recoverThreshold: o.recoverThreshold,
 			minActiveSeconds: o.minActiveSeconds,
+			recoverSeconds: o.recoverSeconds,
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
+			...o.pairExtra,
 		};
 		this.worker = new WorkerDev({
 			vars: {
 				WATCHDOG_CONFIG: JSON.stringify({ pairs: [pair] }),
+				// The lab runs on loopback over plain http: allowed only in local development.
+				LOCAL_DEVELOPMENT: "1",
 				ADMIN_TOKEN: this.adminToken,
 				WATCHDOG_PRIVATE_KEY: keys.privateKeyText,
 				NOTIFY_WEBHOOK_URL: this.webhook.url,
@@ -376,6 +418,19 @@ export class Lab {
 		if (r.status !== 200)
 			throw new Error(`GET pair answered ${r.status}: ${JSON.stringify(r.body)}`);
 		return r.body;
+	}
+
+	/**
+	 * Waits until `phase` (0..1) of a probe interval after one of the Worker's ticks (read from the
+	 * pair's lastTickAt), so a fault can be injected at a chosen point of the probe cycle.
+	 */
+	async atPhase(phase: number): Promise<void> {
+		const r = await this.worker.api<{ lastTickAt: number | null }>(`/api/v1/pairs/${PAIR}`, {
+			token: this.adminToken,
+		});
+		let at = (r.body.lastTickAt ?? Date.now()) + phase * this.interval;
+		while (at < Date.now() + 50) at += this.interval;
+		await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
 	}
 
 	/** The event log, oldest first. */

@@ -439,3 +439,119 @@ describe("answers that are not the agent's word are never acted on (finding 2)",
 		expect(agent.seen[0]?.verified).toBe(true);
 	});
 });
+
+describe("agents' reports on their own gateway (status.local, maintenanceUntil)", () => {
+	const local = {
+		state: "starting" as const,
+		failing: ["startup-sidecars"],
+		uptimeMs: 10_500,
+		status: 503,
+		detail: "HTTP 503, starting: startup-sidecars, up 10.5 s",
+		checkedAt: 9_000,
+	};
+	const primaryUrl = "https://primary-agent.example.test";
+
+	it("maps the standby's local report, aged on the agent's own clock", async () => {
+		const agent = fakeAgent(() => json(status({ now: 10_200, local, maintenanceUntil: 99_000 })));
+		const view = await client(agent.fetch).status();
+		expect(view).toMatchObject({
+			reachable: true,
+			gateway: {
+				state: "starting",
+				failing: ["startup-sidecars"],
+				uptimeMs: 10_500,
+				detail: local.detail,
+				ageMs: 1_200,
+			},
+			maintenanceUntil: 99_000,
+		});
+	});
+
+	it("an old agent without the fields leaves them out; a new one before its first check says null", async () => {
+		const old = await client(fakeAgent(() => json(status())).fetch).status();
+		expect(old).not.toHaveProperty("gateway");
+		expect(old).not.toHaveProperty("maintenanceUntil");
+		const fresh = await client(
+			fakeAgent(() => json(status({ local: null, maintenanceUntil: null }))).fetch,
+		).status();
+		expect(fresh).toMatchObject({ reachable: true, gateway: null, maintenanceUntil: null });
+	});
+
+	it("reads the primary's agent, signed, at its own URL", async () => {
+		const agent = fakeAgent(() =>
+			json(status({ role: "primary", term: 7, now: 9_000, local, maintenanceUntil: null })),
+		);
+		const view = await client(agent.fetch, { primaryUrl }).primaryStatus();
+		expect(agent.seen[0]?.verified).toBe(true);
+		expect(agent.seen[0]?.url).toBe(`${primaryUrl}/v1/status`);
+		expect(view).toEqual({
+			reachable: true,
+			term: 7,
+			gateway: {
+				state: "starting",
+				failing: ["startup-sidecars"],
+				uptimeMs: 10_500,
+				detail: local.detail,
+				ageMs: 0,
+			},
+			maintenanceUntil: null,
+		});
+	});
+
+	it("a report from the agent's future (checkedAt after now) is age 0, never negative", async () => {
+		const agent = fakeAgent(() => json(status({ now: 8_000, local })));
+		const view = await client(agent.fetch, { primaryUrl }).primaryStatus();
+		expect(view).toMatchObject({ reachable: true, gateway: { ageMs: 0 } });
+	});
+
+	it("without a primary agent URL there is nothing to ask", async () => {
+		const agent = fakeAgent(() => json(status()));
+		expect(await client(agent.fetch).primaryStatus()).toBeUndefined();
+		expect(agent.seen).toHaveLength(0);
+	});
+
+	it("an old primary agent (no local field) is reachable with gateway null", async () => {
+		const agent = fakeAgent(() => json(status({ role: "primary" })));
+		expect(await client(agent.fetch, { primaryUrl }).primaryStatus()).toEqual({
+			reachable: true,
+			term: 4,
+			gateway: null,
+			maintenanceUntil: null,
+		});
+	});
+
+	it("an unreachable primary agent is a value with the reason", async () => {
+		const agent = fakeAgent(() => {
+			throw new TypeError("connection refused");
+		});
+		expect(await client(agent.fetch, { primaryUrl }).primaryStatus()).toEqual({
+			reachable: false,
+			reason: "connect error: connection refused",
+		});
+		expect(agent.seen).toHaveLength(3); // retried like the standby's status
+	});
+
+	it.each([
+		["not protocol v1", { hello: "world" }],
+		["a local state outside the enum", { ...status(), local: { ...local, state: "rebooting" } }],
+		["a failing list that is not strings", { ...status(), local: { ...local, failing: [1] } }],
+		["a detail over 256 characters", { ...status(), local: { ...local, detail: "x".repeat(300) } }],
+		["a maintenanceUntil that is text", { ...status(), maintenanceUntil: "tomorrow" }],
+	])("a malformed primary status (%s) is unreachable, not a guess", async (_name, body) => {
+		const agent = fakeAgent(() => json(body));
+		expect(await client(agent.fetch, { primaryUrl }).primaryStatus()).toEqual({
+			reachable: false,
+			reason: "agent status did not match protocol v1",
+		});
+	});
+
+	it("an agent rejecting the signature is unreachable with its reason", async () => {
+		const agent = fakeAgent(() =>
+			json({ error: { code: "bad-signature", message: "no match" } }, 401),
+		);
+		expect(await client(agent.fetch, { primaryUrl }).primaryStatus()).toEqual({
+			reachable: false,
+			reason: "agent answered 401 bad-signature: no match",
+		});
+	});
+});

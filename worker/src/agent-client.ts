@@ -2,7 +2,7 @@
 import { importPrivateKey } from "../../protocol";
 import type { PairConfig } from "./config";
 import { createSignedAgentClient } from "./signed-agent-client";
-import type { Command, CommandOutcome, StandbyView } from "./types";
+import type { Command, CommandOutcome, PrimaryAgentView, StandbyView } from "./types";
 
 export interface CommandOptions {
 	/** How long the agent may hold the request for the operation to finish before answering "running". */
@@ -18,6 +18,12 @@ export interface AgentClient {
 	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer.
 	 */
 	status(signal: AbortSignal): Promise<StandbyView | undefined>;
+	/**
+	 * The primary's own agent (GET /v1/status): its gateway's local readiness and maintenance window.
+	 * `undefined` when there is no primary agent to ask (no `primary.agentUrl`, or no client): the
+	 * restart grace is then off. Optional so clients without a primary side need not implement it.
+	 */
+	primaryStatus?(signal: AbortSignal): Promise<PrimaryAgentView | undefined>;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }
@@ -27,6 +33,9 @@ export type AgentClientFactory = (pair: PairConfig) => AgentClient;
 /** Used until the signed protocol client exists: it sends nothing and says so in every outcome. */
 export const noAgentClient: AgentClient = {
 	async status() {
+		return undefined;
+	},
+	async primaryStatus() {
 		return undefined;
 	},
 	async command(cmd) {

@@ -36,6 +36,8 @@ const OPERATOR_COMMANDS = [
 	"demote",
 	"failback",
 	"drill",
+	// Sets the term to the agents' highest reported one (a term anomaly; docs/runbook.md).
+	"reset-term",
 ] as const satisfies readonly OperatorCommand[];
 
 // Operator commands carry no body; 1 KiB leaves room for a client that sends `{}` or a note.
@@ -49,7 +51,7 @@ app.get("/", anonymousGate, async (c) => {
 	const admin = auth === "valid";
 	const canRead = mode === "public" || admin;
 	const part = c.req.query("part") === "content" ? "content" : "page";
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const now = Date.now();
 	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] }, part);
 	// One call per group: summaries, and for the token holder every pair's detail in the same answer.
@@ -78,7 +80,7 @@ app.get("/", anonymousGate, async (c) => {
 });
 
 app.get("/healthz", anonymousGate, async (c) => {
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const admin = (await authenticate(c)) === "valid";
 	if (statusPageMode(c.env).mode === "private" && !admin) {
 		// The verdict stays public for uptime monitors, but without the token it comes from the config
@@ -104,7 +106,7 @@ app.get("/healthz", anonymousGate, async (c) => {
 });
 
 app.get("/api/v1/pairs", anonymousGate, requireReader, async (c) => {
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const admin = (await authenticate(c)) === "valid";
 	const { pairs, unreachable } = admin
 		? await readGroups(c.env, config, { detail: false })
@@ -122,7 +124,7 @@ app.get("/api/v1/pairs/:pair", requireAdmin, async (c) => {
 		fallback: 20,
 	});
 	const detail = await watchdogFor(c.env, group).getPair(name, observations);
-	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT));
 	return c.json(detail);
 });
 
@@ -130,7 +132,7 @@ app.get("/api/v1/pairs/:pair/events", requireAdmin, async (c) => {
 	const { name, group } = resolvePair(c);
 	const limit = intQuery(c, "limit", { min: 1, max: 1000, fallback: 50 });
 	const events = await watchdogFor(c.env, group).getEvents(name, limit);
-	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT));
 	return c.json({ pair: name, events });
 });
 
@@ -188,7 +190,7 @@ function resolvePair(c: Context<Env_>): { name: string; group: string } {
 			{ field: "pair" },
 		);
 	}
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const group = groupOf(config, name);
 	if (group === undefined) throw unknownPair(name, config);
 	return { name, group };

@@ -1,6 +1,6 @@
 // Watchdog configuration: the zod schema, parsed once at the edge into frozen objects, with per-pair errors.
 import { z } from "zod";
-import { decodePublicKey } from "../../protocol";
+import { checkWorkerFetchableUrl, DEFAULT_EXPECT_BODY, decodePublicKey } from "../../protocol";
 
 /** An agent's public key, "ed25519:..." as printed by `failover-agent keygen --agent`. */
 const agentPublicKey = z.string().refine((k) => decodePublicKey(k).ok, {
@@ -37,8 +37,11 @@ export const PairConfigSchema = z
 				/** Readiness URL the Worker probes (OpenClaw: /readyz, 200 ready, 503 not ready). */
 				readyUrl: httpUrl,
 				expectStatus: z.number().int().min(100).max(599).default(200),
-				/** When set, the probe body must contain this text. */
-				expectBody: z.string().min(1).max(256).optional(),
+				/**
+				 * The probe body must contain this text (protocol/probe-spec.ts). Default: OpenClaw's
+				 * `"ready":true`; "" turns the body check off.
+				 */
+				expectBody: z.string().max(256).default(DEFAULT_EXPECT_BODY),
 				/** The primary's own agent, told to pull after failback. Optional. */
 				agentUrl: httpUrl.optional(),
 				/** The primary agent's own key: its answers must be signed with it. Required with agentUrl. */
@@ -62,8 +65,24 @@ export const PairConfigSchema = z
 		recoverThreshold: z.number().int().min(1).max(1000).default(6),
 		/** The standby stays active at least this long before failback. */
 		minActiveSeconds: z.number().int().min(0).max(86_400).default(60),
-		/** Flap damping: beyond this many promotions in an hour, the pair is held. */
+		/**
+		 * Recovery: the primary must also have been ready without a break for this long, counted from its
+		 * return. 120 s outlasts a gateway's start-up grace (OpenClaw reports ready before its channels
+		 * work, and crash-looping gateways stay ready for a minute or two after each restart).
+		 */
+		recoverSeconds: z.number().int().min(0).max(86_400).default(120),
+		/**
+		 * Flap damping: beyond this many failovers in the last hour, automatic failback is held
+		 * (the pair rests on the standby). A failure within an hour of a failback holds it at once.
+		 */
 		maxFailoversPerHour: z.number().int().min(1).max(60).default(3),
+		/**
+		 * Restart grace: while the primary's agent reports its gateway `starting`, failing probes do not
+		 * count for up to this long. 180 s: a bare OpenClaw gateway restarts in 11-16 s here, but public
+		 * reports show 60-170 s starts with many channels and plugins; the grace only runs while the
+		 * agent says `starting`, so a generous cap costs nothing on a real crash. Capped at 600 s.
+		 */
+		startGraceSeconds: z.number().int().min(0).max(600).default(180),
 		failback: z.enum(["auto", "manual"]).default("auto"),
 		/** Agent command deadline per call, ms. */
 		commandTimeoutMs: z.number().int().min(500).max(30_000).default(4_000),
@@ -109,6 +128,30 @@ export const PairConfigSchema = z
 
 export type PairConfig = Readonly<z.output<typeof PairConfigSchema>>;
 
+export interface ParseOptions {
+	/**
+	 * Local development (the Worker var LOCAL_DEVELOPMENT="1"): loopback and plain-http URLs are
+	 * accepted. Never set in a deployment (protocol/url-policy.ts says why).
+	 */
+	localDevelopment: boolean;
+}
+
+/** URL fields a deployed Worker must be able to fetch, checked beyond the schema. */
+function urlErrors(p: PairConfig, prefix: string, opts: ParseOptions): ConfigError[] {
+	const out: ConfigError[] = [];
+	const fields: [string, string | undefined][] = [
+		["primary.readyUrl", p.primary.readyUrl],
+		["primary.agentUrl", p.primary.agentUrl],
+		["standby.agentUrl", p.standby.agentUrl],
+	];
+	for (const [field, url] of fields) {
+		if (url === undefined) continue;
+		const v = checkWorkerFetchableUrl(url, { allowLocal: opts.localDevelopment });
+		if (!v.ok) out.push({ path: `${prefix}.${field}`, message: v.message });
+	}
+	return out;
+}
+
 const GroupSchema = z.object({ name, pairs: z.array(name).min(1) }).strict();
 
 export interface ConfigError {
@@ -142,7 +185,10 @@ function issues(prefix: string, error: z.ZodError): ConfigError[] {
  * Parses the WATCHDOG_CONFIG var (a JSON string or an object). Each pair is validated on its own:
  * one bad pair is reported and skipped while the others are watched.
  */
-export function parseWatchConfig(raw: unknown): WatchConfig {
+export function parseWatchConfig(
+	raw: unknown,
+	opts: ParseOptions = { localDevelopment: false },
+): WatchConfig {
 	const errors: ConfigError[] = [];
 	const pairs = new Map<string, PairConfig>();
 	const groups = new Map<string, string[]>();
@@ -192,6 +238,11 @@ export function parseWatchConfig(raw: unknown): WatchConfig {
 			return;
 		}
 		allNames.push(r.data.name);
+		const bad = urlErrors(r.data, `pairs[${i}]`, opts);
+		if (bad.length > 0) {
+			errors.push(...bad);
+			return;
+		}
 		pairs.set(r.data.name, Object.freeze(r.data));
 	});
 	if (top.groups === undefined) {

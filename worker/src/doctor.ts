@@ -16,7 +16,7 @@ export function mountDoctor(app: Hono<{ Bindings: Env }>): void {
 		if (only !== undefined && !PairConfigSchema.shape.name.safeParse(only).success) {
 			throw apiError(400, "bad-request", "pair: expected a pair name", { field: "pair" });
 		}
-		const config = loadConfig(c.env.WATCHDOG_CONFIG);
+		const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 		const checks: DoctorCheck[] = [];
 		checks.push(
 			config.globalErrors.length === 0

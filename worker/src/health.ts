@@ -48,6 +48,9 @@ export function healthReport(
 		const interval = (config.pairs.get(p.name)?.probeIntervalSeconds ?? 0) * 1000;
 		const stale =
 			p.watched && (p.lastTickAt === null || now - p.lastTickAt > STALE_INTERVALS * interval);
+		// What the judge raised (silent or broken witnesses, refused probes, ...): the pair is watched,
+		// but it could not fail over correctly until these are fixed.
+		for (const text of p.problems ?? []) problems.push(`pair ${p.name}: ${text}`);
 		if (stale) {
 			problems.push(
 				p.lastTickAt === null

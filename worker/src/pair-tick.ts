@@ -13,6 +13,7 @@ import type {
 	OperatorCommand,
 	PairEvent,
 	PairState,
+	PrimaryAgentView,
 	ProbeResult,
 	StandbyView,
 	TailscaleView,
@@ -46,10 +47,15 @@ export interface PairTurnDeps {
 	/** Hands events to the notifiers; must not block (agent calls never wait for notifications). */
 	notify: (pair: string, events: readonly PairEvent[]) => void;
 	/** This tick's witness views, kept in memory for the status API. */
-	onWitnesses?: (
-		pair: string,
-		views: { standby: StandbyView | undefined; tailscale: TailscaleView | undefined },
-	) => void;
+	onWitnesses?: (pair: string, views: WitnessSnapshot) => void;
+}
+
+/** What one tick's witnesses answered; undefined: not asked (not configured, or no client). */
+export interface WitnessSnapshot {
+	standby: StandbyView | undefined;
+	tailscale: TailscaleView | undefined;
+	/** The primary's own agent; undefined when no primary agent is configured (restart grace off). */
+	primaryAgent?: PrimaryAgentView | undefined;
 }
 
 export interface TickReport {
@@ -85,7 +91,10 @@ export async function tickPair(
 		polls && Number.isFinite(budgetMs) ? Math.min(COMMAND_RESERVE_MS, budgetMs / 4) : 0;
 	const witnessDl = reserve > 0 ? deadline(budgetMs - reserve, signal) : undefined;
 	const witnessSignal = witnessDl?.signal ?? signal;
-	const [probe, standby, tailscale] = await Promise.all([
+	// The primary's agent is read every tick when configured: its report on its own gateway tells a
+	// restart ("starting") from an outage, so it must be as fresh as the probe it qualifies.
+	const askPrimary = pair.primary.agentUrl !== undefined && deps.agent.primaryStatus !== undefined;
+	const [probe, standby, tailscale, primaryAgent] = await Promise.all([
 		probeHttp(pair.primary.readyUrl, {
 			fetch: deps.fetch,
 			timeoutMs: pair.probeTimeoutMs,
@@ -96,14 +105,16 @@ export async function tickPair(
 		}),
 		askStandby ? standbyView(deps.agent, witnessSignal) : undefined,
 		deps.tailscale ? deps.tailscale(witnessSignal) : undefined,
+		askPrimary ? primaryAgentView(deps.agent, witnessSignal) : undefined,
 	]).finally(() => witnessDl?.clear());
-	deps.onWitnesses?.(pair.name, { standby, tailscale });
+	deps.onWitnesses?.(pair.name, { standby, tailscale, primaryAgent });
 	const now = deps.clock();
 	// Read the state again: an operator command may have landed while the witnesses answered.
 	const state = store.state(pair.name) ?? initialState(now);
 	const obs: Observation = { kind: "tick", probe };
 	if (standby !== undefined) obs.standby = standby;
 	if (tailscale !== undefined) obs.tailscale = tailscale;
+	if (primaryAgent !== undefined) obs.primaryAgent = primaryAgent;
 	const d = decide(state, obs, pair, now);
 	store.commitTick(
 		pair.name,
@@ -219,6 +230,25 @@ async function standbyView(
 		}));
 	} catch (e) {
 		console.error("agent client status() threw (a bug: failures must be values)", e);
+		return { reachable: false, reason: `agent client error: ${errorText(e)}` };
+	}
+}
+
+async function primaryAgentView(
+	agent: AgentClient,
+	signal: AbortSignal,
+): Promise<PrimaryAgentView | undefined> {
+	try {
+		return await raceSignal(
+			agent.primaryStatus?.(signal) ?? Promise.resolve(undefined),
+			signal,
+			() => ({
+				reachable: false as const,
+				reason: "no answer before the tick's deadline",
+			}),
+		);
+	} catch (e) {
+		console.error("agent client primaryStatus() threw (a bug: failures must be values)", e);
 		return { reachable: false, reason: `agent client error: ${errorText(e)}` };
 	}
 }

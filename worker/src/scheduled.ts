@@ -7,7 +7,7 @@ export type BackstopOutcome =
 	| { ok: false; group: string; error: string };
 
 export async function runBackstop(env: Env, now: number): Promise<BackstopOutcome[]> {
-	const config = loadConfig(env.WATCHDOG_CONFIG);
+	const config = loadConfig(env.WATCHDOG_CONFIG, env.LOCAL_DEVELOPMENT);
 	for (const e of config.globalErrors) console.error(`config: ${e.path}: ${e.message}`);
 	for (const [pair, errors] of config.pairErrors) {
 		for (const e of errors)

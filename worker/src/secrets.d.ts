@@ -12,6 +12,11 @@ interface Env {
 	TAILSCALE_API_KEY?: string;
 	TAILSCALE_OAUTH_CLIENT_ID?: string;
 	TAILSCALE_OAUTH_CLIENT_SECRET?: string;
+	/**
+	 * "1" in local development only (the lab, the demo, the bench, the tests): accept loopback and
+	 * plain-http readiness and agent URLs. Never set in a deployment (see protocol/url-policy.ts).
+	 */
+	LOCAL_DEVELOPMENT?: string;
 	/** Tests only: a loopback Tailscale API stand-in. */
 	TAILSCALE_API_BASE?: string;
 	/** Notifiers (all optional, any combination; parsed by worker/src/notify/config.ts). */

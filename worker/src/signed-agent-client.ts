@@ -1,4 +1,4 @@
-// Signed HTTP client for the agents of one pair: reads the standby's status and sends promote/demote/sync.
+// Signed HTTP client for the agents of one pair: reads both agents' status and sends promote/demote/sync.
 import {
 	ACTION_ROUTES,
 	type AnswerVerdict,
@@ -8,6 +8,7 @@ import {
 	ErrorResponseSchema,
 	HEADERS,
 	importPublicKey,
+	type LocalGateway,
 	MAX_TERM,
 	MAX_WAIT_MS,
 	type OperationRecord,
@@ -21,7 +22,13 @@ import {
 	verifyAnswer,
 } from "../../protocol";
 import { deadline } from "./deadline";
-import type { Command, CommandOutcome, StandbyView } from "./types";
+import type {
+	Command,
+	CommandOutcome,
+	GatewayReport,
+	PrimaryAgentView,
+	StandbyView,
+} from "./types";
 
 export interface SignedAgentClientOptions {
 	/** The pair's name: part of every request's signed audience. */
@@ -167,6 +174,59 @@ function targetFor(side: Role, pair: string, url: string, keyText: string): Agen
  */
 export type VerifiedStatus = { ok: true; status: StatusResponse } | { ok: false; reason: string };
 
+/**
+ * An agent's `local` as decide() sees it. `ageMs` is measured on the agent's own clock (its `now`
+ * minus its `checkedAt`), so a skewed clock between the Worker and the VPS does not age the report.
+ */
+export function gatewayReport(local: LocalGateway, agentNow: number): GatewayReport {
+	return {
+		state: local.state,
+		failing: [...local.failing],
+		...(local.uptimeMs !== undefined ? { uptimeMs: local.uptimeMs } : {}),
+		detail: local.detail,
+		ageMs: Math.max(0, Math.round(agentNow - local.checkedAt)),
+	};
+}
+
+/**
+ * The standby's status as decide() reads it. `ageMs`: how old the status already was when read (0 for
+ * an answer to this tick's request; the time since a dial-out agent pushed it), added to the peer
+ * probe's age. `local` and `maintenanceUntil` are left out for agents older than the fields, so
+ * decide() can tell "not reported" from "none".
+ */
+export function standbyViewOf(s: StatusResponse, ageMs: number): StandbyView {
+	const view: StandbyView = {
+		reachable: true,
+		term: s.term,
+		gatewayActive: s.gatewayActive,
+		primary: s.peer
+			? {
+					ok: s.peer.ok,
+					consecutiveFailures: s.peer.consecutiveFailures,
+					consecutiveSuccesses: s.peer.consecutiveSuccesses,
+					ageMs: s.peer.ageMs + ageMs,
+					latencyMs: s.peer.latencyMs,
+					...(s.peer.reason ? { reason: s.peer.reason } : {}),
+					// The status tells a refused or misdirected probe (3xx, 4xx) from a down one (5xx).
+					...(s.peer.status !== undefined ? { status: s.peer.status } : {}),
+				}
+			: null,
+	};
+	if (s.local !== undefined) view.gateway = s.local ? gatewayReport(s.local, s.now) : null;
+	if (s.maintenanceUntil !== undefined) view.maintenanceUntil = s.maintenanceUntil;
+	return view;
+}
+
+/** The primary agent's status as decide() reads it; an agent older than `local` has `gateway: null`. */
+export function primaryViewOf(s: StatusResponse): PrimaryAgentView {
+	return {
+		reachable: true,
+		term: s.term,
+		gateway: s.local ? gatewayReport(s.local, s.now) : null,
+		maintenanceUntil: s.maintenanceUntil ?? null,
+	};
+}
+
 export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
 	const now = opts.now ?? Date.now;
@@ -308,22 +368,19 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		async status(signal?: AbortSignal): Promise<StandbyView> {
 			const read = await readStatus("standby", signal);
 			if (!read.ok) return { reachable: false, reason: read.reason };
-			const s = read.status;
-			return {
-				reachable: true,
-				term: s.term,
-				gatewayActive: s.gatewayActive,
-				primary: s.peer
-					? {
-							ok: s.peer.ok,
-							consecutiveFailures: s.peer.consecutiveFailures,
-							consecutiveSuccesses: s.peer.consecutiveSuccesses,
-							ageMs: s.peer.ageMs,
-							latencyMs: s.peer.latencyMs,
-							...(s.peer.reason ? { reason: s.peer.reason } : {}),
-						}
-					: null,
-			};
+			return standbyViewOf(read.status, 0);
+		},
+
+		/**
+		 * The primary's own agent (GET /v1/status), read every tick for its gateway's local readiness and
+		 * its maintenance window. `undefined` when no primary agent URL is configured (the restart grace
+		 * is then off). An agent older than `local` reads as reachable with `gateway: null`.
+		 */
+		async primaryStatus(signal?: AbortSignal): Promise<PrimaryAgentView | undefined> {
+			if (!opts.primaryUrl) return undefined;
+			const read = await readStatus("primary", signal);
+			if (!read.ok) return { reachable: false, reason: read.reason };
+			return primaryViewOf(read.status);
 		},
 
 		async command(cmd: Command, call_: CommandCallOptions): Promise<CommandOutcome> {

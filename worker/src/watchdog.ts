@@ -23,6 +23,7 @@ import {
 	type PairTurnDeps,
 	raceSignal,
 	tickPair,
+	type WitnessSnapshot,
 } from "./pair-tick";
 import { detail, type PairDetail, type PairSummary, summarize } from "./pair-view";
 import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
@@ -83,10 +84,7 @@ export class Watchdog extends DurableObject<Env> {
 	private store!: Store;
 	/** The watch group this object serves; learnt from the first call (an object does not know its name). */
 	private group: string | undefined;
-	private readonly views = new Map<
-		string,
-		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
-	>();
+	private readonly views = new Map<string, WitnessSnapshot>();
 	private hubInstance: NotificationHub | undefined;
 	/** Pairs with a tick in progress (its slot, and its end): a pair never has two ticks at once. */
 	private readonly running = new Map<string, { slot: number; done: Promise<void> }>();
@@ -105,7 +103,10 @@ export class Watchdog extends DurableObject<Env> {
 		this.learnGroup(group);
 		// One row a minute (see the budget note in store.ts).
 		this.store.setMeta("heartbeat", String(now));
-		const pairs = this.watchedPairs(loadConfig(this.env.WATCHDOG_CONFIG), group);
+		const pairs = this.watchedPairs(
+			loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT),
+			group,
+		);
 		const alarm = await this.ctx.storage.getAlarm();
 		if (pairs.length === 0) return { group, pairs: 0, alarmAt: alarm, rearmed: null };
 		const shortest = Math.min(...pairs.map((p) => p.probeIntervalSeconds * 1000));
@@ -121,12 +122,12 @@ export class Watchdog extends DurableObject<Env> {
 
 	async getPairs(group: string): Promise<PairSummary[]> {
 		this.learnGroup(group);
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		return (config.groups.get(group) ?? []).map((n) => summarize(this.store, config, group, n));
 	}
 
 	async getPair(name: string, observations = 20): Promise<PairDetail | null> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		const group = this.groupFor(config, name);
 		if (group === undefined) return null;
 		return this.detailOf(config, group, name, observations, await this.ctx.storage.getAlarm());
@@ -139,7 +140,7 @@ export class Watchdog extends DurableObject<Env> {
 	 */
 	async readGroup(group: string, opts: GroupReadOptions): Promise<GroupView> {
 		this.learnGroup(group);
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		const nextAlarmAt = opts.detail ? await this.ctx.storage.getAlarm() : null;
 		const before = this.store.rowsRead;
 		// Synchronous from here on: nothing else runs in this object while the budget is set.
@@ -175,6 +176,7 @@ export class Watchdog extends DurableObject<Env> {
 		return detail(summarize(this.store, config, group, name), this.store, pair, {
 			observations,
 			standby: views?.standby,
+			primaryAgent: views?.primaryAgent,
 			nextAlarmAt,
 			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
@@ -186,14 +188,14 @@ export class Watchdog extends DurableObject<Env> {
 	}
 
 	async getEvents(name: string, limit: number): Promise<StoredEvent[] | null> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		if (this.groupFor(config, name) === undefined) return null;
 		return this.store.events(name, limit);
 	}
 
 	/** pause / resume / promote / demote / failback, through decide(); commands it returns are sent now. */
 	async operator(name: string, command: OperatorCommand): Promise<OperatorResult> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		if (this.groupFor(config, name) === undefined) {
 			return { ok: false, code: "unknown-pair", message: `no pair named "${name}"` };
 		}
@@ -218,7 +220,7 @@ export class Watchdog extends DurableObject<Env> {
 	/** GET /api/v1/doctor: each pair of the group (or only `pair`) checked as a failover would use it. */
 	async doctor(group: string, pair?: string): Promise<PairVerdict[]> {
 		this.learnGroup(group);
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		const names = (config.groups.get(group) ?? []).filter((n) => pair === undefined || n === pair);
 		const ts = this.deps.tailscale;
 		return Promise.all(
@@ -241,7 +243,7 @@ export class Watchdog extends DurableObject<Env> {
 			console.error("watchdog alarm fired before its group was known; the cron backstop sets it");
 			return;
 		}
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		this.store.setMeta("config_hash", config.hash);
 		const pairs = this.watchedPairs(config, group);
 		if (pairs.length === 0) {

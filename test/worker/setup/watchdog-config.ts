@@ -83,6 +83,8 @@ export function testBindings(gatewayBase: string, refusedBase: string): Record<s
 	return {
 		WATCHDOG_CONFIG: JSON.stringify(testWatchdogConfig(gatewayBase, refusedBase)),
 		ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+		// The tests' gateways and agents are on loopback over plain http: local development only.
+		LOCAL_DEVELOPMENT: "1",
 		GATEWAY_BASE: gatewayBase,
 		REFUSED_BASE: refusedBase,
 	};

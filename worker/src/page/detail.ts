@@ -1,5 +1,5 @@
 // A pair's detail (token holders only): witness views, the probe timeline, last drill, notifications, event log.
-import type { PairDetail } from "../pair-view";
+import { describeGateway, NO_PRIMARY_AGENT, type PairDetail } from "../pair-view";
 import type { StoredEvent } from "../store";
 import type { DrillRun } from "../types";
 import { timelineCaption, timelineSvg } from "./chart";
@@ -35,14 +35,16 @@ function witnesses(p: PairDetail, now: number): Html {
 	const v = sb.view;
 	const standbyExtra =
 		v?.reachable === true
-			? html`<div class="small muted">agent term ${v.term} · its gateway ${v.gatewayActive ? "running" : "stopped"}${v.primary?.latencyMs !== undefined ? ` · its probe ${formatMs(v.primary.latencyMs)}` : ""}</div>`
+			? html`<div class="small muted">agent term ${v.term} · its gateway ${v.gatewayActive ? "running" : "stopped"}${v.primary?.latencyMs !== undefined ? ` · its probe ${formatMs(v.primary.latencyMs)}` : ""}${v.gateway ? html`<br>${describeGateway(v.gateway)}` : ""}</div>`
 			: "";
+	const pa = p.witnesses.primaryAgent;
 	const counts = p.counts;
 	const pending = p.pairState?.pending;
 	return html`<div class="cards">
 <div class="card"><b>Worker probe of the primary</b>${worker}</div>
 <div class="card"><b>Standby agent</b>${sb.configured ? "" : html`<span class="muted">(not a witness) </span>`}${sb.summary}${standbyExtra}</div>
 <div class="card"><b>Tailscale</b>${p.witnesses.tailscale.summary}</div>
+<div class="card"><b>Primary agent</b>${pa?.configured ? pa.summary : html`<span class="muted">${NO_PRIMARY_AGENT}</span>`}</div>
 <div class="card"><b>Counters</b>${counts ? `${counts.fails} failed and ${counts.oks} good probes in a row · standby missed ${counts.standbyMisses} polls` : "—"}${pending ? html`<div class="small warn">pending: ${pending.action} to the ${pending.target} (term ${pending.term}, attempt ${pending.attempt}, op ${pending.opId})</div>` : ""}</div>
 </div>`;
 }

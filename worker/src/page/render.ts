@@ -104,6 +104,7 @@ function renderPair(p: PairPageView, now: number): Html {
 <div class="pair-head"><h2>${s.name}</h2><span class="badge state">${stateLabel(s.state)}</span>${s.group !== "default" ? html`<span class="muted small">group ${s.group}</span>` : ""}</div>
 ${facts(s, now)}
 ${s.reason ? html`<p class="reason">${s.reason}</p>` : ""}
+${s.problems?.length ? html`<div class="banner warn"><b>Problems:</b><ul>${s.problems.map((t) => html`<li>${t}</li>`)}</ul></div>` : ""}
 ${s.configErrors.length > 0 ? html`<div class="banner error"><b>Not watched: the config has errors.</b><ul>${s.configErrors.map((e) => html`<li><code>${e.path}</code>: ${e.message}</li>`)}</ul></div>` : ""}
 <div class="controls" hidden>${COMMANDS.map(
 		(c) =>
