@@ -3,11 +3,14 @@ import { describe, expect, it } from "vitest";
 import { parseWatchConfig } from "../../worker/src/config";
 import { loadConfig } from "../../worker/src/config-cache";
 
+/** Any well-formed agent key: these tests are about URLs. */
+const KEY = "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
 const pair = (
 	primary: Record<string, unknown>,
 	standbyUrl = "https://standby.example.test:8443",
 ) => ({
-	pairs: [{ name: "home", primary, standby: { agentUrl: standbyUrl } }],
+	pairs: [{ name: "home", primary, standby: { agentUrl: standbyUrl, agentPublicKey: KEY } }],
 });
 
 describe("URLs a deployed Worker cannot fetch", () => {
@@ -31,7 +34,11 @@ describe("URLs a deployed Worker cannot fetch", () => {
 	it("checks primary.agentUrl and standby.agentUrl too", () => {
 		const c = parseWatchConfig(
 			pair(
-				{ readyUrl: "https://p.example.test/readyz", agentUrl: "http://10.0.0.2:8443" },
+				{
+					readyUrl: "https://p.example.test/readyz",
+					agentUrl: "http://10.0.0.2:8443",
+					agentPublicKey: KEY,
+				},
 				"https://[::1]:8443",
 			),
 		);

@@ -32,7 +32,10 @@ describe("pair problems", () => {
 				{
 					name: "home",
 					primary: { readyUrl: "https://p.example.test/readyz" },
-					standby: { agentUrl: "https://s.example.test" },
+					standby: {
+						agentUrl: "https://s.example.test",
+						agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+					},
 				},
 			],
 		});

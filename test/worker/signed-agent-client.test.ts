@@ -541,7 +541,7 @@ describe("agents' reports on their own gateway (status.local, maintenanceUntil)"
 		const agent = fakeAgent(() => json(body));
 		expect(await client(agent.fetch, { primaryUrl }).primaryStatus()).toEqual({
 			reachable: false,
-			reason: "agent status did not match protocol v1",
+			reason: "primary agent's status refused: it did not match protocol v2",
 		});
 	});
 
