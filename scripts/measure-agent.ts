@@ -1,5 +1,7 @@
 // Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS.
-// Run: npm run measure:agent -- [--requests N] [--json FILE]
+// Run: npm run measure:agent -- [--requests N] [--json FILE] [--node-flags="FLAGS" | --no-unit-flags]
+// By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
+// so the figure is the one a VPS sees.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -16,8 +18,10 @@ const { values } = parseArgs({
 	options: {
 		requests: { type: "string", default: "500" },
 		json: { type: "string" },
-		/** Extra flags for the agent's node, e.g. "--max-semi-space-size=1" as in the systemd unit. */
-		"node-flags": { type: "string", default: "" },
+		/** Node flags for the agent instead of the unit's, e.g. --node-flags="--max-semi-space-size=1". */
+		"node-flags": { type: "string" },
+		/** Run with no node flags at all (the "before" figure). */
+		"no-unit-flags": { type: "boolean", default: false },
 	},
 	strict: true,
 });
@@ -37,6 +41,18 @@ async function readyServer(): Promise<{ url: string; close: () => void }> {
 			server.close();
 		},
 	};
+}
+
+/** The flags between the node binary and the bundle in the shipped unit's ExecStart. */
+async function unitNodeFlags(): Promise<string[]> {
+	const unit = await readFile(join(root, "agent/systemd/failover-agent.service"), "utf8");
+	const execStart = /^ExecStart=(\S+)\s+(.*)$/m.exec(unit);
+	if (execStart?.[2] === undefined) throw new Error("no ExecStart= in the unit");
+	const words = execStart[2].split(/\s+/);
+	return words.slice(
+		0,
+		words.findIndex((w) => w.endsWith("agent.mjs")),
+	);
 }
 
 async function rssKiB(pid: number): Promise<number> {
@@ -79,7 +95,12 @@ async function main() {
 		}),
 	);
 
-	const nodeFlags = (values["node-flags"] ?? "").split(" ").filter(Boolean);
+	const nodeFlags =
+		values["node-flags"] !== undefined
+			? values["node-flags"].split(" ").filter(Boolean)
+			: values["no-unit-flags"]
+				? []
+				: await unitNodeFlags();
 	const child: ChildProcess = spawn(
 		process.execPath,
 		[...nodeFlags, bundle, "serve", "--config", configFile],

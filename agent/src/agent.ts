@@ -5,6 +5,7 @@ import { createAgentApp } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
+import type { ReadyFetch } from "./http-get";
 import type { Logger } from "./log";
 import { OperationManager, type RunStep } from "./operations";
 import { PeerProber } from "./peer-prober";
@@ -19,7 +20,8 @@ export interface AgentIo {
 	now?: () => number;
 	runStep: RunStep;
 	log: Logger;
-	fetch?: typeof fetch;
+	/** The readiness GET for the peer probe, gateway probe and wait-ready; defaults to node:http. */
+	fetch?: ReadyFetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
 	authFailureLimit?: number;

@@ -1,9 +1,10 @@
-// `failover-agent` command line: dispatches keygen, serve, check-config and call.
+// `failover-agent` command line: dispatches keygen, serve, check-config and call; --version.
 import { callCommand } from "./commands/call";
 import { checkConfigCommand } from "./commands/check-config";
 import { type CliIo, EXIT_OK, EXIT_USAGE, usageError } from "./commands/io";
 import { keygenCommand } from "./commands/keygen";
 import { serveCommand } from "./commands/serve";
+import { versionLine } from "./version";
 
 export const MAIN_HELP = `failover-agent: the agent of failover-gateway. It runs on each VPS, carries
 out commands signed by the watchdog Worker, and reports its own view of the
@@ -15,6 +16,7 @@ Usage:
   failover-agent check-config FILE                validate a config, print a summary
   failover-agent call URL ACTION --key FILE       send one signed request
                                                   (ACTION: status|promote|demote|sync)
+  failover-agent --version                        print the agent and protocol versions
 
 Run "failover-agent COMMAND --help" for a command's options.
 Documentation: docs/agent.md`;
@@ -32,6 +34,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 		io.out(`${MAIN_HELP}\n`);
 		// No command at all is a usage error (after the help), so a script notices.
 		return command === undefined ? EXIT_USAGE : EXIT_OK;
+	}
+	if (command === "--version" || command === "-V" || command === "version") {
+		io.out(`${versionLine()}\n`);
+		return EXIT_OK;
 	}
 	const run = COMMANDS[command];
 	if (run === undefined)

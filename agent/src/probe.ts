@@ -1,4 +1,5 @@
 // One HTTP readiness probe with a deadline; failures come back as values, never exceptions.
+import { httpGet, type ReadyFetch } from "./http-get";
 
 export type ReadyProbe =
 	| { ok: true; status: number; ms: number }
@@ -12,12 +13,13 @@ export type ReadyProbe =
 
 export interface ProbeOptions {
 	timeoutMs: number;
-	fetch?: typeof fetch;
+	/** Defaults to {@link httpGet}; tests pass a fake fetch. */
+	fetch?: ReadyFetch;
 }
 
 /** Ready means HTTP 200 (OpenClaw's /readyz answers 503 while not ready). Redirects are not followed. */
 export async function probeReady(url: string, options: ProbeOptions): Promise<ReadyProbe> {
-	const doFetch = options.fetch ?? fetch;
+	const doFetch = options.fetch ?? httpGet;
 	const started = performance.now();
 	const elapsed = () => Math.round(performance.now() - started);
 	try {

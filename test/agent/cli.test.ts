@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../agent/src/cli";
 import { silentLogger } from "../../agent/src/log";
 import { listenAgent } from "../../agent/src/server";
-import { importPrivateKey, importPublicKey, keyId } from "../../protocol";
+import { AGENT_VERSION } from "../../agent/src/version";
+import { importPrivateKey, importPublicKey, keyId, PROTOCOL_VERSION } from "../../protocol";
 import { configFor, fakeRunner, onCleanup, tempDir, watchdogKeys } from "./helpers";
 
 async function cli(...argv: string[]) {
@@ -227,4 +228,16 @@ describe("call, against an agent on a real port", () => {
 		expect(res.code).toBe(1);
 		expect(res.err).toMatch(/--key .*private key: expected "ed25519-priv:"/);
 	});
+});
+
+describe("--version", () => {
+	it.each([["--version"], ["-V"], ["version"]])(
+		"%s prints the package and protocol versions",
+		async (flag) => {
+			const { code, out } = await cli(flag);
+			expect(code).toBe(0);
+			expect(out).toBe(`failover-agent ${AGENT_VERSION} (protocol ${PROTOCOL_VERSION})\n`);
+			expect(AGENT_VERSION).toMatch(/^\d+\.\d+\.\d+/);
+		},
+	);
 });

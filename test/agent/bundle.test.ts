@@ -1,0 +1,45 @@
+// The single-file bundle a VPS runs: `npm run build:agent` output runs alone, says its version, and its checksum file matches.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cp, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROTOCOL_VERSION } from "../../protocol";
+import { tempDir } from "./helpers";
+
+const root = resolve(import.meta.dirname, "../..");
+
+describe("scripts/build-agent.mjs", () => {
+	it("builds a bundle whose --version and sha256 file match, and that runs outside the checkout", async () => {
+		const dir = await tempDir();
+		const out = join(dir, "build", "agent.mjs");
+		const built = spawnSync(
+			process.execPath,
+			[join(root, "scripts/build-agent.mjs"), "--outfile", out],
+			{ encoding: "utf8" },
+		);
+		expect(built.status, built.stderr).toBe(0);
+		const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+			version: string;
+		};
+		const versionLine = `failover-agent ${pkg.version} (protocol ${PROTOCOL_VERSION})`;
+		const sha256 = createHash("sha256")
+			.update(await readFile(out))
+			.digest("hex");
+		expect(built.stdout).toContain(`version ${versionLine}`);
+		expect(built.stdout).toContain(`sha256 ${sha256}`);
+		// sha256sum's own format, so `sha256sum -c agent.mjs.sha256` works on the VPS.
+		expect(await readFile(`${out}.sha256`, "utf8")).toBe(`${sha256}  agent.mjs\n`);
+
+		// A copy with no project beside it (no node_modules up the tree) still runs: nothing
+		// falls through to a package resolved at run time.
+		const vps = join(dir, "vps");
+		await cp(out, join(vps, "agent.mjs"));
+		const ran = spawnSync(process.execPath, [join(vps, "agent.mjs"), "--version"], {
+			encoding: "utf8",
+			cwd: vps,
+		});
+		expect(ran.status, ran.stderr).toBe(0);
+		expect(ran.stdout).toBe(`${versionLine}\n`);
+	}, 60_000);
+});
