@@ -13,6 +13,7 @@ import {
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { configErrors, healthReport } from "./health";
+import { heartbeatTarget } from "./heartbeat";
 import { apiError, apiErrorResponse } from "./http-error";
 import { pairPages } from "./page/data";
 import { pageResponse } from "./page/response";
@@ -72,6 +73,12 @@ app.get("/healthz", async (c) => {
 	const { problem } = statusPageMode(c.env);
 	if (problem) {
 		report.problems.push(problem);
+		report.ok = false;
+	}
+	// A dead-man's switch that can never ping would leave the outside monitor alerting (or silent).
+	const heartbeat = heartbeatTarget(c.env.HEARTBEAT_URL);
+	if (heartbeat.kind === "invalid") {
+		report.problems.push(heartbeat.problem);
 		report.ok = false;
 	}
 	// 503 whenever a configured pair is not being watched, so an uptime monitor pages someone.
