@@ -44,6 +44,26 @@ const builtinsViaRequire = {
 };
 
 /**
+ * zod's classic entry re-exports all of its 60-odd message locales (`z.locales`), about 300 KB of
+ * the bundle that every start parses and runs; the agent uses only the default English messages.
+ * So the bundle gets a locales module with `en` alone (z.locales.<other> is undefined in the agent).
+ */
+const zodEnglishOnly = {
+	name: "zod-english-only",
+	setup(b) {
+		b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+			if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
+			return { path: resolve(dirname(args.importer), "../locales/en.js"), namespace: "zod-en" };
+		});
+		b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
+			contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+			resolveDir: dirname(args.path),
+			loader: "js",
+		}));
+	},
+};
+
+/**
  * Builds to a temp file and renames it, so a concurrent run never executes a half-written bundle;
  * then writes `<outfile>.sha256` in sha256sum's format ("<hex>  agent.mjs"), so on the VPS
  * `sha256sum -c agent.mjs.sha256` verifies a copy. Returns { path, sha256 }.
@@ -62,7 +82,7 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 			outfile: temp,
 			banner: { js: banner },
 			legalComments: "none",
-			plugins: [builtinsViaRequire],
+			plugins: [builtinsViaRequire, zodEnglishOnly],
 			// Not minified: readable stack traces in journald are worth more than a few hundred KB.
 			minify: false,
 			logLevel: quiet ? "error" : "warning",

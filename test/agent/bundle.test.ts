@@ -1,7 +1,7 @@
 // The single-file bundle a VPS runs: `npm run build:agent` output runs alone, says its version, and its checksum file matches.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cp, readFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../protocol";
@@ -41,5 +41,18 @@ describe("scripts/build-agent.mjs", () => {
 		});
 		expect(ran.status, ran.stderr).toBe(0);
 		expect(ran.stdout).toBe(`${versionLine}\n`);
+
+		// zod runs in the bundle with its English messages only (the build drops the other locales).
+		await writeFile(join(vps, "bad.json"), '{"role":"standby","logLevel":7}');
+		const checked = spawnSync(
+			process.execPath,
+			[join(vps, "agent.mjs"), "check-config", "bad.json"],
+			{
+				encoding: "utf8",
+				cwd: vps,
+			},
+		);
+		expect(checked.status).toBe(1);
+		expect(checked.stderr + checked.stdout).toMatch(/invalid config[\s\S]*logLevel: /);
 	}, 60_000);
 });
