@@ -55,9 +55,16 @@ async function unitNodeFlags(): Promise<string[]> {
 	);
 }
 
-async function rssKiB(pid: number): Promise<number> {
+/**
+ * VmRSS (all resident pages) and RssAnon (the process's private memory: heap, stacks, malloc), KiB,
+ * from /proc. The difference is mostly file-backed pages of the node binary, shared with any other
+ * process running the same binary (on a VPS, typically the OpenClaw gateway) and reclaimable.
+ */
+async function rssKiB(pid: number): Promise<{ rss: number; anon: number }> {
 	const status = await readFile(`/proc/${pid}/status`, "utf8");
-	return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+	const field = (name: string) =>
+		Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+	return { rss: field("VmRSS"), anon: field("RssAnon") };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -151,8 +158,12 @@ async function main() {
 				min: Number((samples[0] ?? Number.NaN).toFixed(3)),
 			},
 			idleRssMiB: {
-				afterStart: Number((idleBefore / 1024).toFixed(1)),
-				afterRequests: Number((idleAfter / 1024).toFixed(1)),
+				afterStart: Number((idleBefore.rss / 1024).toFixed(1)),
+				afterRequests: Number((idleAfter.rss / 1024).toFixed(1)),
+			},
+			idleRssAnonMiB: {
+				afterStart: Number((idleBefore.anon / 1024).toFixed(1)),
+				afterRequests: Number((idleAfter.anon / 1024).toFixed(1)),
 			},
 			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
 		};
