@@ -44,11 +44,14 @@ export const httpGet: ReadyFetch = (url, init) =>
 			{ headers: init.headers, agent: false },
 			(res: IncomingMessage) => {
 				signal.removeEventListener("abort", onAbort);
-				res.resume();
 				resolve({ status: res.statusCode ?? 0, body: null });
+				// The status is the answer: close the connection rather than read a body that may
+				// never end (a misbehaving endpoint must not hold a socket per probe).
+				res.destroy();
 			},
 		);
-		request.once("error", (error) => {
+		// `on`, not `once`: a socket error after the answer (the destroy above) must not go unhandled.
+		request.on("error", (error) => {
 			signal.removeEventListener("abort", onAbort);
 			reject(signal.aborted ? signal.reason : new TypeError("fetch failed", { cause: error }));
 		});
