@@ -1,5 +1,5 @@
 // Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS.
-// Run: npm run measure:agent -- [--requests N] [--json FILE] [--node-flags="FLAGS" | --no-unit-flags]
+// Run: npm run measure:agent -- [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
 // By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
 // so the figure is the one a VPS sees.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -20,6 +20,8 @@ const { values } = parseArgs({
 		json: { type: "string" },
 		/** Node flags for the agent instead of the unit's, e.g. --node-flags="--max-semi-space-size=1". */
 		"node-flags": { type: "string" },
+		/** The node binary that runs the agent (default: the one running this script). */
+		node: { type: "string" },
 		/** Run with no node flags at all (the "before" figure). */
 		"no-unit-flags": { type: "boolean", default: false },
 	},
@@ -108,8 +110,9 @@ async function main() {
 			: values["no-unit-flags"]
 				? []
 				: await unitNodeFlags();
+	const nodeBinary = values.node ?? process.execPath;
 	const child: ChildProcess = spawn(
-		process.execPath,
+		nodeBinary,
 		[...nodeFlags, bundle, "serve", "--config", configFile],
 		{
 			stdio: ["ignore", "pipe", "inherit"],
@@ -148,7 +151,7 @@ async function main() {
 		const idleAfter = await rssKiB(child.pid ?? 0);
 
 		const result = {
-			node: process.version,
+			node: spawnSync(nodeBinary, ["--version"], { encoding: "utf8" }).stdout.trim(),
 			nodeFlags,
 			requests,
 			statusRoundTripMs: {

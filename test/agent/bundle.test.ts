@@ -42,6 +42,23 @@ describe("scripts/build-agent.mjs", () => {
 		expect(ran.status, ran.stderr).toBe(0);
 		expect(ran.stdout).toBe(`${versionLine}\n`);
 
+		// With the unit's node flags too: a V8 flag that turns off what Node's own code needs
+		// (--lite-mode and --jitless drop WebAssembly on Node 22) would stop the agent at start.
+		const unit = await readFile(join(root, "agent/systemd/failover-agent.service"), "utf8");
+		const words = /^ExecStart=\S+\s+(.*)$/m.exec(unit)?.[1]?.split(/\s+/) ?? [];
+		const flags = words.slice(
+			0,
+			words.findIndex((w) => w.endsWith("agent.mjs")),
+		);
+		expect(flags).not.toContain("--lite-mode");
+		expect(flags).not.toContain("--jitless");
+		const flagged = spawnSync(process.execPath, [...flags, join(vps, "agent.mjs"), "--version"], {
+			encoding: "utf8",
+			cwd: vps,
+		});
+		expect(flagged.status, flagged.stderr).toBe(0);
+		expect(flagged.stderr).toBe("");
+
 		// zod runs in the bundle with its English messages only (the build drops the other locales).
 		await writeFile(join(vps, "bad.json"), '{"role":"standby","logLevel":7}');
 		const checked = spawnSync(
