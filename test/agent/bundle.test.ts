@@ -59,6 +59,26 @@ describe("scripts/build-agent.mjs", () => {
 		expect(flagged.status, flagged.stderr).toBe(0);
 		expect(flagged.stderr).toBe("");
 
+		// On an old Node (simulated: process.versions.node rewritten before the bundle loads) it
+		// stops first, with the statement and the fix, before reading any config.
+		const old = spawnSync(
+			process.execPath,
+			[
+				"--import",
+				'data:text/javascript,Object.defineProperty(process, "versions", { value: { ...process.versions, node: "20.9.0" } });',
+				join(vps, "agent.mjs"),
+				"serve",
+				"--config",
+				join(vps, "missing.json"),
+			],
+			{ encoding: "utf8", cwd: vps },
+		);
+		expect(old.status).toBe(1);
+		expect(old.stderr).toMatch(
+			/^failover-agent needs Node\.js >= 22\.12\.0, and this is 20\.9\.0: install/,
+		);
+		expect(old.stderr).not.toContain("missing.json");
+
 		// zod runs in the bundle with its English messages only (the build drops the other locales).
 		await writeFile(join(vps, "bad.json"), '{"role":"standby","logLevel":7}');
 		const checked = spawnSync(
