@@ -6,6 +6,7 @@ import { createAgentApp } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
+import type { ReadyFetch } from "./http-get";
 import { LocalGatewayMonitor } from "./local-gateway";
 import type { Logger } from "./log";
 import { activeUntil, readMaintenance } from "./maintenance";
@@ -23,7 +24,8 @@ export interface AgentIo {
 	now?: () => number;
 	runStep: RunStep;
 	log: Logger;
-	fetch?: typeof fetch;
+	/** The readiness GET for the peer probe, gateway probe and wait-ready; defaults to node:http. */
+	fetch?: ReadyFetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
 	/** Tests turn the own-gateway timer off and drive local.checkOnce() themselves. */

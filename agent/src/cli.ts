@@ -1,4 +1,4 @@
-// `failover-agent` command line: dispatches keygen, serve, check-config, doctor, call, term and maintenance.
+// `failover-agent` command line: dispatches keygen, serve, check-config, doctor, call, term and maintenance; --version.
 import { callCommand } from "./commands/call";
 import { checkConfigCommand } from "./commands/check-config";
 import { doctorCommand } from "./commands/doctor";
@@ -7,6 +7,7 @@ import { keygenCommand } from "./commands/keygen";
 import { maintenanceCommand } from "./commands/maintenance";
 import { serveCommand } from "./commands/serve";
 import { termCommand } from "./commands/term";
+import { versionLine } from "./version";
 
 export const MAIN_HELP = `failover-agent: the agent of failover-gateway. It runs on each VPS, carries
 out commands signed by the watchdog Worker, and reports its own view of the
@@ -23,6 +24,7 @@ Usage:
   failover-agent term --config FILE [--set N]     show the highest term; lower it
                                                   after a term reset on the Worker
   failover-agent maintenance --for 10m | --end     pause the pair while you work on this VPS
+  failover-agent --version                        print the agent and protocol versions
 
 Run "failover-agent COMMAND --help" for a command's options.
 Documentation: docs/agent.md`;
@@ -43,6 +45,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 		io.out(`${MAIN_HELP}\n`);
 		// No command at all is a usage error (after the help), so a script notices.
 		return command === undefined ? EXIT_USAGE : EXIT_OK;
+	}
+	if (command === "--version" || command === "-V" || command === "version") {
+		io.out(`${versionLine()}\n`);
+		return EXIT_OK;
 	}
 	const run = COMMANDS[command];
 	if (run === undefined)

@@ -1,5 +1,7 @@
 // This VPS's own gateway: reads its readiness URL as a loopback caller and its systemd unit on a timer, classifies, caches.
+
 import type { LocalGateway, LocalGatewayState } from "../../protocol";
+import { httpGet, type ReadyFetch, readyBodyText } from "./http-get";
 import type { Logger } from "./log";
 import { type CommandRunner, createCommandRunner } from "./steps/run-command";
 import type { GatewayUnit } from "./steps/types";
@@ -47,9 +49,9 @@ export type ReadinessAnswer =
  */
 export async function readReadiness(
 	url: string,
-	opts: { timeoutMs: number; fetch?: typeof fetch; signal?: AbortSignal },
+	opts: { timeoutMs: number; fetch?: ReadyFetch; signal?: AbortSignal },
 ): Promise<ReadinessAnswer> {
-	const doFetch = opts.fetch ?? fetch;
+	const doFetch = opts.fetch ?? httpGet;
 	const deadline = AbortSignal.timeout(opts.timeoutMs);
 	const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
 	try {
@@ -58,7 +60,7 @@ export async function readReadiness(
 			redirect: "manual",
 			headers: { accept: "application/json", "user-agent": "failover-agent" },
 		});
-		const text = await readLimited(res);
+		const text = await readyBodyText(res);
 		const body = parseBody(text);
 		return {
 			kind: "answered",
@@ -79,24 +81,6 @@ export async function readReadiness(
 					: (error as Error).message;
 		return { kind: "refused", detail: String(detail).slice(0, 80) };
 	}
-}
-
-async function readLimited(res: Response): Promise<string> {
-	if (res.body === null) return "";
-	const reader = res.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > MAX_READY_BODY_BYTES) {
-			await reader.cancel().catch(() => {});
-			return "";
-		}
-		chunks.push(value);
-	}
-	return Buffer.concat(chunks).toString("utf8");
 }
 
 function parseBody(text: string): { failing: string[] | null; uptimeMs?: number } {
@@ -251,7 +235,7 @@ export interface LocalGatewayOptions {
 	now: () => number;
 	/** CLOCK_MONOTONIC µs (systemd's clock for unit timestamps); injectable for tests. */
 	monoNowUs?: () => number;
-	fetch?: typeof fetch;
+	fetch?: ReadyFetch;
 	/** Runs systemctl; tests inject a fake. */
 	runCommand?: CommandRunner;
 	log: Logger;

@@ -1,5 +1,6 @@
 // One HTTP readiness probe with a deadline, judged by the shared probe spec; failures come back as values, never exceptions.
 import { classifyAnswer, DEFAULT_EXPECT_BODY, DEFAULT_EXPECT_STATUS } from "../../protocol";
+import { httpGet, type ReadyFetch, readyBodyText } from "./http-get";
 
 export type ReadyProbe =
 	| { ok: true; status: number; ms: number }
@@ -13,21 +14,19 @@ export type ReadyProbe =
 
 export interface ProbeOptions {
 	timeoutMs: number;
-	fetch?: typeof fetch;
+	/** Defaults to {@link httpGet}; tests pass a fake fetch. */
+	fetch?: ReadyFetch;
 	/** Expected status and body substring (protocol/probe-spec.ts); default 200 and `"ready":true`. */
 	expectStatus?: number;
 	expectBody?: string;
 }
-
-// A readiness body is a few hundred bytes; a misdirected URL serving a big page must not cost memory.
-const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Ready means the expected status (200) with the expected body (`"ready":true`), the same rule the
  * Worker applies (protocol/probe-spec.ts). Redirects are not followed: a 3xx is reported with its status.
  */
 export async function probeReady(url: string, options: ProbeOptions): Promise<ReadyProbe> {
-	const doFetch = options.fetch ?? fetch;
+	const doFetch = options.fetch ?? httpGet;
 	const spec = {
 		expectStatus: options.expectStatus ?? DEFAULT_EXPECT_STATUS,
 		expectBody: options.expectBody ?? DEFAULT_EXPECT_BODY,
@@ -48,7 +47,7 @@ export async function probeReady(url: string, options: ProbeOptions): Promise<Re
 				return { ok: true, status, ms: elapsed() };
 			return { ok: false, reason: "http-status", status, ms: elapsed() };
 		}
-		const body = await readBounded(response, MAX_BODY_BYTES);
+		const body = await readyBodyText(response);
 		if (classifyAnswer(spec, status, body).class === "up")
 			return { ok: true, status, ms: elapsed() };
 		return {
@@ -70,20 +69,4 @@ export async function probeReady(url: string, options: ProbeOptions): Promise<Re
 			detail: err.cause?.code ?? err.message,
 		};
 	}
-}
-
-async function readBounded(response: Response, max: number): Promise<string> {
-	const reader = response.body?.getReader();
-	if (!reader) return "";
-	const decoder = new TextDecoder();
-	let text = "";
-	let size = 0;
-	while (size < max) {
-		const { done, value } = await reader.read();
-		if (done) return text + decoder.decode();
-		size += value.byteLength;
-		text += decoder.decode(value, { stream: true });
-	}
-	await reader.cancel().catch(() => {});
-	return text;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../agent/src/cli";
 import { silentLogger } from "../../agent/src/log";
 import { listenAgent } from "../../agent/src/server";
+import { AGENT_VERSION } from "../../agent/src/version";
 import {
 	agentFingerprint,
 	importPrivateKey,
@@ -207,11 +208,14 @@ describe("check-config", () => {
 	])("warns about %s", async (_n, extra, want) => {
 		const dir = await tempDir();
 		const keys = await watchdogKeys();
+		const agentKeyFile = await writeAgentKeyFile(dir);
 		const file = join(dir, "agent.json");
 		await writeFile(
 			file,
 			JSON.stringify({
 				role: "standby",
+				pair: TEST_PAIR,
+				agentKeyFile,
 				watchdogPublicKeys: [keys.publicKeyText],
 				workspace: dir,
 				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
@@ -441,4 +445,16 @@ describe("call, against an agent on a real port", () => {
 		expect(res.code).toBe(1);
 		expect(res.err).toMatch(/--key .*private key: expected "ed25519-priv:"/);
 	});
+});
+
+describe("--version", () => {
+	it.each([["--version"], ["-V"], ["version"]])(
+		"%s prints the package and protocol versions",
+		async (flag) => {
+			const { code, out } = await cli(flag);
+			expect(code).toBe(0);
+			expect(out).toBe(`failover-agent ${AGENT_VERSION} (protocol ${PROTOCOL_VERSION})\n`);
+			expect(AGENT_VERSION).toMatch(/^\d+\.\d+\.\d+/);
+		},
+	);
 });

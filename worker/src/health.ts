@@ -1,9 +1,11 @@
 // The /healthz verdict: is every configured pair being watched? Config errors and stopped loops say no.
+
 import { adminTokenWeakness } from "./admin-token";
 import { statusPageMode } from "./auth";
 import { limiterProblems } from "./client-limits";
 import type { ConfigError } from "./config";
 import type { LoadedConfig } from "./config-cache";
+import { heartbeatTarget } from "./heartbeat";
 import type { PairSummary } from "./pair-view";
 
 // A pair's loop is reported stale past this many of its intervals (the backstop re-arms at two).
@@ -72,7 +74,7 @@ export function healthReport(
 
 /**
  * Problems of the Worker itself, from its settings alone: a bad STATUS_PAGE, a weak ADMIN_TOKEN (admin
- * routes are off until it is replaced). Warnings: rate limits running on the per-isolate fallback.
+ * routes are off until it is replaced), an unusable HEARTBEAT_URL. Warnings: rate limits running on the per-isolate fallback.
  */
 export function workerProblems(env: Env): { problems: string[]; warnings: string[] } {
 	const problems: string[] = [];
@@ -80,6 +82,9 @@ export function workerProblems(env: Env): { problems: string[]; warnings: string
 	if (problem) problems.push(problem);
 	const weak = adminTokenWeakness(env.ADMIN_TOKEN?.trim());
 	if (weak) problems.push(weak);
+	// A dead-man's switch that can never ping would leave the outside monitor alerting (or silent).
+	const heartbeat = heartbeatTarget(env.HEARTBEAT_URL);
+	if (heartbeat.kind === "invalid") problems.push(heartbeat.problem);
 	return { problems, warnings: limiterProblems(env) };
 }
 

@@ -6,6 +6,11 @@ interface Env {
 	STATUS_PAGE?: string;
 	/** The Worker's public URL, linked from notifications (e.g. https://failover.example.workers.dev). */
 	PUBLIC_URL?: string;
+	/**
+	 * Optional dead-man's switch (Healthchecks-style ping URL): the cron GETs it once a minute while
+	 * every watch group answers. A secret: the path identifies the check. See worker/src/heartbeat.ts.
+	 */
+	HEARTBEAT_URL?: string;
 	/** Ed25519 private key the watchdog signs agent commands with (see docs/configuration.md). */
 	WATCHDOG_PRIVATE_KEY?: string;
 	/** Tailscale witness: an API key, or an OAuth client (id + secret) with devices:core:read. */

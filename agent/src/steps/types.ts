@@ -1,4 +1,5 @@
 // What every step receives (the agent's context, with its I/O passed in) and what it returns.
+import type { ReadyFetch } from "../http-get";
 import type { CommandRunner } from "./run-command";
 
 export interface GatewayUnit {
@@ -21,7 +22,8 @@ export interface StepContext {
 	readonly runCommand?: CommandRunner;
 	/** Clock in ms since the epoch; defaults to Date.now. */
 	readonly now?: () => number;
-	readonly fetch?: typeof fetch;
+	/** The readiness GET; defaults to httpGet (node:http). Tests inject a fake fetch. */
+	readonly fetch?: ReadyFetch;
 }
 
 /** A step's result. Expected failures (timeouts, exit codes, rejected pushes) are values, never exceptions. */
