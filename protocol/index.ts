@@ -2,6 +2,7 @@
 export * from "./encoding";
 export * from "./issues";
 export * from "./keys";
+export * from "./lease";
 export * from "./routes";
 export * from "./schemas";
 export * from "./signing";

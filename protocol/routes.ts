@@ -28,6 +28,11 @@ export const HEADERS = {
 	 * agent tell "signed by a key I do not know" from "bad signature"; verification never trusts it.
 	 */
 	keyId: "x-fg-key-id",
+	/**
+	 * The watchdog's lease (protocol/lease.ts), sent with every status request to both agents. Signed on
+	 * its own, so it is not part of the request's canonical string.
+	 */
+	lease: "x-fg-lease",
 } as const;
 
 /** Largest accepted request body: commands are a few dozen bytes, so anything near this is abuse. */

@@ -15,9 +15,10 @@ export interface CommandOptions {
 export interface AgentClient {
 	/**
 	 * The standby agent's view of the primary (GET /v1/status). `undefined` means this client has no way
-	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer.
+	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer. `lease`: the signed
+	 * lease header for this tick (worker/src/lease.ts signedLeaseFor), attached when given.
 	 */
-	status(signal: AbortSignal): Promise<StandbyView | undefined>;
+	status(signal: AbortSignal, lease?: string): Promise<StandbyView | undefined>;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }

@@ -3,6 +3,7 @@ import {
 	ACTION_ROUTES,
 	type CommandRequestInput,
 	ErrorResponseSchema,
+	HEADERS,
 	MAX_WAIT_MS,
 	type OperationRecord,
 	OperationRecordSchema,
@@ -123,6 +124,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		outer?: AbortSignal,
+		lease?: string,
 	): Promise<Attempt> {
 		let privateKey: CryptoKey;
 		try {
@@ -134,6 +136,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		const signed = await signRequest({ method, path, body, privateKey, now: now() });
 		const headers: Record<string, string> = { ...signed };
 		if (body !== undefined) headers["content-type"] = "application/json";
+		if (lease !== undefined) headers[HEADERS.lease] = lease; // self-signed: see protocol/lease.ts
 		// Cleared when done: a pending timer would keep the Durable Object awake.
 		const dl = deadline(timeoutMs, outer);
 		try {
@@ -176,11 +179,12 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		signal?: AbortSignal,
+		lease?: string,
 	): Promise<Attempt> {
 		let last: Attempt = { kind: "network", message: "not attempted" };
 		for (let i = 0; i < ATTEMPTS; i++) {
 			if (signal?.aborted) break;
-			last = await attempt(url, method, path, body, timeoutMs, signal);
+			last = await attempt(url, method, path, body, timeoutMs, signal, lease);
 			if (!retryable(last) || i === ATTEMPTS - 1) break;
 			await sleep(BACKOFF_MS[i] ?? 1000);
 		}
@@ -188,7 +192,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	}
 
 	return {
-		async status(signal?: AbortSignal): Promise<StandbyView> {
+		/** `lease`: the signed lease header for this tick (worker/src/lease.ts), sent to the agent. */
+		async status(signal?: AbortSignal, lease?: string): Promise<StandbyView> {
 			const a = await call(
 				opts.standbyUrl,
 				"GET",
@@ -196,6 +201,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 				undefined,
 				opts.timeoutMs,
 				signal,
+				lease,
 			);
 			if (a.kind === "network" || a.kind === "bad-key")
 				return { reachable: false, reason: a.message };

@@ -1,4 +1,5 @@
 // What every step receives (the agent's context, with its I/O passed in) and what it returns.
+import type { GitSandbox } from "./git-session";
 import type { CommandRunner } from "./run-command";
 
 export interface GatewayUnit {
@@ -22,6 +23,8 @@ export interface StepContext {
 	/** Clock in ms since the epoch; defaults to Date.now. */
 	readonly now?: () => number;
 	readonly fetch?: typeof fetch;
+	/** What git needs on its command line under the unit's sandbox (identity, ssh options). */
+	readonly git?: GitSandbox;
 }
 
 /** A step's result. Expected failures (timeouts, exit codes, rejected pushes) are values, never exceptions. */
