@@ -10,6 +10,8 @@ import { OperationManager, type RunStep } from "./operations";
 import { PeerProber } from "./peer-prober";
 import { probeReady } from "./probe";
 import { ReplayCache } from "./replay-cache";
+import { LeaseHolder } from "./replication/lease-holder";
+import { Replicator } from "./replication/replicator";
 import { StateStore } from "./state-store";
 
 /** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
@@ -22,6 +24,8 @@ export interface AgentIo {
 	fetch?: typeof fetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
+	/** Tests turn replication's timers and watch off and drive replicator.cycle() themselves. */
+	startReplication?: boolean;
 	authFailureLimit?: number;
 }
 
@@ -30,6 +34,10 @@ export interface Agent {
 	operations: OperationManager;
 	state: StateStore;
 	prober: PeerProber | null;
+	/** The newest watchdog lease (replication, and later self-fencing, ask it). */
+	lease: LeaseHolder;
+	/** null when replication is not enabled in the config. */
+	replicator: Replicator | null;
 	role: Role;
 	/** Operations found running at start and recorded as interrupted. */
 	interrupted: OperationRecord[];
@@ -52,6 +60,22 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			step: step?.step,
 		});
 	}
+	const lease = new LeaseHolder({
+		publicKeys,
+		side: config.role,
+		now,
+		...(config.replication.pair ? { pair: config.replication.pair } : {}),
+	});
+	const r = config.replication;
+	const gitSandbox = {
+		identity: r.identity,
+		...(r.sshKnownHostsFile ? { knownHostsFile: r.sshKnownHostsFile } : {}),
+		...(r.sshKeyFile ? { sshKeyFile: r.sshKeyFile } : {}),
+	};
+	const replicator = r.enabled
+		? new Replicator({ workspace: config.workspace, side: config.role, config: r, lease, log, now })
+		: null;
+	if (replicator !== null && io.startReplication !== false) replicator.start();
 	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS, now: now() });
 	const operations = new OperationManager({
 		store: opened.store,
@@ -61,6 +85,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			workspace: config.workspace,
 			gatewayUnit: config.gatewayUnit,
 			readyUrl: config.localReadyUrl,
+			side: config.role,
+			git: gitSandbox,
 			...(io.fetch ? { fetch: io.fetch } : {}),
 		},
 		now,
@@ -88,6 +114,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		limiter: new AuthFailureLimiter({ limit: io.authFailureLimit }),
 		operations,
 		peer: prober,
+		lease,
+		replication: replicator,
 		// Probed on each status request rather than tracked: the answer is always fresh, and a loopback
 		// request costs far less than the watchdog's poll interval.
 		gatewayActive: async () =>
@@ -105,10 +133,13 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		operations,
 		state: opened.store,
 		prober,
+		lease,
+		replicator,
 		role: config.role,
 		interrupted: opened.interrupted,
 		async close() {
 			prober?.stop();
+			await replicator?.stop();
 			await operations.shutdown();
 		},
 	};

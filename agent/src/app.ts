@@ -4,8 +4,10 @@ import {
 	type CommandAction,
 	CommandRequestSchema,
 	formatIssues,
+	HEADERS,
 	type PeerProbe,
 	PROTOCOL_VERSION,
+	type ReplicationStatus,
 	ROUTES,
 	type Role,
 	type StatusResponse,
@@ -16,6 +18,7 @@ import { errorBody, onError, ProtocolError } from "./errors";
 import type { Logger } from "./log";
 import type { OperationManager } from "./operations";
 import type { ReplayCache } from "./replay-cache";
+import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
 
 export interface AgentAppDeps {
@@ -28,6 +31,10 @@ export interface AgentAppDeps {
 	operations: OperationManager;
 	/** The standby's probe of the primary; null when none is configured. */
 	peer: { snapshot(now: number): PeerProbe | null } | null;
+	/** Keeps the watchdog's lease sent with status requests (x-fg-lease); absent in older tests. */
+	lease?: LeaseHolder;
+	/** Workspace replication, for status; null when not configured. */
+	replication?: { status(now: number): ReplicationStatus } | null;
 	/** Whether the local gateway answers its readiness URL right now. */
 	gatewayActive: () => Promise<boolean>;
 	log: Logger;
@@ -97,6 +104,16 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 	);
 
 	app.get(ROUTES.status, async (c) => {
+		const leaseText = c.req.header(HEADERS.lease);
+		if (leaseText !== undefined && deps.lease !== undefined) {
+			// A bad lease never fails the status request: the watchdog still needs the answer.
+			const offered = await deps.lease.offer(leaseText);
+			if (offered.kind === "rejected" || offered.kind === "other-pair") {
+				log.warn("lease not accepted", {
+					why: offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`,
+				});
+			}
+		}
 		const gatewayActive = await deps.gatewayActive();
 		const now = deps.now();
 		const body: StatusResponse = {
@@ -107,6 +124,9 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 			lastOperation: operations.last(),
 			peer: deps.peer?.snapshot(now) ?? null,
 			now,
+			...(deps.replication === undefined
+				? {}
+				: { replication: deps.replication?.status(now) ?? null }),
 		};
 		return c.json(body);
 	});

@@ -69,7 +69,7 @@ describe("check-config", () => {
 		expect(code).toBe(0);
 		expect(out).toContain("config OK");
 		expect(out).toContain(`key id ${keys.keyId}`);
-		expect(out).toContain("git-pull -> systemd-start -> wait-ready");
+		expect(out).toContain("git-sync -> systemd-start -> wait-ready");
 		expect(out).toContain(join(dir, "state"));
 		expect(out).toContain("openclaw-gateway.service (user)");
 	});
@@ -201,7 +201,7 @@ describe("call, against an agent on a real port", () => {
 		expect(unknown.code).toBe(1);
 		expect(unknown.err).toMatch(/unknown-key/);
 		expect(runner.calls.map((c) => c.step.type)).toEqual([
-			"git-pull",
+			"git-sync",
 			"systemd-start",
 			"wait-ready",
 			"systemd-stop",

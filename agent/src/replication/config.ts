@@ -65,7 +65,7 @@ export const ReplicationConfigSchema = z.strictObject({
 				.regex(/^[^\n\r]+$/),
 		)
 		.max(256)
-		.default([]),
+		.optional(),
 	/** Commit identity, passed on git's command line (a sandboxed home has no global config). */
 	identity: z
 		.strictObject({
@@ -73,12 +73,14 @@ export const ReplicationConfigSchema = z.strictObject({
 				.string()
 				.min(1)
 				.max(128)
-				.regex(/^[^\n\r<>]+$/),
+				.regex(/^[^\n\r<>]+$/)
+				.default("failover-gateway"),
 			email: z
 				.string()
 				.min(3)
 				.max(254)
-				.regex(/^[^\s<>]+@[^\s<>]+$/),
+				.regex(/^[^\s<>]+@[^\s<>]+$/)
+				.default("failover-gateway@localhost"),
 		})
 		.default({ name: "failover-gateway", email: "failover-gateway@localhost" }),
 	sshKnownHostsFile: safePath("sshKnownHostsFile").optional(),

@@ -257,7 +257,7 @@ export class Replicator {
 				hint: "check out the replicated branch (git switch main) or set replication.branch; nothing is committed until then",
 			});
 		}
-		await ensureExcludes(gitDir, this.#o.config.ignore);
+		await ensureExcludes(gitDir, this.#o.config.ignore ?? []);
 		for (const path of await ignoredPaths(git)) this.#noteRefused(path, "ignore list");
 
 		const term = this.#o.lease.activeTerm(now);
@@ -273,7 +273,7 @@ export class Replicator {
 			now,
 			options: this.#policy,
 			memory: this.#memory,
-			extraIgnore: this.#o.config.ignore,
+			extraIgnore: this.#o.config.ignore ?? [],
 			subject,
 		});
 		let problem: Diagnosis | null = null;

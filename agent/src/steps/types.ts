@@ -23,6 +23,8 @@ export interface StepContext {
 	/** Clock in ms since the epoch; defaults to Date.now. */
 	readonly now?: () => number;
 	readonly fetch?: typeof fetch;
+	/** This agent's side of the pair (names failover branches); default: from the action. */
+	readonly side?: "primary" | "standby";
 	/** What git needs on its command line under the unit's sandbox (identity, ssh options). */
 	readonly git?: GitSandbox;
 }
