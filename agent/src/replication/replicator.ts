@@ -342,17 +342,20 @@ export class Replicator {
 				};
 			}
 		}
-		const stallMs = this.#o.config.stallWarnSeconds * 1000;
+		// The stall warning carries the reason underneath and keeps a constant message (no changing
+		// numbers: those are in status), so it is logged once when it starts and again only if the reason changes.
+		const stallSeconds = this.#o.config.stallWarnSeconds;
 		if (
-			problem === null &&
 			term !== null &&
 			this.#oldestPendingAt !== null &&
-			now - this.#oldestPendingAt > stallMs
+			now - this.#oldestPendingAt > stallSeconds * 1000
 		) {
 			problem = {
 				kind: "stalled",
-				message: `${this.#pending} commit(s) unpushed, the oldest ${Math.round((now - this.#oldestPendingAt) / 1000)} s old`,
-				hint: "replication is not reaching the remote: see the agent's log for the push errors",
+				message: `commits unpushed for over ${stallSeconds} s${problem === null ? "" : `: ${problem.message}`}`,
+				hint:
+					problem?.hint ??
+					"replication is not reaching the remote: see the agent's log for the push errors",
 			};
 		}
 		return report(problem, { committed: committedSha, pushedTo, conflicts });

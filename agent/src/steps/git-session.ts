@@ -177,7 +177,10 @@ export function gitCapture(
 export function describeRun(what: string, run: GitRun): string {
 	switch (run.kind) {
 		case "exited": {
-			const last = run.stderr.trim().split("\n").slice(-2).join(" ").slice(0, 300);
+			// `push --porcelain` puts the refused refs ("!\t<ref>\t[rejected] (why)") on stdout: they say most.
+			const refused = run.stdout.split("\n").filter((l) => l.startsWith("!\t"));
+			const lines = refused.length > 0 ? refused : run.stderr.trim().split("\n").slice(-2);
+			const last = lines.join(" ").replaceAll("\t", " ").slice(0, 300);
 			return `${what} failed (git exited with code ${run.code}${last === "" ? "" : `: ${last}`})`;
 		}
 		case "timeout":
