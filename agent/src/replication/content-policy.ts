@@ -86,6 +86,12 @@ export interface PolicyOptions {
 	readonly massDeleteShare: number;
 	/** ... but only from this many deletions on (a workspace of three files may lose one). */
 	readonly massDeleteMinFiles: number;
+	/**
+	 * A file that never goes quiet (a log appended every second) is committed anyway once it has waited
+	 * this long (ms): the replication interval, so "at least every interval" holds for it too. Its content
+	 * is then whatever the last complete write left, which for an appended file is a whole prefix.
+	 */
+	readonly maxWaitMs: number;
 }
 
 export type Refusal = "too-large" | "nested-repository" | "dangling-symlink" | "not-a-file";
@@ -95,10 +101,12 @@ export interface PolicyMemory {
 	readonly reported: Map<string, Refusal>;
 	/** When a tracked file was first seen empty (ms). */
 	readonly emptySince: Map<string, number>;
+	/** When a changed file was first seen not yet settled (ms). */
+	readonly waitingSince: Map<string, number>;
 }
 
 export function newPolicyMemory(): PolicyMemory {
-	return { reported: new Map(), emptySince: new Map() };
+	return { reported: new Map(), emptySince: new Map(), waitingSince: new Map() };
 }
 
 export interface PolicyVerdict {
@@ -170,9 +178,14 @@ export async function applyPolicy(input: PolicyInput): Promise<PolicyVerdict> {
 		memory.reported.delete(path);
 		const quietAt = info.mtimeMs + options.settleMs;
 		if (quietAt > now) {
-			wait(path, quietAt);
-			continue;
+			const since = memory.waitingSince.get(path) ?? now;
+			memory.waitingSince.set(path, since);
+			if (now - since < options.maxWaitMs) {
+				wait(path, Math.min(quietAt, since + options.maxWaitMs));
+				continue;
+			}
 		}
+		memory.waitingSince.delete(path);
 		if (info.isFile() && info.size === 0 && xy !== "??") {
 			const before = await input.headSize(path);
 			if (before !== null && before > 0) {

@@ -85,6 +85,7 @@ export class Replicator {
 			maxFileBytes: c.maxFileBytes,
 			massDeleteShare: c.massDeleteShare,
 			massDeleteMinFiles: c.massDeleteMinFiles,
+			maxWaitMs: c.replicateIntervalSeconds * 1000,
 		};
 	}
 

@@ -76,6 +76,8 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 			maxFileBytes: c.maxFileBytes,
 			massDeleteShare: c.massDeleteShare,
 			massDeleteMinFiles: c.massDeleteMinFiles,
+			// A sync commits what has settled; a file still being written stays for replication.
+			maxWaitMs: Number.POSITIVE_INFINITY,
 		},
 		memory: newPolicyMemory(),
 		extraIgnore: [],

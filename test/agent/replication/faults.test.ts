@@ -72,6 +72,17 @@ describe("half-written files", { timeout: 60_000 }, () => {
 		expect(remoteFile("busy.md")).toBe("half");
 	});
 
+	it("a file that never goes quiet (appended every second) is still committed once per interval", async () => {
+		const r = await active({ settleSeconds: 300, replicateIntervalSeconds: 10 });
+		repos.write(repos.work, "log.md", "line 1\n");
+		await r.replicator.cycle();
+		expect(remoteHas("log.md")).toBe(false);
+		c.advance(11_000);
+		await wd.grant(r.lease, { active: "primary", term: 1 });
+		await r.replicator.cycle();
+		expect(remoteFile("log.md")).toBe("line 1");
+	});
+
 	it("a tracked file that shrank to empty is not committed unless it stays empty", async () => {
 		const r = await active({ emptyHoldSeconds: 60 });
 		truncateSync(join(repos.work, "README.md"), 0); // truncate, then the write has not come yet
