@@ -88,8 +88,8 @@ export interface PolicyOptions {
 	readonly massDeleteMinFiles: number;
 	/**
 	 * A file that never goes quiet (a log appended every second) is committed anyway once it has waited
-	 * this long (ms): the replication interval, so "at least every interval" holds for it too. Its content
-	 * is then whatever the last complete write left, which for an appended file is a whole prefix.
+	 * this long (ms; replication uses half its interval), so "at least every interval" holds for it too.
+	 * Its content is then whatever the last write left, which for an appended file is a whole prefix.
 	 */
 	readonly maxWaitMs: number;
 }

@@ -85,7 +85,9 @@ export class Replicator {
 			maxFileBytes: c.maxFileBytes,
 			massDeleteShare: c.massDeleteShare,
 			massDeleteMinFiles: c.massDeleteMinFiles,
-			maxWaitMs: c.replicateIntervalSeconds * 1000,
+			// Half the interval: a file that never goes quiet is committed, and pushed, well within the
+			// interval (the recovery point target is one interval, push time included).
+			maxWaitMs: Math.max(c.settleSeconds * 1000, (c.replicateIntervalSeconds * 1000) / 2),
 		};
 	}
 
@@ -134,9 +136,16 @@ export class Replicator {
 		);
 	}
 
+	/**
+	 * One cycle per burst of file events, at most settle time + 250 ms after the burst's first event. Not
+	 * reset by later events: a file written every second would otherwise postpone the cycle forever.
+	 */
 	#debounced(): void {
-		if (this.#debounce) clearTimeout(this.#debounce);
-		this.#debounce = setTimeout(() => this.trigger(), this.#policy.settleMs + DEBOUNCE_EXTRA_MS);
+		if (this.#debounce) return;
+		this.#debounce = setTimeout(() => {
+			this.#debounce = null;
+			this.trigger();
+		}, this.#policy.settleMs + DEBOUNCE_EXTRA_MS);
 		this.#debounce.unref?.();
 	}
 
