@@ -103,10 +103,20 @@ export interface PolicyMemory {
 	readonly emptySince: Map<string, number>;
 	/** When a changed file was first seen not yet settled (ms). */
 	readonly waitingSince: Map<string, number>;
+	/**
+	 * When each path was last staged (ms): a file that changes again right after is unreplicated from that
+	 * moment, not from when a later cycle first notices it, so its wait counts from here.
+	 */
+	readonly stagedAt: Map<string, number>;
 }
 
 export function newPolicyMemory(): PolicyMemory {
-	return { reported: new Map(), emptySince: new Map(), waitingSince: new Map() };
+	return {
+		reported: new Map(),
+		emptySince: new Map(),
+		waitingSince: new Map(),
+		stagedAt: new Map(),
+	};
 }
 
 export interface PolicyVerdict {
@@ -178,7 +188,7 @@ export async function applyPolicy(input: PolicyInput): Promise<PolicyVerdict> {
 		memory.reported.delete(path);
 		const quietAt = info.mtimeMs + options.settleMs;
 		if (quietAt > now) {
-			const since = memory.waitingSince.get(path) ?? now;
+			const since = memory.waitingSince.get(path) ?? memory.stagedAt.get(path) ?? now;
 			memory.waitingSince.set(path, since);
 			if (now - since < options.maxWaitMs) {
 				wait(path, Math.min(quietAt, since + options.maxWaitMs));
@@ -201,6 +211,7 @@ export async function applyPolicy(input: PolicyInput): Promise<PolicyVerdict> {
 			memory.emptySince.delete(path);
 		}
 		stage.push(path);
+		memory.stagedAt.set(path, now);
 	}
 
 	let heldDeletions: string[] = [];
