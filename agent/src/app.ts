@@ -103,15 +103,20 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		}),
 	);
 
+	let lastLeaseProblem: string | null = null;
 	app.get(ROUTES.status, async (c) => {
 		const leaseText = c.req.header(HEADERS.lease);
 		if (leaseText !== undefined && deps.lease !== undefined) {
 			// A bad lease never fails the status request: the watchdog still needs the answer.
 			const offered = await deps.lease.offer(leaseText);
 			if (offered.kind === "rejected" || offered.kind === "other-pair") {
-				log.warn("lease not accepted", {
-					why: offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`,
-				});
+				const why =
+					offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`;
+				// Every tick carries a lease: say it once per reason, not every 5 s.
+				if (why !== lastLeaseProblem) log.warn("lease not accepted", { why });
+				lastLeaseProblem = why;
+			} else {
+				lastLeaseProblem = null;
 			}
 		}
 		const gatewayActive = await deps.gatewayActive();

@@ -51,6 +51,8 @@ export class Replicator {
 	#pending = 0;
 	#oldestPendingAt: number | null = null;
 	#heldBranch: string | null = null;
+	/** HEAD last pushed to the held branch: an unchanged HEAD is not pushed again every cycle. */
+	#heldPushed: string | null = null;
 	#behind: number | null = null;
 	#lastFetchAt: number | null = null;
 	#problem: ReplicationProblem | null = null;
@@ -337,14 +339,20 @@ export class Replicator {
 			this.#mode = this.#pending > 0 ? "held" : "standby";
 			if (this.#pending > 0) {
 				this.#heldBranch ??= `failover/${side}-${failoverBranchName(now).slice("failover/".length)}`;
-				const saved = await git([
-					"push",
-					"--porcelain",
-					remote,
-					`HEAD:refs/heads/${this.#heldBranch}`,
-				]);
-				if (ok(saved)) pushedTo = this.#heldBranch;
-				else problem = diagnose(`git push to ${this.#heldBranch}`, saved);
+				const head = await git(["rev-parse", "HEAD"]);
+				const sha = ok(head) ? head.stdout.trim() : null;
+				if (sha === null || sha !== this.#heldPushed) {
+					const saved = await git([
+						"push",
+						"--porcelain",
+						remote,
+						`HEAD:refs/heads/${this.#heldBranch}`,
+					]);
+					if (ok(saved)) {
+						pushedTo = this.#heldBranch;
+						this.#heldPushed = sha;
+					} else problem = diagnose(`git push to ${this.#heldBranch}`, saved);
+				}
 				problem ??= {
 					kind: "held",
 					message: `no fresh lease naming ${side} active: ${this.#pending} commit(s) kept on ${this.#heldBranch}, not on ${branch}`,
@@ -434,6 +442,7 @@ export class Replicator {
 				heldBranch: this.#heldBranch,
 			});
 			this.#heldBranch = null;
+			this.#heldPushed = null;
 		}
 		return {
 			pushedTo: branch,
