@@ -47,6 +47,7 @@ export class LeaseHolder {
 	readonly #opts: LeaseHolderOptions;
 	#pair: string | undefined;
 	#lease: Lease | null = null;
+	#receivedAt: number | null = null;
 	#lastRejection: { code: LeaseRejection; message: string } | null = null;
 	readonly #listeners = new Set<(lease: Lease) => void>();
 
@@ -71,6 +72,7 @@ export class LeaseHolder {
 		if (!isNewerLease(lease, this.#lease)) return { kind: "older", lease };
 		this.#pair = lease.pair;
 		this.#lease = lease;
+		this.#receivedAt = this.#opts.now();
 		for (const listener of this.#listeners) listener(lease);
 		return { kind: "kept", lease };
 	}
@@ -92,6 +94,15 @@ export class LeaseHolder {
 	/** The newest lease whatever its age (null before the first). */
 	get newest(): Lease | null {
 		return this.#lease;
+	}
+
+	/**
+	 * Whether the newest lease was already expired when it arrived (on this agent's clock): the clocks
+	 * disagree by more than its lifetime, which no network delay explains. For a "check NTP" hint.
+	 */
+	expiredOnArrival(): boolean {
+		const lease = this.#lease;
+		return lease !== null && this.#receivedAt !== null && this.#receivedAt >= leaseExpiresAt(lease);
 	}
 
 	/** Why the last rejected offer was rejected (for status and logs), or null. */

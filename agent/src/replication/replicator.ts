@@ -353,6 +353,13 @@ export class Replicator {
 						this.#heldPushed = sha;
 					} else problem = diagnose(`git push to ${this.#heldBranch}`, saved);
 				}
+				if (problem === null && this.#o.lease.expiredOnArrival()) {
+					problem = {
+						kind: "clock-skew",
+						message: `the watchdog's lease was already expired when it arrived: this clock is ahead of the watchdog's by more than the lease's lifetime; ${this.#pending} commit(s) held on ${this.#heldBranch}`,
+						hint: "check NTP on this host (timedatectl); replication to the main branch resumes once the clocks agree",
+					};
+				}
 				problem ??= {
 					kind: "held",
 					message: `no fresh lease naming ${side} active: ${this.#pending} commit(s) kept on ${this.#heldBranch}, not on ${branch}`,

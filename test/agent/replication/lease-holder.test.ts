@@ -79,6 +79,16 @@ describe("LeaseHolder", () => {
 		expect(t.holder.lastRejection?.code).toBe("unknown-key");
 	});
 
+	it("notices a lease that was expired on arrival (clocks far apart)", async () => {
+		const t = await setup();
+		await t.holder.offer(await t.sign({ issuedAt: t.now() - 60_000 }));
+		expect(t.holder.view().kind).toBe("expired");
+		expect(t.holder.expiredOnArrival()).toBe(true);
+		t.advance(1);
+		await t.holder.offer(await t.sign({ term: 4 }));
+		expect(t.holder.expiredOnArrival()).toBe(false);
+	});
+
 	it("tells listeners about each newly kept lease", async () => {
 		const t = await setup("standby");
 		const seen: number[] = [];

@@ -87,6 +87,16 @@ describe("without the lease", { timeout: 60_000 }, () => {
 		);
 	});
 
+	it("a clock far ahead of the watchdog's: every lease arrives expired; held, with a clock hint", async () => {
+		const r = rig(repos.work, "primary", wd, c);
+		await wd.grant(r.lease, { active: "primary", term: 1, issuedAt: c.now() - 120_000 });
+		repos.write(repos.work, "a.md", "x\n");
+		const report = await r.replicator.cycle();
+		expect(report.problem?.kind).toBe("clock-skew");
+		expect(r.replicator.status().problem?.hint).toMatch(/NTP/);
+		expect(r.replicator.status().mode).toBe("held");
+	});
+
 	it("a lease back at the same term puts the held commits on main (no fragmented history)", async () => {
 		const r = rig(repos.work, "primary", wd, c);
 		await wd.grant(r.lease, { active: "primary", term: 5 });
