@@ -32,12 +32,7 @@ describe("lease on the status request", () => {
 	it("rides as x-fg-lease beside a request signature that still verifies", async () => {
 		const keys = await generateKeyPair();
 		const now = Date.now();
-		const lease = await signedLeaseFor(
-			"home",
-			{ state: "primary-active", active: "primary", term: 2 },
-			now,
-			keys.privateKey,
-		);
+		const lease = buildLease("home", { state: "primary-active", active: "primary", term: 2 }, now);
 		const seen: Request[] = [];
 		const client = createSignedAgentClient({
 			standbyUrl: "https://standby.example",
@@ -52,7 +47,15 @@ describe("lease on the status request", () => {
 		await client.status(undefined, lease);
 		const req = seen[0];
 		if (req === undefined) throw new Error("no request");
-		expect(req.headers.get(HEADERS.lease)).toBe(lease);
+		const header = req.headers.get(HEADERS.lease) ?? "";
+		expect(header).toBe(
+			await signedLeaseFor(
+				"home",
+				{ state: "primary-active", active: "primary", term: 2 },
+				now,
+				keys.privateKey,
+			),
+		);
 		const signed = await verifyRequest({
 			method: "GET",
 			path: "/v1/status",
@@ -61,7 +64,7 @@ describe("lease on the status request", () => {
 			now,
 		});
 		expect(signed.ok).toBe(true);
-		const v = await verifyLease(lease, [keys.publicKey], now);
+		const v = await verifyLease(header, [keys.publicKey], now);
 		expect(v).toMatchObject({ ok: true, lease: { pair: "home", active: "primary", term: 2 } });
 		await client.status();
 		expect(seen.at(-1)?.headers.get(HEADERS.lease)).toBeNull();

@@ -1,5 +1,5 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
-import { importPrivateKey } from "../../protocol";
+import { importPrivateKey, type Lease } from "../../protocol";
 import type { PairConfig } from "./config";
 import { createSignedAgentClient } from "./signed-agent-client";
 import type { Command, CommandOutcome, StandbyView } from "./types";
@@ -15,10 +15,10 @@ export interface CommandOptions {
 export interface AgentClient {
 	/**
 	 * The standby agent's view of the primary (GET /v1/status). `undefined` means this client has no way
-	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer. `lease`: the signed
-	 * lease header for this tick (worker/src/lease.ts signedLeaseFor), attached when given.
+	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer. `lease`: this tick's
+	 * lease (worker/src/lease.ts buildLease); the client signs it and sends it as x-fg-lease.
 	 */
-	status(signal: AbortSignal, lease?: string): Promise<StandbyView | undefined>;
+	status(signal: AbortSignal, lease?: Lease): Promise<StandbyView | undefined>;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }

@@ -4,11 +4,13 @@ import {
 	type CommandRequestInput,
 	ErrorResponseSchema,
 	HEADERS,
+	type Lease,
 	MAX_WAIT_MS,
 	type OperationRecord,
 	OperationRecordSchema,
 	ROUTES,
 	StatusResponseSchema,
+	signLease,
 	signRequest,
 } from "../../protocol";
 import { deadline } from "./deadline";
@@ -124,7 +126,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		outer?: AbortSignal,
-		lease?: string,
+		lease?: Lease,
 	): Promise<Attempt> {
 		let privateKey: CryptoKey;
 		try {
@@ -136,7 +138,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		const signed = await signRequest({ method, path, body, privateKey, now: now() });
 		const headers: Record<string, string> = { ...signed };
 		if (body !== undefined) headers["content-type"] = "application/json";
-		if (lease !== undefined) headers[HEADERS.lease] = lease; // self-signed: see protocol/lease.ts
+		// Signed on its own with the same key (protocol/lease.ts), not covered by the request signature.
+		if (lease !== undefined) headers[HEADERS.lease] = await signLease(lease, privateKey);
 		// Cleared when done: a pending timer would keep the Durable Object awake.
 		const dl = deadline(timeoutMs, outer);
 		try {
@@ -179,7 +182,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		signal?: AbortSignal,
-		lease?: string,
+		lease?: Lease,
 	): Promise<Attempt> {
 		let last: Attempt = { kind: "network", message: "not attempted" };
 		for (let i = 0; i < ATTEMPTS; i++) {
@@ -192,8 +195,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	}
 
 	return {
-		/** `lease`: the signed lease header for this tick (worker/src/lease.ts), sent to the agent. */
-		async status(signal?: AbortSignal, lease?: string): Promise<StandbyView> {
+		/** `lease`: this tick's lease (worker/src/lease.ts buildLease), signed and sent as x-fg-lease. */
+		async status(signal?: AbortSignal, lease?: Lease): Promise<StandbyView> {
 			const a = await call(
 				opts.standbyUrl,
 				"GET",
