@@ -4,6 +4,7 @@ export * from "./audience";
 export * from "./encoding";
 export * from "./issues";
 export * from "./keys";
+export * from "./lease";
 export * from "./probe-spec";
 export * from "./routes";
 export * from "./schemas";

@@ -14,6 +14,8 @@ import { OperationManager, type RunStep } from "./operations";
 import { PeerProber } from "./peer-prober";
 import { probeReady } from "./probe";
 import { ReplayCache } from "./replay-cache";
+import { LeaseHolder } from "./replication/lease-holder";
+import { Replicator } from "./replication/replicator";
 import { StateStore } from "./state-store";
 import type { CommandRunner } from "./steps/run-command";
 
@@ -34,6 +36,8 @@ export interface AgentIo {
 	systemctl?: CommandRunner;
 	/** CLOCK_MONOTONIC µs (systemd's clock); tests inject one that matches their fake systemctl. */
 	monoNowUs?: () => number;
+	/** Tests turn replication's timers and watch off and drive replicator.cycle() themselves. */
+	startReplication?: boolean;
 	authFailureLimit?: number;
 }
 
@@ -44,6 +48,10 @@ export interface Agent {
 	prober: PeerProber | null;
 	/** The own gateway's readiness, checked on its own timer. */
 	local: LocalGatewayMonitor;
+	/** The newest watchdog lease (replication, and later self-fencing, ask it). */
+	lease: LeaseHolder;
+	/** null when replication is not enabled in the config. */
+	replicator: Replicator | null;
 	role: Role;
 	/** This agent's own key and identity (the fingerprint in its audience). */
 	key: AgentKey;
@@ -70,6 +78,22 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			step: step?.step,
 		});
 	}
+	const lease = new LeaseHolder({
+		publicKeys,
+		side: config.role,
+		now,
+		...(config.replication.pair ? { pair: config.replication.pair } : {}),
+	});
+	const r = config.replication;
+	const gitSandbox = {
+		identity: r.identity,
+		...(r.sshKnownHostsFile ? { knownHostsFile: r.sshKnownHostsFile } : {}),
+		...(r.sshKeyFile ? { sshKeyFile: r.sshKeyFile } : {}),
+	};
+	const replicator = r.enabled
+		? new Replicator({ workspace: config.workspace, side: config.role, config: r, lease, log, now })
+		: null;
+	if (replicator !== null && io.startReplication !== false) replicator.start();
 	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS, now: now() });
 	if (replay.lost !== null) {
 		log.warn("nonce file lost; requests signed before this start are refused", {
@@ -84,6 +108,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			workspace: config.workspace,
 			gatewayUnit: config.gatewayUnit,
 			readyUrl: config.localReadyUrl,
+			side: config.role,
+			git: gitSandbox,
 			...(io.fetch ? { fetch: io.fetch } : {}),
 		},
 		now,
@@ -139,6 +165,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			if (read.ok) maintenanceWarned = false;
 			return activeUntil(read, now());
 		},
+		lease,
+		replication: replicator,
 		// Probed on each status request rather than tracked: the answer is always fresh, and a loopback
 		// request costs far less than the watchdog's poll interval.
 		gatewayActive: async () =>
@@ -157,11 +185,14 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		state: opened.store,
 		prober,
 		local,
+		lease,
+		replicator,
 		role: config.role,
 		key,
 		interrupted: opened.interrupted,
 		async close() {
 			prober?.stop();
+			await replicator?.stop();
 			local.stop();
 			await operations.shutdown();
 		},

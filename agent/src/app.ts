@@ -5,9 +5,11 @@ import {
 	type CommandAction,
 	CommandRequestSchema,
 	formatIssues,
+	HEADERS,
 	type LocalGateway,
 	type PeerProbe,
 	PROTOCOL_VERSION,
+	type ReplicationStatus,
 	ROLE_ACTIONS,
 	ROUTES,
 	type Role,
@@ -20,6 +22,7 @@ import { gate } from "./gate";
 import type { Logger } from "./log";
 import type { OperationManager } from "./operations";
 import type { ReplayCache } from "./replay-cache";
+import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
 
 export interface AgentAppDeps {
@@ -36,6 +39,10 @@ export interface AgentAppDeps {
 	operations: OperationManager;
 	/** The standby's probe of the primary; null when none is configured. */
 	peer: { snapshot(now: number): PeerProbe | null } | null;
+	/** Keeps the watchdog's lease sent with status requests (x-fg-lease); absent in older tests. */
+	lease?: LeaseHolder;
+	/** Workspace replication, for status; null when not configured. */
+	replication?: { status(now: number): ReplicationStatus } | null;
 	/** Whether the local gateway answers its readiness URL right now. */
 	gatewayActive: () => Promise<boolean>;
 	/** The own gateway's latest cached report (never waited on); null before the first check. */
@@ -120,7 +127,22 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		}),
 	);
 
+	let lastLeaseProblem: string | null = null;
 	app.get(ROUTES.status, async (c) => {
+		const leaseText = c.req.header(HEADERS.lease);
+		if (leaseText !== undefined && deps.lease !== undefined) {
+			// A bad lease never fails the status request: the watchdog still needs the answer.
+			const offered = await deps.lease.offer(leaseText);
+			if (offered.kind === "rejected" || offered.kind === "other-pair") {
+				const why =
+					offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`;
+				// Every tick carries a lease: say it once per reason, not every 5 s.
+				if (why !== lastLeaseProblem) log.warn("lease not accepted", { why });
+				lastLeaseProblem = why;
+			} else {
+				lastLeaseProblem = null;
+			}
+		}
 		const [gatewayActive, maintenanceUntil] = await Promise.all([
 			deps.gatewayActive(),
 			deps.maintenanceUntil?.() ?? null,
@@ -136,6 +158,9 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 			now,
 			local: deps.local?.snapshot() ?? null,
 			maintenanceUntil,
+			...(deps.replication === undefined
+				? {}
+				: { replication: deps.replication?.status(now) ?? null }),
 		};
 		return c.json(body);
 	});

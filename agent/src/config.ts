@@ -11,6 +11,7 @@ import {
 } from "../../protocol";
 import { readTextFile } from "./atomic-file";
 import { LOG_LEVELS } from "./log";
+import { DEFAULT_REPLICATION, ReplicationConfigSchema } from "./replication/config";
 import { DEFAULT_ACTIONS, type Step, StepSchema, UnitNameSchema } from "./steps/schema";
 
 /** Not OpenClaw's 18789, so agent and gateway can share a host. */
@@ -181,6 +182,8 @@ export const AgentConfigSchema = z.strictObject(
 				sync: [...DEFAULT_ACTIONS.sync],
 			})),
 		stateDir: path("a folder the agent may write").default(DEFAULT_STATE_DIR),
+		/** Workspace replication under the watchdog's lease (agent/src/replication/config.ts). */
+		replication: ReplicationConfigSchema.default(() => ({ ...DEFAULT_REPLICATION })),
 		logLevel: z
 			.enum(LOG_LEVELS, { error: expected(`one of ${LOG_LEVELS.join(", ")}`) })
 			.default("info"),

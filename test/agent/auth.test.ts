@@ -42,7 +42,7 @@ describe("accepted requests (controls)", () => {
 		expect(promote.status).toBe(200);
 		expect(await promote.json()).toMatchObject({ opId: "p1", status: "succeeded" });
 		expect(t.runner.calls.map((c) => c.step.type)).toEqual([
-			"git-pull",
+			"git-sync",
 			"systemd-start",
 			"wait-ready",
 		]);

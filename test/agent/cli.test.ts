@@ -181,7 +181,7 @@ describe("check-config", () => {
 		const own = await agentKeys();
 		expect(out).toContain(own.publicKeyText);
 		expect(out).toContain(await agentFingerprint(own.publicKeyText));
-		expect(out).toContain("git-pull -> systemd-start -> wait-ready");
+		expect(out).toContain("git-sync -> systemd-start -> wait-ready");
 		expect(out).toContain(join(dir, "state"));
 		expect(out).toContain("openclaw-gateway.service (user)");
 	});
@@ -403,7 +403,7 @@ describe("call, against an agent on a real port", () => {
 		expect(unknown.code).toBe(1);
 		expect(unknown.err).toMatch(/unknown-key/);
 		expect(runner.calls.map((c) => c.step.type)).toEqual([
-			"git-pull",
+			"git-sync",
 			"systemd-start",
 			"wait-ready",
 			"systemd-stop",

@@ -41,12 +41,14 @@ describe("agent config", () => {
 		expect(c.stateDir).toBe("/var/lib/failover-agent");
 		expect(c.peerProbe).toEqual({ intervalMs: 2_000, timeoutMs: 1_500 });
 		expect(c.actions.promote.map((s) => s.type)).toEqual([
-			"git-pull",
+			"git-sync",
 			"systemd-start",
 			"wait-ready",
 		]);
 		expect(c.actions.demote.map((s) => s.type)).toEqual(["systemd-stop", "git-push"]);
-		expect(c.actions.sync.map((s) => s.type)).toEqual(["git-pull"]);
+		expect(c.actions.sync.map((s) => s.type)).toEqual(["git-sync"]);
+		expect(c.replication.enabled).toBe(false);
+		expect(c.replication.replicateIntervalSeconds).toBe(30);
 		expect(
 			Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.actions.promote),
 		).toBe(true);

@@ -188,7 +188,7 @@ describe("serialization", () => {
 		expect(await d.json()).toMatchObject({ status: "succeeded" });
 		// Which request reaches the queue first is up to the scheduler; either way one action's steps
 		// all run before the other's start.
-		const promoteSteps = ["promote:git-pull", "promote:systemd-start", "promote:wait-ready"];
+		const promoteSteps = ["promote:git-sync", "promote:systemd-start", "promote:wait-ready"];
 		const demoteSteps = ["demote:systemd-stop", "demote:git-push"];
 		expect([
 			[...promoteSteps, ...demoteSteps],
@@ -246,7 +246,7 @@ describe("waiting and results", () => {
 		).json()) as OperationRecord;
 		expect(record.status).toBe("failed");
 		expect(record.steps).toEqual([
-			{ step: "git-pull", status: "succeeded", ms: 1, output: "" },
+			{ step: "git-sync", status: "succeeded", ms: 1, output: "" },
 			{
 				step: "systemd-start",
 				status: "failed",

@@ -1,5 +1,5 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
-import { importPrivateKey } from "../../protocol";
+import { importPrivateKey, type Lease } from "../../protocol";
 import type { PairConfig } from "./config";
 import { createSignedAgentClient } from "./signed-agent-client";
 import type { Command, CommandOutcome, PrimaryAgentView, StandbyView } from "./types";
@@ -15,15 +15,17 @@ export interface CommandOptions {
 export interface AgentClient {
 	/**
 	 * The standby agent's view of the primary (GET /v1/status). `undefined` means this client has no way
-	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer.
+	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer. `lease`: this tick's
+	 * lease (worker/src/lease.ts buildLease); the client signs it and sends it as x-fg-lease.
 	 */
-	status(signal: AbortSignal): Promise<StandbyView | undefined>;
+	/** `lease`: this tick's lease (worker/src/lease.ts), signed and sent with the request. */
+	status(signal: AbortSignal, lease?: Lease): Promise<StandbyView | undefined>;
 	/**
 	 * The primary's own agent (GET /v1/status): its gateway's local readiness and maintenance window.
 	 * `undefined` when there is no primary agent to ask (no `primary.agentUrl`, or no client): the
 	 * restart grace is then off. Optional so clients without a primary side need not implement it.
 	 */
-	primaryStatus?(signal: AbortSignal): Promise<PrimaryAgentView | undefined>;
+	primaryStatus?(signal: AbortSignal, lease?: Lease): Promise<PrimaryAgentView | undefined>;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }

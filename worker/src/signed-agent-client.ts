@@ -8,6 +8,7 @@ import {
 	ErrorResponseSchema,
 	HEADERS,
 	importPublicKey,
+	type Lease,
 	type LocalGateway,
 	MAX_TERM,
 	MAX_WAIT_MS,
@@ -17,6 +18,7 @@ import {
 	type Role,
 	type StatusResponse,
 	StatusResponseSchema,
+	signLease,
 	signRequest,
 	TermSchema,
 	verifyAnswer,
@@ -244,6 +246,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		outer?: AbortSignal,
+		lease?: Lease,
 	): Promise<Attempt> {
 		let privateKey: CryptoKey;
 		try {
@@ -269,6 +272,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		const nonce = signed[HEADERS.nonce] ?? "";
 		const headers: Record<string, string> = { ...signed };
 		if (body !== undefined) headers["content-type"] = "application/json";
+		// Signed on its own with the same key (protocol/lease.ts), not covered by the request signature.
+		if (lease !== undefined) headers[HEADERS.lease] = await signLease(lease, privateKey);
 		// Cleared when done: a pending timer would keep the Durable Object awake.
 		const dl = deadline(timeoutMs, outer);
 		try {
@@ -329,11 +334,12 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		signal?: AbortSignal,
+		lease?: Lease,
 	): Promise<Attempt> {
 		let last: Attempt = { kind: "network", message: "not attempted" };
 		for (let i = 0; i < ATTEMPTS; i++) {
 			if (signal?.aborted) break;
-			last = await attempt(target, method, path, body, timeoutMs, signal);
+			last = await attempt(target, method, path, body, timeoutMs, signal, lease);
 			if (!retryable(last) || i === ATTEMPTS - 1) break;
 			await sleep(BACKOFF_MS[i] ?? 1000);
 		}
@@ -341,10 +347,14 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	}
 
 	/** GET /v1/status of one side's agent, verified (see VerifiedStatus). */
-	async function readStatus(side: Role, signal?: AbortSignal): Promise<VerifiedStatus> {
+	async function readStatus(
+		side: Role,
+		signal?: AbortSignal,
+		lease?: Lease,
+	): Promise<VerifiedStatus> {
 		const target = side === "standby" ? standby : primary;
 		if (target === null) return { ok: false, reason: `no ${side} agent URL and key configured` };
-		const a = await call(target, "GET", ROUTES.status, undefined, opts.timeoutMs, signal);
+		const a = await call(target, "GET", ROUTES.status, undefined, opts.timeoutMs, signal, lease);
 		if (a.kind === "network" || a.kind === "bad-key" || a.kind === "bad-answer")
 			return { ok: false, reason: a.message };
 		if (a.kind === "http-error") {
@@ -365,8 +375,9 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	return {
 		readStatus,
 
-		async status(signal?: AbortSignal): Promise<StandbyView> {
-			const read = await readStatus("standby", signal);
+		/** `lease`: this tick's lease (worker/src/lease.ts buildLease), signed and sent as x-fg-lease. */
+		async status(signal?: AbortSignal, lease?: Lease): Promise<StandbyView> {
+			const read = await readStatus("standby", signal, lease);
 			if (!read.ok) return { reachable: false, reason: read.reason };
 			return standbyViewOf(read.status, 0);
 		},
@@ -376,9 +387,12 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		 * its maintenance window. `undefined` when no primary agent URL is configured (the restart grace
 		 * is then off). An agent older than `local` reads as reachable with `gateway: null`.
 		 */
-		async primaryStatus(signal?: AbortSignal): Promise<PrimaryAgentView | undefined> {
+		async primaryStatus(
+			signal?: AbortSignal,
+			lease?: Lease,
+		): Promise<PrimaryAgentView | undefined> {
 			if (!opts.primaryUrl) return undefined;
-			const read = await readStatus("primary", signal);
+			const read = await readStatus("primary", signal, lease);
 			if (!read.ok) return { reachable: false, reason: read.reason };
 			return primaryViewOf(read.status);
 		},

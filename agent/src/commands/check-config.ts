@@ -4,12 +4,16 @@ import { parseArgs } from "node:util";
 import { importPublicKey, isReadinessPath, keyId, READINESS_PATHS } from "../../../protocol";
 import { AgentKeyError, loadAgentKey } from "../agent-key";
 import { type AgentConfig, configWarnings, loadConfig } from "../config";
+import { replicationPreflight } from "../replication/preflight";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
 export const CHECK_CONFIG_HELP = `Usage: failover-agent check-config FILE
 
 Validates an agent config file (JSON). Prints a summary and exits 0, or names
-every problem (field and what was expected) and exits 1.
+every problem (field and what was expected) and exits 1. With replication
+enabled it also checks, as the user running it, that the workspace is a git
+repository on a branch, the remote answers, and a push would be accepted
+(git push --dry-run); problems are printed as warnings.
 
 See docs/agent.md for every field.`;
 
@@ -55,6 +59,12 @@ export async function summarize(config: AgentConfig): Promise<string> {
 		["promote", steps(config, "promote")],
 		["demote", steps(config, "demote")],
 		["sync", steps(config, "sync")],
+		[
+			"replication",
+			config.replication.enabled
+				? `every ${config.replication.replicateIntervalSeconds} s to ${config.replication.remote}`
+				: "off",
+		],
 	];
 	return rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join("\n");
 }
@@ -132,6 +142,8 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
 		...configWarnings(config),
 		...probeWarnings(config),
 		...(await pathWarnings(config)),
+		// Only when enabled: the check reaches the remote, which a config-only check should not do unasked.
+		...(config.replication.enabled ? await replicationPreflight(config) : []),
 	];
 	for (const warning of warnings) io.out(`warning: ${warning}\n`);
 	return EXIT_OK;
