@@ -1,6 +1,11 @@
 // Watchdog configuration: the zod schema, parsed once at the edge into frozen objects, with per-pair errors.
 import { z } from "zod";
-import { checkWorkerFetchableUrl, DEFAULT_EXPECT_BODY, decodePublicKey } from "../../protocol";
+import {
+	checkWorkerFetchableUrl,
+	DEFAULT_EXPECT_BODY,
+	DEFAULT_LEASE_SECONDS,
+	decodePublicKey,
+} from "../../protocol";
 
 /** An agent's public key, "ed25519:..." as printed by `failover-agent keygen --agent`. */
 const agentPublicKey = z.string().refine((k) => decodePublicKey(k).ok, {
@@ -59,6 +64,13 @@ export const PairConfigSchema = z
 		/** Probe deadline, ms; must stay below the interval so a tick never overlaps the next. */
 		probeTimeoutMs: z.number().int().min(100).max(30_000).default(2_500),
 		probeIntervalSeconds: z.number().int().min(1).max(300).default(5),
+		/**
+		 * How long the lease the Worker sends both agents every tick stays valid, s: an active agent
+		 * replicates to the main branch only while it holds a fresh one (protocol/lease.ts). At least
+		 * three probe intervals, so two lost ticks never cost an active side its lease. Default: 30 s, or
+		 * three intervals when that is longer (leaseSecondsOf).
+		 */
+		leaseSeconds: z.number().int().min(3).max(3600).optional(),
 		/** Consecutive failed Worker probes before the primary can be judged down. */
 		failThreshold: z.number().int().min(1).max(100).default(3),
 		/** Consecutive good probes before failback. */
@@ -117,6 +129,13 @@ export const PairConfigSchema = z
 					"expected the primary agent's public key (failover-agent keygen --agent on the primary's VPS) whenever primary.agentUrl is set: its answers are verified with it",
 			});
 		}
+		if (p.leaseSeconds !== undefined && p.leaseSeconds < 3 * p.probeIntervalSeconds) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["leaseSeconds"],
+				message: `expected at least 3 x probeIntervalSeconds (${3 * p.probeIntervalSeconds} s): the lease is renewed every tick, and an active agent must keep it through two lost ticks`,
+			});
+		}
 		if (p.probeTimeoutMs >= p.probeIntervalSeconds * 1000) {
 			ctx.addIssue({
 				code: "custom",
@@ -127,6 +146,11 @@ export const PairConfigSchema = z
 	});
 
 export type PairConfig = Readonly<z.output<typeof PairConfigSchema>>;
+
+/** The lease length the Worker grants for this pair, s: leaseSeconds, or max(30, 3 probe intervals). */
+export function leaseSecondsOf(pair: PairConfig): number {
+	return pair.leaseSeconds ?? Math.max(DEFAULT_LEASE_SECONDS, 3 * pair.probeIntervalSeconds);
+}
 
 export interface ParseOptions {
 	/**

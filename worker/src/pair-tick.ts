@@ -1,8 +1,10 @@
 // One pair's turn: gather witnesses, decide, persist, then run decide's commands and feed their outcomes back.
+import type { Lease } from "../../protocol";
 import type { AgentClient } from "./agent-client";
-import type { PairConfig } from "./config";
+import { leaseSecondsOf, type PairConfig } from "./config";
 import { deadline } from "./deadline";
 import { decide, initialState } from "./decide";
+import { buildLease } from "./lease";
 import { probeHttp } from "./probe";
 import type { Store } from "./store";
 import type {
@@ -81,8 +83,17 @@ export async function tickPair(
 	const endsAt = deps.perfNow() + budgetMs;
 	const before = store.state(pair.name);
 	const inFlight = (before?.pending ?? null) !== null;
-	// The standby is asked when it is a witness, or when a command is in flight (decide() watches it then).
-	const askStandby = pair.witnesses.standby || inFlight;
+	// The standby is asked when it is a witness, when a command is in flight (decide() watches it then),
+	// and while it is the active side (its own gateway is watched, and its lease must be renewed).
+	const askStandby = pair.witnesses.standby || inFlight || before?.active === "standby";
+	// Both agents get the lease every tick: the state in force now says who may replicate to the main
+	// branch (worker/src/lease.ts); the agents sign nothing with it, they only verify it.
+	const lease = buildLease(
+		pair.name,
+		before ?? initialState(deps.clock()),
+		deps.clock(),
+		leaseSecondsOf(pair),
+	);
 	// A command in flight is polled after the witnesses, so they end a little early: a primary that hung
 	// until the tick's deadline would leave the poll no time on every tick, and the pair would never
 	// learn that its promotion finished.
@@ -103,9 +114,9 @@ export async function tickPair(
 			now: deps.perfNow,
 			signal: witnessSignal,
 		}),
-		askStandby ? standbyView(deps.agent, witnessSignal) : undefined,
+		askStandby ? standbyView(deps.agent, witnessSignal, lease) : undefined,
 		deps.tailscale ? deps.tailscale(witnessSignal) : undefined,
-		askPrimary ? primaryAgentView(deps.agent, witnessSignal) : undefined,
+		askPrimary ? primaryAgentView(deps.agent, witnessSignal, lease) : undefined,
 	]).finally(() => witnessDl?.clear());
 	deps.onWitnesses?.(pair.name, { standby, tailscale, primaryAgent });
 	const now = deps.clock();
@@ -222,9 +233,10 @@ function notifyAll(deps: PairTurnDeps, events: readonly PairEvent[]): void {
 async function standbyView(
 	agent: AgentClient,
 	signal: AbortSignal,
+	lease: Lease,
 ): Promise<StandbyView | undefined> {
 	try {
-		return await raceSignal(agent.status(signal), signal, () => ({
+		return await raceSignal(agent.status(signal, lease), signal, () => ({
 			reachable: false as const,
 			reason: "no answer before the tick's deadline",
 		}));
@@ -237,10 +249,11 @@ async function standbyView(
 async function primaryAgentView(
 	agent: AgentClient,
 	signal: AbortSignal,
+	lease: Lease,
 ): Promise<PrimaryAgentView | undefined> {
 	try {
 		return await raceSignal(
-			agent.primaryStatus?.(signal) ?? Promise.resolve(undefined),
+			agent.primaryStatus?.(signal, lease) ?? Promise.resolve(undefined),
 			signal,
 			() => ({
 				reachable: false as const,
