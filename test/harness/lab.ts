@@ -382,7 +382,12 @@ export class Lab {
 		this.standbyAgent = new AgentProcess(
 			"standby",
 			this.root,
-			{ ...produced(join(PAIR, "standby", "config.json")), ...this.labAgentFields("standby") },
+			{
+				...produced(join(PAIR, "standby", "config.json")),
+				...this.labAgentFields("standby"),
+				// init's config names the key's place on the VPS; here it is still in init's folder.
+				agentKeyFile: join(dir, PAIR, "standby", "agent.key"),
+			},
 			this.line("standby-agent"),
 		);
 		this.standbyAgent.port = ports.standby;
@@ -390,7 +395,12 @@ export class Lab {
 		this.primaryAgent = new AgentProcess(
 			"primary",
 			this.root,
-			{ ...produced(join(PAIR, "primary", "config.json")), ...this.labAgentFields("primary") },
+			{
+				...produced(join(PAIR, "primary", "config.json")),
+				...this.labAgentFields("primary"),
+				// init's config names the key's place on the VPS; here it is still in init's folder.
+				agentKeyFile: join(dir, PAIR, "primary", "agent.key"),
+			},
 			this.line("primary-agent"),
 		);
 		this.primaryAgent.port = ports.primary;
@@ -398,6 +408,8 @@ export class Lab {
 		this.worker = new WorkerDev({
 			vars: {
 				...secrets,
+				// init --local-dev made loopback http URLs: the Worker accepts them only in local development.
+				LOCAL_DEVELOPMENT: "1",
 				NOTIFY_WEBHOOK_URL: this.webhook.url,
 				NOTIFY_WEBHOOK_SECRET: this.webhookSecret,
 			},

@@ -1,7 +1,7 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
-import { importPrivateKey, type Lease } from "../../protocol";
+import { importPrivateKey, type Lease, type Role } from "../../protocol";
 import type { PairConfig } from "./config";
-import { createSignedAgentClient } from "./signed-agent-client";
+import { createSignedAgentClient, type VerifiedStatus } from "./signed-agent-client";
 import type { Command, CommandOutcome, PrimaryAgentView, StandbyView } from "./types";
 
 export interface CommandOptions {
@@ -26,6 +26,11 @@ export interface AgentClient {
 	 * restart grace is then off. Optional so clients without a primary side need not implement it.
 	 */
 	primaryStatus?(signal: AbortSignal, lease?: Lease): Promise<PrimaryAgentView | undefined>;
+	/**
+	 * One side's GET /v1/status, verified with that side's agentPublicKey, with the failure's cause (the
+	 * doctor's fixes). Optional: a client without it (no signing key) cannot read any agent.
+	 */
+	readStatus?(side: Role, signal?: AbortSignal): Promise<VerifiedStatus>;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }

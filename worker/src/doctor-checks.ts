@@ -1,17 +1,25 @@
 // The per-pair doctor checks (run inside the pair's Durable Object): would a failover work right now?
-import type { AgentClient } from "./agent-client";
+import type { Role } from "../../protocol";
 import type { PairConfig } from "./config";
 import type { LoadedConfig } from "./config-cache";
 import { deadline } from "./deadline";
 import type { DoctorCheck, PairVerdict } from "./doctor-report";
 import { probeHttp } from "./probe";
+import { type StatusFailure, standbyViewOf, type VerifiedStatus } from "./signed-agent-client";
 import type { StandbyView, TailscaleView } from "./types";
 
 export interface PairDoctorDeps {
 	fetch: typeof fetch;
 	clock: () => number;
-	/** A signed client whose "standby" is the agent at `url` (the pair's standby or primary agent). */
-	agentAt(pair: PairConfig, url: string): AgentClient;
+	/**
+	 * GET /v1/status of `side`'s agent, signed for that side and verified with its agentPublicKey;
+	 * `undefined` when the Worker cannot sign (no WATCHDOG_PRIVATE_KEY).
+	 */
+	readStatus(
+		pair: PairConfig,
+		side: Role,
+		signal: AbortSignal,
+	): Promise<VerifiedStatus | undefined>;
 	tailscale?: (deviceId: string, timeoutMs: number, signal: AbortSignal) => Promise<TailscaleView>;
 }
 
@@ -46,9 +54,9 @@ export async function doctorPair(
 	}
 	const [probe, standby, primaryAgent, tailscale] = await Promise.all([
 		probeCheck(pair, deps),
-		agentCheck(pair, pair.standby.agentUrl, "standby agent", deps),
+		agentCheck(pair, "standby", pair.standby.agentUrl, deps),
 		pair.primary.agentUrl
-			? agentCheck(pair, pair.primary.agentUrl, "primary agent", deps)
+			? agentCheck(pair, "primary", pair.primary.agentUrl, deps)
 			: Promise.resolve(undefined),
 		tailscaleCheck(pair, deps),
 	]);
@@ -100,22 +108,24 @@ async function probeCheck(pair: PairConfig, deps: PairDoctorDeps): Promise<Docto
 	}
 }
 
+/** One side's agent read as a failover would use it: signed for that side, its answer verified with that side's key. */
 async function agentCheck(
 	pair: PairConfig,
+	side: Role,
 	url: string,
-	name: string,
 	deps: PairDoctorDeps,
 ): Promise<{ check: DoctorCheck; view: StandbyView | undefined }> {
+	const name = `${side} agent`;
 	const dl = deadline(pair.commandTimeoutMs);
-	let view: StandbyView | undefined;
+	let read: VerifiedStatus | undefined;
 	try {
-		view = await deps.agentAt(pair, url).status(dl.signal);
+		read = await deps.readStatus(pair, side, dl.signal);
 	} finally {
 		dl.clear();
 	}
-	if (view === undefined) {
+	if (read === undefined) {
 		return {
-			view,
+			view: undefined,
 			check: bad(
 				name,
 				"the Worker has no WATCHDOG_PRIVATE_KEY, so it can neither read nor command any agent",
@@ -123,25 +133,84 @@ async function agentCheck(
 			),
 		};
 	}
-	if (view.reachable) {
+	if (!read.ok) {
 		return {
-			view,
-			check: ok(name, `${url} answered a signed status (protocol v1, term ${view.term})`),
+			view: { reachable: false, reason: read.reason },
+			check: bad(name, `${url}: ${read.reason}`, agentFix(pair, side, url, read)),
 		};
 	}
-	const reason = view.reason;
-	let fix: string;
-	if (/unknown-key|bad-signature|WATCHDOG_PRIVATE_KEY/.test(reason)) {
-		fix = `the agent's watchdogPublicKeys must hold the public half of WATCHDOG_PRIVATE_KEY: copy local/${pair.name}/<side>/config.json from failover-gateway init again, or npx wrangler secret put WATCHDOG_PRIVATE_KEY < local/watchdog.key`;
-	} else if (/stale-timestamp/.test(reason)) {
-		fix = "on the agent's VPS: sudo timedatectl set-ntp true   # its clock is off";
-	} else if (/protocol|version/.test(reason)) {
-		fix =
-			"update the agent: npm run build:agent, copy dist/agent.mjs to the VPS, sudo systemctl restart failover-agent";
-	} else {
-		fix = `curl -s ${url}/healthz   # from outside; on the VPS: systemctl status failover-agent and tailscale funnel status`;
+	const s = read.status;
+	if (s.role !== side) {
+		// The audience already binds the side; a signed status naming the other role is an agent bug.
+		return {
+			view: undefined,
+			check: bad(
+				name,
+				`${url}: the agent says it is the ${s.role}'s agent`,
+				`on that VPS: sudoedit /etc/failover-agent/config.json   # "role": "${side}", then restart the agent`,
+			),
+		};
 	}
-	return { view, check: bad(name, `${url}: ${reason}`, fix) };
+	return {
+		view: side === "standby" ? standbyViewOf(s, 0) : undefined,
+		check: ok(
+			name,
+			`${url} answered a status signed by ${side}.agentPublicKey (protocol v${s.version}, term ${s.term})`,
+		),
+	};
+}
+
+/** The one-line fix for a failed status read, by what went wrong (never by what an unverified answer asks). */
+function agentFix(pair: PairConfig, side: Role, url: string, f: StatusFailure): string {
+	const field = `${side}.agentPublicKey`;
+	const rekey = `the agent on the ${side}'s VPS holds another key than ${field}: put the public key failover-agent keygen --agent printed there into ${field} in local/worker-config.json and deploy again (or run keygen --agent again and restart the agent)`;
+	const trust = `the agent's watchdogPublicKeys must hold the public half of WATCHDOG_PRIVATE_KEY: copy local/${pair.name}/${side}/config.json from failover-gateway init again, or npx wrangler secret put WATCHDOG_PRIVATE_KEY < local/watchdog.key`;
+	const update =
+		"update the agent to protocol v2: npm run build:agent, copy dist/agent.mjs to the VPS, sudo systemctl restart failover-agent";
+	const reachable = `curl -s ${url}/healthz   # from outside; on the VPS: systemctl status failover-agent and tailscale funnel status`;
+	switch (f.cause) {
+		case "key":
+			return f.reason.startsWith("WATCHDOG_PRIVATE_KEY")
+				? "npx wrangler secret put WATCHDOG_PRIVATE_KEY < local/watchdog.key   # the value must be keygen's private key text"
+				: `${field} in local/worker-config.json must be "ed25519:..." as failover-agent keygen --agent printed it`;
+		case "unreachable":
+		case "not-configured":
+			return reachable;
+		case "protocol":
+			return update;
+		case "refused":
+			return f.agentCode === "rate-limited"
+				? "wait a minute and run doctor again   # the agent limits signed requests per minute"
+				: reachable;
+		case "unverified":
+			break;
+		default:
+			return f.cause satisfies never;
+	}
+	// The agent refuses a request it cannot authenticate without signing the refusal: its code picks the fix.
+	switch (f.agentCode) {
+		case "unknown-key":
+			return trust;
+		case "stale-timestamp":
+			return "on the agent's VPS: sudo timedatectl set-ntp true   # its clock is off";
+		case "wrong-audience": {
+			const said = f.agentMessage ?? "";
+			if (/this agent serves pair/.test(said))
+				return `on the ${side}'s VPS: sudoedit /etc/failover-agent/config.json   # "pair": "${pair.name}", then restart the agent`;
+			if (/this agent is the/.test(said))
+				return `${side}.agentUrl in local/worker-config.json points at the other side's agent: swap the URLs, then deploy again`;
+			return rekey;
+		}
+		// A protocol v1 agent checks a v2 signature against its v1 canonical string, and refuses it.
+		case "bad-signature":
+		case "malformed-headers":
+			return update;
+	}
+	// Signed, but not by the configured key (or a replayed answer): the agent holds another key, or something
+	// between the Worker and the agent answers for it.
+	if (f.answerCode === "bad-answer-signature" || f.answerCode === "wrong-nonce") return rekey;
+	// Unsigned, with no agent error in it: a proxy's page, the wrong URL, or an agent older than v2.
+	return `${reachable}   # it must be failover-agent v2 answering; ${update}`;
 }
 
 function standbyWitness(pair: PairConfig, view: StandbyView | undefined): DoctorCheck {

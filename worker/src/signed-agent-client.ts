@@ -1,6 +1,7 @@
 // Signed HTTP client for the agents of one pair: reads both agents' status and sends promote/demote/sync.
 import {
 	ACTION_ROUTES,
+	type AnswerFailureCode,
 	type AnswerVerdict,
 	type Audience,
 	agentFingerprint,
@@ -69,8 +70,16 @@ const MAX_RESPONSE_BYTES = 256 * 1024;
 type Attempt =
 	| { kind: "ok"; status: number; body: unknown }
 	| { kind: "bad-key"; message: string }
-	/** The answer is not provably from the agent configured for this side: nothing in it is used. */
-	| { kind: "bad-answer"; message: string }
+	/**
+	 * The answer is not provably from the agent configured for this side: nothing in it is used.
+	 * `said`: the error code and message its body claims (unverified), a hint for a fix only.
+	 */
+	| {
+			kind: "bad-answer";
+			message: string;
+			code: AnswerFailureCode;
+			said: { code: string; message: string } | undefined;
+	  }
 	| { kind: "http-error"; status: number; code: string; message: string }
 	| { kind: "network"; message: string };
 
@@ -174,7 +183,25 @@ function targetFor(side: Role, pair: string, url: string, keyText: string): Agen
  * request's nonce and matches the protocol. `StatusResponse` is then that agent's own word (term within
  * MAX_TERM by the schema); otherwise `reason` says why it is not, and nothing from the answer is used.
  */
-export type VerifiedStatus = { ok: true; status: StatusResponse } | { ok: false; reason: string };
+export type VerifiedStatus = { ok: true; status: StatusResponse } | StatusFailure;
+
+/**
+ * Why a status read failed, for choosing a fix (the doctor); never acted on.
+ * - not-configured: no URL and key for that side; unreachable: no answer (network, timeout);
+ * - key: WATCHDOG_PRIVATE_KEY or the side's agentPublicKey does not import (`reason` names which);
+ * - unverified: an answer not signed by the side's agentPublicKey for this request (`answerCode`);
+ *   `agentCode`/`agentMessage` are what its body claims, unverified: the real agent refuses an
+ *   unauthenticated request (unknown-key, wrong-audience, stale-timestamp) without signing it;
+ * - refused: a signed error answer (`agentCode` verified); protocol: a signed answer that is not a v2 status.
+ */
+export type StatusFailure = {
+	ok: false;
+	reason: string;
+	cause: "not-configured" | "unreachable" | "key" | "unverified" | "refused" | "protocol";
+	answerCode?: AnswerFailureCode;
+	agentCode?: string;
+	agentMessage?: string;
+};
 
 /**
  * An agent's `local` as decide() sees it. `ageMs` is measured on the agent's own clock (its `now`
@@ -297,9 +324,12 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 				publicKey: identity.publicKey,
 			});
 			if (!verdict.ok) {
+				const claimed = ErrorResponseSchema.safeParse(parseJson(bytes));
 				return {
 					kind: "bad-answer",
 					message: `${target.side} agent's answer not accepted (${verdict.code}): ${verdict.message}; it said (unverified) ${unverifiedSummary(res.status, bytes)}`,
+					code: verdict.code,
+					said: claimed.success ? claimed.data.error : undefined,
 				};
 			}
 			const parsed = parseJson(bytes);
@@ -353,12 +383,32 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		lease?: Lease,
 	): Promise<VerifiedStatus> {
 		const target = side === "standby" ? standby : primary;
-		if (target === null) return { ok: false, reason: `no ${side} agent URL and key configured` };
+		if (target === null)
+			return {
+				ok: false,
+				reason: `no ${side} agent URL and key configured`,
+				cause: "not-configured",
+			};
 		const a = await call(target, "GET", ROUTES.status, undefined, opts.timeoutMs, signal, lease);
-		if (a.kind === "network" || a.kind === "bad-key" || a.kind === "bad-answer")
-			return { ok: false, reason: a.message };
+		if (a.kind === "network") return { ok: false, reason: a.message, cause: "unreachable" };
+		if (a.kind === "bad-key") return { ok: false, reason: a.message, cause: "key" };
+		if (a.kind === "bad-answer")
+			return {
+				ok: false,
+				reason: a.message,
+				cause: "unverified",
+				answerCode: a.code,
+				...(a.said
+					? { agentCode: a.said.code.slice(0, 64), agentMessage: a.said.message.slice(0, 500) }
+					: {}),
+			};
 		if (a.kind === "http-error") {
-			return { ok: false, reason: `agent answered ${a.status} ${a.code}: ${a.message}` };
+			return {
+				ok: false,
+				reason: `agent answered ${a.status} ${a.code}: ${a.message}`,
+				cause: "refused",
+				agentCode: a.code,
+			};
 		}
 		const parsed = StatusResponseSchema.safeParse(a.body);
 		if (!parsed.success) {
@@ -367,7 +417,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 				typeof term === "number" && !TermSchema.safeParse(term).success
 					? `its term ${term} is outside 0..${MAX_TERM} (not adopted)`
 					: "it did not match protocol v2";
-			return { ok: false, reason: `${side} agent's status refused: ${why}` };
+			return { ok: false, reason: `${side} agent's status refused: ${why}`, cause: "protocol" };
 		}
 		return { ok: true, status: parsed.data };
 	}

@@ -228,9 +228,9 @@ export class Watchdog extends DurableObject<Env> {
 				doctorPair(n, config, {
 					fetch: this.deps.fetch,
 					clock: this.deps.clock,
-					// The same signed client the loop uses, pointed at one agent (status reads are side-effect free).
-					// When agents sign their answers, this must also carry that side's agentPublicKey.
-					agentAt: (p, url) => this.deps.agents({ ...p, standby: { ...p.standby, agentUrl: url } }),
+					// The same signed client the loop uses (status reads are side-effect free): each side's read is
+					// signed for that side's audience and verified with that side's agentPublicKey.
+					readStatus: async (p, side, signal) => this.deps.agents(p).readStatus?.(side, signal),
 					...(ts ? { tailscale: (id, t, signal) => this.tailscaleView(id, t, signal) } : {}),
 				}),
 			),

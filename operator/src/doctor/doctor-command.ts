@@ -6,9 +6,9 @@ import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "../io";
 export const DOCTOR_HELP = `Usage: failover-gateway doctor --url URL [--notify]
 
 Asks the deployed Worker to check each pair the way a failover would use it:
-the config, the probe path and body, each agent answering signed requests with
-a matching key and a compatible protocol version, every witness able to vote,
-and the notifiers. Exits 0 only when every pair could fail over.
+the config, the probe path and body, each agent answering a protocol v2 status
+signed with the key the config names for its side (standby.agentPublicKey,
+primary.agentPublicKey), every witness able to vote, and the notifiers. Exits 0 only when every pair could fail over.
 
 The admin token is read from the ADMIN_TOKEN environment variable.
 

@@ -50,6 +50,8 @@ export async function buildDeployment(
 	dir: string,
 	/** Pairs already in the Worker config that this run does not answer: kept as they are, first. */
 	kept: readonly Record<string, unknown>[] = [],
+	/** `init --local-dev`: the Worker config is checked as the local-development Worker reads it (loopback, http). */
+	opts: { localDevelopment: boolean } = { localDevelopment: false },
 ): Promise<Built> {
 	const worker: Deployment["worker"] = { pairs: [...kept] };
 	const agents: AgentPlan[] = [];
@@ -102,7 +104,7 @@ export async function buildDeployment(
 		}
 	}
 	const errors: string[] = [];
-	const parsed = parseWatchConfig(worker);
+	const parsed = parseWatchConfig(worker, { localDevelopment: opts.localDevelopment });
 	for (const e of parsed.errors) errors.push(`Worker config ${e.path}: ${e.message}`);
 	for (const a of agents) {
 		const file = join(a.folder, "config.json");

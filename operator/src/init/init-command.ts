@@ -114,7 +114,9 @@ export async function initCommand(
 		return EXIT_FAILED;
 	}
 	const kept = existing.pairs.filter((p) => !pairs.some((n) => n.name === p.name));
-	const built = await buildDeployment(pairs, key.publicKeyText, dir, kept);
+	const built = await buildDeployment(pairs, key.publicKeyText, dir, kept, {
+		localDevelopment: allowLocal,
+	});
 	if (!built.ok) {
 		io.err(
 			"failover-gateway init: the configs would not parse (a bug in init or a rule it does not ask about):\n",

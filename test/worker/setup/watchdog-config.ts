@@ -1,10 +1,37 @@
 // The WATCHDOG_CONFIG and secrets the worker tests run with: every readiness URL points at the loopback gateways.
+import { generateKeyPairSync } from "node:crypto";
 
 // A test value, never a real secret; strong enough for the admin-token rule (admin-token.ts).
 export const TEST_ADMIN_TOKEN = "m9ReoNPPkfshqPkfqcezbCvpQsbHuorID1Dp6WQ17LQ=";
 
+/** A fresh Ed25519 key pair in the project's text encodings (keys.ts): "ed25519-priv:" PKCS#8, "ed25519:" raw. */
+function testKeyPair(): { privateKeyText: string; publicKeyText: string } {
+	const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+	const der = privateKey.export({ format: "der", type: "pkcs8" });
+	const jwk = publicKey.export({ format: "jwk" });
+	return {
+		privateKeyText: `ed25519-priv:${der.toString("base64")}`,
+		publicKeyText: `ed25519:${jwk.x}`,
+	};
+}
+
+/**
+ * Keys for the doctor tests' signed fake agents (test/worker/doctor.test.ts), made per run: the
+ * watchdog's, and pair doctor-a's two agent keys (their public halves are in its config). Passed as the
+ * DOCTOR_KEYS binding, not as WATCHDOG_PRIVATE_KEY, so every other test keeps the no-agent client.
+ */
+export interface DoctorKeys {
+	watchdog: string;
+	standby: string;
+	primary: string;
+}
+
 /** One pair per concern, each in its own group (its own Durable Object), so test files never share state. */
-export function testWatchdogConfig(gatewayBase: string, refusedBase: string): unknown {
+export function testWatchdogConfig(
+	gatewayBase: string,
+	refusedBase: string,
+	doctorAgents: { standby: string; primary: string },
+): unknown {
 	const pair = (name: string, extra: Record<string, unknown> = {}) => ({
 		name,
 		primary: { readyUrl: `${gatewayBase}/g/${name}/readyz` },
@@ -49,6 +76,11 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 									readyUrl: `${gatewayBase}/g/${n}/readyz`,
 									expectBody: '"ready":true',
 									agentUrl: `${refusedBase}/primary-${n}`,
+									agentPublicKey: doctorAgents.primary,
+								},
+								standby: {
+									agentUrl: `${refusedBase}/standby-${n}`,
+									agentPublicKey: doctorAgents.standby,
 								},
 							})
 						: pair(n),
@@ -80,8 +112,20 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 }
 
 export function testBindings(gatewayBase: string, refusedBase: string): Record<string, string> {
+	const [watchdog, standby, primary] = [testKeyPair(), testKeyPair(), testKeyPair()];
+	const doctorKeys: DoctorKeys = {
+		watchdog: watchdog.privateKeyText,
+		standby: standby.privateKeyText,
+		primary: primary.privateKeyText,
+	};
 	return {
-		WATCHDOG_CONFIG: JSON.stringify(testWatchdogConfig(gatewayBase, refusedBase)),
+		WATCHDOG_CONFIG: JSON.stringify(
+			testWatchdogConfig(gatewayBase, refusedBase, {
+				standby: standby.publicKeyText,
+				primary: primary.publicKeyText,
+			}),
+		),
+		DOCTOR_KEYS: JSON.stringify(doctorKeys),
 		ADMIN_TOKEN: TEST_ADMIN_TOKEN,
 		// The tests' gateways and agents are on loopback over plain http: local development only.
 		LOCAL_DEVELOPMENT: "1",
