@@ -1,4 +1,5 @@
 // The agent protocol: everything the watchdog Worker and the agent share on the wire.
+export * from "./dial-out";
 export * from "./encoding";
 export * from "./issues";
 export * from "./keys";

@@ -1,8 +1,11 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
+
+import type { StatusResponse } from "../../protocol";
 import { importPrivateKey } from "../../protocol";
-import type { PairConfig } from "./config";
-import { createSignedAgentClient } from "./signed-agent-client";
-import type { Command, CommandOutcome, StandbyView } from "./types";
+import { pushedStatusMaxAgeMs } from "./agent-sockets";
+import { type AgentTransport, agentTransport, heartbeatMs, type PairConfig } from "./config";
+import { createSignedAgentClient, standbyViewOf } from "./signed-agent-client";
+import type { Command, CommandOutcome, Side, StandbyView } from "./types";
 
 export interface CommandOptions {
 	/** How long the agent may hold the request for the operation to finish before answering "running". */
@@ -22,7 +25,7 @@ export interface AgentClient {
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }
 
-export type AgentClientFactory = (pair: PairConfig) => AgentClient;
+export type AgentClientFactory = (pair: PairConfig, sockets?: DialOutSockets) => AgentClient;
 
 /** Used until the signed protocol client exists: it sends nothing and says so in every outcome. */
 export const noAgentClient: AgentClient = {
@@ -41,9 +44,28 @@ export const noAgentClient: AgentClient = {
 };
 
 /**
+ * Where a dial-out side's requests are addressed: a name that can never resolve (RFC 6761 `.invalid`),
+ * recognised by the socket fetch and never sent to the network.
+ */
+export const DIAL_OUT_HOST_SUFFIX = ".dial-out.invalid";
+
+/** The agents' dial-out sockets, as the client needs them (AgentSockets in the Durable Object). */
+export interface DialOutSockets {
+	fetchFor(pair: string, side: Side): typeof fetch;
+	/** The newest status `side` pushed within `maxAgeMs`, and its age by the Worker's clock (ms). */
+	latestStatus(
+		pair: string,
+		side: Side,
+		maxAgeMs: number,
+	): { status: StatusResponse; ageMs: number } | undefined;
+}
+
+/**
  * Picks the agent client for this deployment: the signed protocol client when WATCHDOG_PRIVATE_KEY is
  * set, otherwise `noAgentClient`, which sends nothing and says so. The key is imported once per
- * isolate; a malformed key makes every call fail with the reason instead of throwing.
+ * isolate; a malformed key makes every call fail with the reason instead of throwing. Each side goes
+ * over its own transport (agentTransport): HTTPS to its endpoint, or its dial-out socket, where the
+ * same signed envelopes travel and its status is the newest one it pushed.
  */
 export function agentClientsFor(
 	env: { WATCHDOG_PRIVATE_KEY?: string },
@@ -53,18 +75,51 @@ export function agentClientsFor(
 	if (!text) return () => noAgentClient;
 	const privateKey = importPrivateKey(text);
 	privateKey.catch(() => {}); // Reported per call, as an outcome.
+	const network = fetchImpl ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
 	const clients = new Map<string, AgentClient>();
-	return (pair) => {
-		const key = `${pair.name} ${pair.standby.agentUrl} ${pair.primary.agentUrl ?? ""}`;
+	return (pair, sockets) => {
+		const standby = agentTransport(pair, "standby");
+		const primary = agentTransport(pair, "primary");
+		const key = `${pair.name} ${JSON.stringify([standby, primary])} ${sockets ? "s" : ""}`;
 		let client = clients.get(key);
 		if (!client) {
-			client = createSignedAgentClient({
-				standbyUrl: pair.standby.agentUrl,
-				...(pair.primary.agentUrl ? { primaryUrl: pair.primary.agentUrl } : {}),
+			const urlOf = (side: Side, t: AgentTransport) =>
+				t.kind === "endpoint"
+					? t.url
+					: t.kind === "dial-out"
+						? `https://${side}${DIAL_OUT_HOST_SUFFIX}`
+						: undefined;
+			const standbyUrl = urlOf("standby", standby);
+			const primaryUrl = urlOf("primary", primary);
+			const routed: typeof fetch = (input, init) => {
+				const host = new URL(input instanceof Request ? input.url : String(input)).hostname;
+				if (!host.endsWith(DIAL_OUT_HOST_SUFFIX)) return network(input, init);
+				const side: Side = host.startsWith("primary.") ? "primary" : "standby";
+				if (!sockets) return Promise.reject(new TypeError("dial-out is not available here"));
+				return sockets.fetchFor(pair.name, side)(input, init);
+			};
+			const signed = createSignedAgentClient({
+				standbyUrl: standbyUrl ?? "https://standby.unconfigured.invalid",
+				...(primaryUrl ? { primaryUrl } : {}),
 				privateKey,
 				timeoutMs: pair.commandTimeoutMs,
-				...(fetchImpl ? { fetch: fetchImpl } : {}),
+				fetch: routed,
 			});
+			const maxAge = pushedStatusMaxAgeMs(heartbeatMs(pair));
+			client = {
+				command: (cmd, opts) => signed.command(cmd, opts),
+				async status(signal) {
+					if (standby.kind !== "dial-out") return signed.status(signal);
+					const pushed = sockets?.latestStatus(pair.name, "standby", maxAge);
+					if (!pushed) {
+						return {
+							reachable: false,
+							reason: `no status pushed by the standby agent in the last ${Math.round(maxAge / 1000)} s (dial-out)`,
+						};
+					}
+					return standbyViewOf(pushed.status, pushed.ageMs);
+				},
+			};
 			clients.set(key, client);
 		}
 		return client;

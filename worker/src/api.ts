@@ -12,6 +12,7 @@ import {
 } from "./auth";
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
+import { DIAL_OUT_PATH, dialOutUpgrade } from "./dial-out-route";
 import { configErrors, healthReport } from "./health";
 import { apiError, apiErrorResponse } from "./http-error";
 import { pairPages } from "./page/data";
@@ -36,6 +37,8 @@ const OPERATOR_COMMANDS = [
 const MAX_POST_BODY = 1024;
 
 export const app = new Hono<Env_>();
+
+app.get(DIAL_OUT_PATH, (c) => dialOutUpgrade(c));
 
 app.get("/", async (c) => {
 	const { mode, problem } = statusPageMode(c.env);

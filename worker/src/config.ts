@@ -1,5 +1,6 @@
 // Watchdog configuration: the zod schema, parsed once at the edge into frozen objects, with per-pair errors.
 import { z } from "zod";
+import { decodePublicKey } from "../../protocol";
 
 const httpUrl = z
 	.string()
@@ -11,6 +12,13 @@ const name = z
 	.regex(
 		/^[a-z0-9][a-z0-9-]{0,62}$/,
 		"expected 1-63 lowercase letters, digits or dashes, starting with a letter or digit",
+	);
+
+const agentPublicKey = z
+	.string()
+	.refine(
+		(t) => decodePublicKey(t).ok,
+		'expected an agent public key "ed25519:<base64url>" (from failover-agent keygen on that VPS)',
 	);
 
 export const TailscaleWitnessSchema = z
@@ -32,16 +40,29 @@ export const PairConfigSchema = z
 				expectStatus: z.number().int().min(100).max(599).default(200),
 				/** When set, the probe body must contain this text. */
 				expectBody: z.string().min(1).max(256).optional(),
-				/** The primary's own agent, told to pull after failback. Optional. */
+				/** The primary's own agent behind an endpoint (told to sync after failback, read as a witness). Optional. */
 				agentUrl: httpUrl.optional(),
+				/** The primary agent's public key: with no agentUrl, the agent dials out to the Worker. */
+				agentPublicKey: agentPublicKey.optional(),
 			})
 			.strict(),
 		standby: z
 			.object({
-				/** The standby agent the Worker commands (promote, demote) and reads status from. */
-				agentUrl: httpUrl,
+				/** The standby agent behind an endpoint (Funnel or Tunnel); omit it when the agent dials out. */
+				agentUrl: httpUrl.optional(),
+				/** The standby agent's public key: with no agentUrl, the agent dials out to the Worker. */
+				agentPublicKey: agentPublicKey.optional(),
 			})
-			.strict(),
+			.strict()
+			.refine((s) => s.agentUrl !== undefined || s.agentPublicKey !== undefined, {
+				message:
+					'expected "agentPublicKey" (the agent dials out: recommended) or "agentUrl" (the agent behind an endpoint)',
+			}),
+		/**
+		 * How often a dial-out agent pushes its status, s. Default: half the probe interval, so each tick
+		 * reads a status under one interval old.
+		 */
+		heartbeatSeconds: z.number().min(0.25).max(150).optional(),
 		/** Probe deadline, ms; must stay below the interval so a tick never overlaps the next. */
 		probeTimeoutMs: z.number().int().min(100).max(30_000).default(2_500),
 		probeIntervalSeconds: z.number().int().min(1).max(300).default(5),
@@ -89,6 +110,25 @@ export const PairConfigSchema = z
 	});
 
 export type PairConfig = Readonly<z.output<typeof PairConfigSchema>>;
+
+/** How the Worker reaches one side's agent: an HTTPS endpoint it calls, a socket the agent dials, or none. */
+export type AgentTransport =
+	| { kind: "endpoint"; url: string }
+	| { kind: "dial-out"; publicKey: string }
+	| { kind: "none" };
+
+/** An endpoint URL wins when both are set (the agent then also needs no outbound socket). */
+export function agentTransport(pair: PairConfig, side: "primary" | "standby"): AgentTransport {
+	const s = side === "primary" ? pair.primary : pair.standby;
+	if (s.agentUrl !== undefined) return { kind: "endpoint", url: s.agentUrl };
+	if (s.agentPublicKey !== undefined) return { kind: "dial-out", publicKey: s.agentPublicKey };
+	return { kind: "none" };
+}
+
+/** The status push interval of a dial-out agent, ms (heartbeatSeconds, default half the probe interval). */
+export function heartbeatMs(pair: PairConfig): number {
+	return Math.round((pair.heartbeatSeconds ?? pair.probeIntervalSeconds / 2) * 1000);
+}
 
 const GroupSchema = z.object({ name, pairs: z.array(name).min(1) }).strict();
 

@@ -7,6 +7,7 @@ import {
 	type OperationRecord,
 	OperationRecordSchema,
 	ROUTES,
+	type StatusResponse,
 	StatusResponseSchema,
 	signRequest,
 } from "../../protocol";
@@ -111,6 +112,28 @@ export function operationOutcome(cmd: Command, op: OperationRecord): CommandOutc
 	}
 }
 
+/**
+ * The standby's status as decide() reads it. `ageMs`: how old the status already was when read (0 for
+ * an answer to this tick's request; the time since a dial-out agent pushed it), added to every age in it.
+ */
+export function standbyViewOf(s: StatusResponse, ageMs: number): StandbyView {
+	return {
+		reachable: true,
+		term: s.term,
+		gatewayActive: s.gatewayActive,
+		primary: s.peer
+			? {
+					ok: s.peer.ok,
+					consecutiveFailures: s.peer.consecutiveFailures,
+					consecutiveSuccesses: s.peer.consecutiveSuccesses,
+					ageMs: s.peer.ageMs + ageMs,
+					latencyMs: s.peer.latencyMs,
+					...(s.peer.reason ? { reason: s.peer.reason } : {}),
+				}
+			: null,
+	};
+}
+
 export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
 	const now = opts.now ?? Date.now;
@@ -206,22 +229,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 			if (!parsed.success) {
 				return { reachable: false, reason: "agent status did not match protocol v1" };
 			}
-			const s = parsed.data;
-			return {
-				reachable: true,
-				term: s.term,
-				gatewayActive: s.gatewayActive,
-				primary: s.peer
-					? {
-							ok: s.peer.ok,
-							consecutiveFailures: s.peer.consecutiveFailures,
-							consecutiveSuccesses: s.peer.consecutiveSuccesses,
-							ageMs: s.peer.ageMs,
-							latencyMs: s.peer.latencyMs,
-							...(s.peer.reason ? { reason: s.peer.reason } : {}),
-						}
-					: null,
-			};
+			return standbyViewOf(parsed.data, 0);
 		},
 
 		async command(cmd: Command, call_: CommandCallOptions): Promise<CommandOutcome> {

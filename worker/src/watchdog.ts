@@ -1,7 +1,9 @@
 // The Watchdog Durable Object: one per watch group; its alarm ticks every due pair of the group concurrently.
 import { DurableObject } from "cloudflare:workers";
+import { importPublicKey } from "../../protocol";
 import { type AgentClientFactory, agentClientsFor } from "./agent-client";
-import { groupOf, type PairConfig } from "./config";
+import { AgentSockets, type ConnectionStats } from "./agent-sockets";
+import { agentTransport, groupOf, heartbeatMs, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { deadline } from "./deadline";
 import { NotificationHub } from "./notification-hub";
@@ -18,7 +20,7 @@ import { detail, type PairDetail, type PairSummary, summarize } from "./pair-vie
 import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
 import { Store, type StoredEvent } from "./store";
 import { createTailscaleWitness, type TailscaleWitness, tailscaleAuthFromEnv } from "./tailscale";
-import type { OperatorCommand, PairEvent, StandbyView, TailscaleView } from "./types";
+import type { OperatorCommand, PairEvent, Side, StandbyView, TailscaleView } from "./types";
 import { describeTailscale } from "./witness";
 
 /** The I/O the loop uses. Tests swap it through runInDurableObject; instance fields are not RPC-visible. */
@@ -78,12 +80,24 @@ export class Watchdog extends DurableObject<Env> {
 		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
 	>();
 	private hubInstance: NotificationHub | undefined;
+	/** The agents that dial out to this object (WebSocket Hibernation API). */
+	readonly sockets: AgentSockets;
+	private readonly agentKeys = new Map<string, Promise<CryptoKey>>();
 	/** Pairs with a tick in progress (its slot, and its end): a pair never has two ticks at once. */
 	private readonly running = new Map<string, { slot: number; done: Promise<void> }>();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.deps = defaultDeps(env);
+		this.sockets = new AgentSockets(ctx, {
+			clock: () => this.deps.clock(),
+			publicKey: (pair, side) => this.agentKey(pair, side),
+			heartbeatMs: (pair) => {
+				const p = loadConfig(this.env.WATCHDOG_CONFIG).pairs.get(pair);
+				return p ? heartbeatMs(p) : 2_500;
+			},
+			log: (m) => console.log(m),
+		});
 		void ctx.blockConcurrencyWhile(async () => {
 			this.store = new Store(ctx.storage.sql);
 			this.group = this.store.getMeta("group");
@@ -164,6 +178,67 @@ export class Watchdog extends DurableObject<Env> {
 		}
 	}
 
+	/** Only the dial-out upgrade reaches the object by fetch (a WebSocket cannot be passed over RPC). */
+	override async fetch(request: Request): Promise<Response> {
+		const url = new URL(request.url);
+		const pair = url.searchParams.get("pair") ?? "";
+		const side = url.searchParams.get("side");
+		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const pc = config.pairs.get(pair);
+		if (
+			request.headers.get("upgrade")?.toLowerCase() !== "websocket" ||
+			(side !== "primary" && side !== "standby") ||
+			!pc ||
+			this.groupFor(config, pair) === undefined ||
+			agentTransport(pc, side).kind !== "dial-out"
+		) {
+			// The Worker's route checked all this; a mismatch means the config changed in between.
+			return new Response("not a dial-out agent of this group", { status: 404 });
+		}
+		return this.sockets.accept(pair, side);
+	}
+
+	override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+		await this.sockets.onMessage(ws, message);
+	}
+
+	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+		this.sockets.onClose(ws, code, reason);
+	}
+
+	override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+		this.sockets.onClose(
+			ws,
+			1006,
+			`error: ${error instanceof Error ? error.message : String(error)}`,
+		);
+	}
+
+	/** Connection facts of both sides' dial-out sockets (status API, tests). */
+	async connections(pair: string): Promise<Record<Side, ConnectionStats>> {
+		return {
+			primary: this.sockets.connection(pair, "primary"),
+			standby: this.sockets.connection(pair, "standby"),
+		};
+	}
+
+	/** The configured public key of a dial-out agent, imported once per key text. */
+	private async agentKey(pair: string, side: Side): Promise<CryptoKey | string> {
+		const pc = loadConfig(this.env.WATCHDOG_CONFIG).pairs.get(pair);
+		const t = pc ? agentTransport(pc, side) : undefined;
+		if (t?.kind !== "dial-out") return `pair "${pair}" has no dial-out ${side} agent configured`;
+		let key = this.agentKeys.get(t.publicKey);
+		if (!key) {
+			key = importPublicKey(t.publicKey);
+			this.agentKeys.set(t.publicKey, key);
+		}
+		try {
+			return await key;
+		} catch (e) {
+			return `the ${side} agentPublicKey does not import: ${(e as Error).message}`;
+		}
+	}
+
 	override async alarm(): Promise<void> {
 		const group = this.group;
 		if (group === undefined) {
@@ -179,6 +254,7 @@ export class Watchdog extends DurableObject<Env> {
 			);
 			return;
 		}
+		this.sockets.sweep();
 		const now = this.deps.clock();
 		const plan = pairs.map((pair) => {
 			const interval = pair.probeIntervalSeconds * 1000;
@@ -236,6 +312,8 @@ export class Watchdog extends DurableObject<Env> {
 		const dl = deadline(budgetMs);
 		try {
 			await tickPair(this.turnDeps(pair), slot, dl.signal, budgetMs);
+			// Liveness for dial-out agents (outgoing messages are not billed).
+			this.sockets.tick(pair.name, {});
 		} catch (e) {
 			// Expected failures are values; reaching here is a bug. The other pairs still tick.
 			console.error(`watchdog ${pair.name}: tick failed`, e);
@@ -248,7 +326,7 @@ export class Watchdog extends DurableObject<Env> {
 		const deps: PairTurnDeps = {
 			store: this.store,
 			pair,
-			agent: this.deps.agents(pair),
+			agent: this.deps.agents(pair, this.sockets),
 			fetch: this.deps.fetch,
 			clock: this.deps.clock,
 			perfNow: () => performance.now(),

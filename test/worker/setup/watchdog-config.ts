@@ -2,6 +2,11 @@
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-5f0c1d2e";
 
+/** A dial-out test agent's key pair (tests only): the Worker knows the public half from the config. */
+export const TEST_AGENT_PUBLIC_KEY = "ed25519:IOCnMSDph1kMLjGKw2Ztky_t0k4_JTusY4SNfX_sXFM";
+export const TEST_AGENT_PRIVATE_KEY =
+	"ed25519-priv:MC4CAQAwBQYDK2VwBCIEIPu0F67g7xQQvzoqzqfEHe56BAUn0bgabPoDB/Qu2s7U";
+
 /** One pair per concern, each in its own group (its own Durable Object), so test files never share state. */
 export function testWatchdogConfig(gatewayBase: string, refusedBase: string): unknown {
 	const pair = (name: string, extra: Record<string, unknown> = {}) => ({
@@ -48,6 +53,16 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 			// Faults in the loop (a throwing agent client, eviction mid-failover), with a scripted agent.
 			pair("fault-a"),
 			pair("fault-b"),
+			// Both agents dial out (WebSocket) instead of answering at an endpoint.
+			{
+				name: "dial",
+				primary: {
+					readyUrl: `${gatewayBase}/g/dial/readyz`,
+					agentPublicKey: TEST_AGENT_PUBLIC_KEY,
+				},
+				standby: { agentPublicKey: TEST_AGENT_PUBLIC_KEY },
+				probeTimeoutMs: 1_000,
+			},
 		],
 		groups: [
 			...solos.map((n) => ({ name: `g-${n}`, pairs: [n] })),
@@ -55,6 +70,7 @@ export function testWatchdogConfig(gatewayBase: string, refusedBase: string): un
 			{ name: "g-mixed", pairs: ["mixed-good", "mixed-broken"] },
 			{ name: "g-mix-interval", pairs: ["mix-fast", "mix-slow"] },
 			{ name: "g-faults", pairs: ["fault-a", "fault-b"] },
+			{ name: "g-dial", pairs: ["dial"] },
 		],
 	};
 }
