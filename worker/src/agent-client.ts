@@ -1,8 +1,6 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
 
-import type { StatusResponse } from "../../protocol";
-import { importPrivateKey } from "../../protocol";
-import { pushedStatusMaxAgeMs } from "./agent-sockets";
+import { importPrivateKey, MAX_SKEW_MS, type StatusResponse } from "../../protocol";
 import { type AgentTransport, agentTransport, heartbeatMs, type PairConfig } from "./config";
 import { createSignedAgentClient, standbyViewOf } from "./signed-agent-client";
 import type { Command, CommandOutcome, Side, StandbyView } from "./types";
@@ -42,6 +40,11 @@ export const noAgentClient: AgentClient = {
 		};
 	},
 };
+
+/** A pushed status older than this is not "now" (ms): three heartbeats, and never under 5 s of jitter room. */
+export function pushedStatusMaxAgeMs(heartbeatMs: number): number {
+	return Math.max(3 * heartbeatMs, Math.min(MAX_SKEW_MS, 5_000));
+}
 
 /**
  * Where a dial-out side's requests are addressed: a name that can never resolve (RFC 6761 `.invalid`),

@@ -4,7 +4,6 @@ import {
 	CLOSE,
 	closeReason,
 	HELLO_TIMEOUT_MS,
-	MAX_SKEW_MS,
 	newChallenge,
 	parseFrame,
 	type StatusResponse,
@@ -411,9 +410,4 @@ export class AgentSockets {
 		}
 		return s;
 	}
-}
-
-/** A pushed status older than this is not "now" (ms): three heartbeats, and never under the clock skew bound's worth of jitter. */
-export function pushedStatusMaxAgeMs(heartbeatMs: number): number {
-	return Math.max(3 * heartbeatMs, Math.min(MAX_SKEW_MS, 5_000));
 }
