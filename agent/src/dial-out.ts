@@ -168,12 +168,13 @@ export class DialOut {
 			const quiet = this.now() - (this.state.lastServerFrameAt ?? 0);
 			if (quiet > this.silenceLimitMs()) {
 				this.opts.log.warn("dial-out: the Worker went silent; reconnecting", { quietMs: quiet });
+				// Counted as closed now: a half-open connection may never deliver its close event.
+				this.onClose(ws, 4000, `no frame from the Worker for ${Math.round(quiet / 1000)} s`);
 				try {
 					ws.close(4000, "silent");
 				} catch {
 					// Already closed.
 				}
-				this.onClose(ws, 4000, `no frame from the Worker for ${Math.round(quiet / 1000)} s`);
 			}
 		}, 1_000);
 		this.silence.unref?.();
