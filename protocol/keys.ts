@@ -77,6 +77,18 @@ export async function importPublicKey(text: string): Promise<CryptoKey> {
 
 /** Imports a signing key. The returned key is not extractable. */
 export async function importPrivateKey(text: string): Promise<CryptoKey> {
+	return (await importSigningKey(text)).privateKey;
+}
+
+export interface ImportedSigningKey {
+	/** Not extractable. */
+	privateKey: CryptoKey;
+	/** "ed25519:<base64url raw>" of the matching public key (for an agent: what the Worker's config names). */
+	publicKeyText: string;
+}
+
+/** Imports a private key and derives its public key text. Throws KeyFormatError for anything else. */
+export async function importSigningKey(text: string): Promise<ImportedSigningKey> {
 	const decoded = decodePrivateKey(text);
 	if (!decoded.ok) throw new KeyFormatError(`private key: ${decoded.message}`);
 	let jwk: JsonWebKey;
@@ -97,8 +109,11 @@ export async function importPrivateKey(text: string): Promise<CryptoKey> {
 		"sign",
 	]);
 	const raw = jwk.x === undefined ? null : fromBase64Url(jwk.x);
-	if (raw !== null) keyIds.set(key, await keyIdOfRaw(raw));
-	return key;
+	if (raw === null || raw.length !== 32) {
+		throw new KeyFormatError("private key: the key has no Ed25519 public half");
+	}
+	keyIds.set(key, await keyIdOfRaw(raw));
+	return { privateKey: key, publicKeyText: PUBLIC_KEY_PREFIX + toBase64Url(raw) };
 }
 
 export async function exportPublicKey(key: CryptoKey): Promise<string> {

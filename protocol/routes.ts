@@ -28,6 +28,15 @@ export const HEADERS = {
 	 * agent tell "signed by a key I do not know" from "bad signature"; verification never trusts it.
 	 */
 	keyId: "x-fg-key-id",
+	/**
+	 * Who the request is for: "PAIR/SIDE/AGENT" (see formatAudience()). Signed: it is a line of the
+	 * canonical string, so a request replayed to another agent fails with "wrong-audience".
+	 */
+	audience: "x-fg-audience",
+	/** On answers: the agent's Ed25519 signature of the answer's canonical string, base64url. */
+	answerSignature: "x-fg-answer-signature",
+	/** On answers: the request nonce the agent answered (also inside the signature; here for clear errors). */
+	answerNonce: "x-fg-answer-nonce",
 } as const;
 
 /** Largest accepted request body: commands are a few dozen bytes, so anything near this is abuse. */

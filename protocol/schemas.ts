@@ -2,12 +2,23 @@
 import { z } from "zod";
 import { expected, objectError } from "./issues";
 import { MAX_TERM } from "./terms";
+import { PROTOCOL_VERSION } from "./version";
 
 export const COMMAND_ACTIONS = ["promote", "demote", "sync"] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 export const ROLES = ["primary", "standby"] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * The only actions each side's agent ever runs (design: the watchdog promotes and, on failback, demotes
+ * the standby; it tells the primary to sync after failback). An agent refuses the others, so a command
+ * captured on one side can never be replayed into an action on the other.
+ */
+export const ROLE_ACTIONS: Readonly<Record<Role, readonly CommandAction[]>> = {
+	primary: ["sync"],
+	standby: ["promote", "demote"],
+};
 
 /** Ids are echoed into logs and file names by operators: keep them to a safe, short alphabet. */
 export const OpIdSchema = z
@@ -123,7 +134,7 @@ export const LocalGatewaySchema = z.object({
 export type LocalGateway = z.infer<typeof LocalGatewaySchema>;
 
 export const StatusResponseSchema = z.object({
-	version: z.literal(1),
+	version: z.literal(PROTOCOL_VERSION),
 	role: z.enum(ROLES),
 	term: TermSchema,
 	gatewayActive: z.boolean(),
@@ -145,6 +156,8 @@ export const ERROR_CODES = [
 	"unknown-key",
 	"stale-timestamp",
 	"malformed-headers",
+	"wrong-audience",
+	"action-not-allowed",
 	"replayed-nonce",
 	"stale-term",
 	"opid-conflict",

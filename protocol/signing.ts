@@ -1,4 +1,11 @@
 // Ed25519 request signing and verification over the canonical string; pure, no replay or term state.
+import {
+	type Audience,
+	describeAudienceMismatch,
+	formatAudience,
+	parseAudience,
+	sameAudience,
+} from "./audience";
 import { fromBase64Url, ownBytes, sha256, toBase64Url, toHex, utf8 } from "./encoding";
 import { keyId } from "./keys";
 import { HEADERS, MAX_SKEW_MS } from "./routes";
@@ -12,15 +19,17 @@ export interface CanonicalInput {
 	path: string;
 	timestamp: string;
 	nonce: string;
+	/** The agent the request is for. */
+	audience: Audience;
 	body?: Body;
 }
 
-function bodyBytes(body: Body): Uint8Array {
+export function bodyBytes(body: Body): Uint8Array {
 	if (body === null || body === undefined) return new Uint8Array(0);
 	return typeof body === "string" ? utf8(body) : body;
 }
 
-/** "failover-gateway/v1\nMETHOD\nPATH\nTIMESTAMP\nNONCE\nhex(sha256(body))". */
+/** "failover-gateway/v2\nMETHOD\nPATH\nTIMESTAMP\nNONCE\nPAIR/SIDE/AGENT\nhex(sha256(body))". */
 export async function canonicalString(input: CanonicalInput): Promise<string> {
 	const bodyHash = toHex(await sha256(bodyBytes(input.body)));
 	return [
@@ -29,6 +38,7 @@ export async function canonicalString(input: CanonicalInput): Promise<string> {
 		input.path,
 		input.timestamp,
 		input.nonce,
+		formatAudience(input.audience),
 		bodyHash,
 	].join("\n");
 }
@@ -37,6 +47,8 @@ export interface SignRequestInput {
 	method: string;
 	path: string;
 	body?: Body;
+	/** The agent this request is for; signed, and sent as the audience header. */
+	audience: Audience;
 	privateKey: CryptoKey;
 	/** Unix ms; defaults to Date.now(). */
 	now?: number;
@@ -61,6 +73,7 @@ export async function signRequest(input: SignRequestInput): Promise<Record<strin
 		[HEADERS.timestamp]: timestamp,
 		[HEADERS.nonce]: nonce,
 		[HEADERS.signature]: toBase64Url(signature),
+		[HEADERS.audience]: formatAudience(input.audience),
 	};
 	const id = await keyId(input.privateKey);
 	if (id !== undefined) headers[HEADERS.keyId] = id;
@@ -72,10 +85,11 @@ export type VerifyFailureCode =
 	| "bad-signature"
 	| "unknown-key"
 	| "stale-timestamp"
-	| "malformed-headers";
+	| "malformed-headers"
+	| "wrong-audience";
 
 export type VerifyResult =
-	| { ok: true; nonce: string; timestamp: number; keyId: string }
+	| { ok: true; nonce: string; timestamp: number; keyId: string; audience: Audience }
 	| { ok: false; code: VerifyFailureCode; message: string };
 
 export type HeaderSource = Headers | Readonly<Record<string, string | undefined>>;
@@ -86,12 +100,18 @@ export interface VerifyRequestInput {
 	headers: HeaderSource;
 	body?: Body;
 	publicKeys: readonly CryptoKey[];
+	/**
+	 * The verifying agent's own audience. A request signed for any other audience fails with
+	 * "wrong-audience" (checked after the signature, so only the watchdog's own requests get that answer).
+	 */
+	audience: Audience;
 	/** Unix ms: the verifier's clock, passed in. */
 	now: number;
 	maxSkewMs?: number;
 }
 
-function header(headers: HeaderSource, name: string): string | undefined {
+/** A header by lower-case name from a Headers object or a plain record (any case). */
+export function header(headers: HeaderSource, name: string): string | undefined {
 	if (headers instanceof Headers) return headers.get(name) ?? undefined;
 	for (const [key, value] of Object.entries(headers)) {
 		if (key.toLowerCase() === name) return value;
@@ -112,6 +132,7 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<VerifyRe
 	const timestampText = header(input.headers, HEADERS.timestamp);
 	const nonce = header(input.headers, HEADERS.nonce);
 	const claimedKeyId = header(input.headers, HEADERS.keyId);
+	const audienceText = header(input.headers, HEADERS.audience);
 
 	if (signatureText === undefined) {
 		return fail(
@@ -141,6 +162,13 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<VerifyRe
 	}
 	if (claimedKeyId !== undefined && !KEY_ID_RE.test(claimedKeyId)) {
 		return fail("malformed-headers", `${HEADERS.keyId} must be a 12-character key id`);
+	}
+	const audience = audienceText === undefined ? null : parseAudience(audienceText);
+	if (audience === null) {
+		return fail(
+			"malformed-headers",
+			`${HEADERS.audience} must name the target agent as "PAIR/SIDE/AGENT-FINGERPRINT" (protocol v2; is the watchdog older than this agent?)`,
+		);
 	}
 
 	const timestamp = Number(timestampText);
@@ -177,17 +205,24 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<VerifyRe
 				path: input.path,
 				timestamp: timestampText,
 				nonce,
+				audience,
 				body: input.body,
 			}),
 		),
 	);
 	for (const candidate of candidates) {
 		if (await crypto.subtle.verify("Ed25519", candidate.key, ownBytes(signature), data)) {
-			return { ok: true, nonce, timestamp, keyId: candidate.id };
+			if (!sameAudience(audience, input.audience)) {
+				return fail(
+					"wrong-audience",
+					`signed by the watchdog for another agent: ${describeAudienceMismatch(audience, input.audience)}; refused (a command replayed to the wrong agent, or a Worker config naming the wrong agent URL or key)`,
+				);
+			}
+			return { ok: true, nonce, timestamp, keyId: candidate.id, audience };
 		}
 	}
 	return fail(
 		"bad-signature",
-		"signature does not match method, path, timestamp, nonce and body for any trusted key",
+		"signature does not match method, path, timestamp, nonce, audience and body for any trusted key",
 	);
 }

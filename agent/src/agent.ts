@@ -1,6 +1,7 @@
 // Assembles a running agent from its config: keys, state, replay cache, operations, prober and the app.
 import type { Hono } from "hono";
 import { importPublicKey, MAX_SKEW_MS, type OperationRecord, type Role } from "../../protocol";
+import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
 import { createAgentApp } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
@@ -31,6 +32,8 @@ export interface Agent {
 	state: StateStore;
 	prober: PeerProber | null;
 	role: Role;
+	/** This agent's own key and identity (the fingerprint in its audience). */
+	key: AgentKey;
 	/** Operations found running at start and recorded as interrupted. */
 	interrupted: OperationRecord[];
 	close(): Promise<void>;
@@ -40,6 +43,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 	const now = io.now ?? Date.now;
 	const { log } = io;
 	const publicKeys = await Promise.all(config.watchdogPublicKeys.map((k) => importPublicKey(k)));
+	// Before the state dir: a bad key stops the start with its reason and changes nothing on disk.
+	const key = await loadAgentKey(config.agentKeyFile);
 	const opened = await StateStore.open(config.stateDir, { role: config.role, now });
 	if (opened.previousRole !== undefined) {
 		log.warn("role changed by the config", { from: opened.previousRole, to: config.role });
@@ -81,6 +86,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 
 	const app = createAgentApp({
 		role: config.role,
+		audience: ownAudience(config.pair, config.role, key),
+		agentKey: key.privateKey,
 		publicKeys,
 		now,
 		state: opened.store,
@@ -106,6 +113,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		state: opened.store,
 		prober,
 		role: config.role,
+		key,
 		interrupted: opened.interrupted,
 		async close() {
 			prober?.stop();

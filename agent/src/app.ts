@@ -1,11 +1,13 @@
 // The agent's HTTP surface: /healthz unauthenticated, every /v1 route signed; built from injected parts.
 import { type Context, Hono } from "hono";
 import {
+	type Audience,
 	type CommandAction,
 	CommandRequestSchema,
 	formatIssues,
 	type PeerProbe,
 	PROTOCOL_VERSION,
+	ROLE_ACTIONS,
 	ROUTES,
 	type Role,
 	type StatusResponse,
@@ -20,6 +22,10 @@ import type { StateStore } from "./state-store";
 
 export interface AgentAppDeps {
 	role: Role;
+	/** Pair, side and key fingerprint: the audience every request must be signed for. */
+	audience: Audience;
+	/** The agent's own private key: signs every answer to an authenticated request. */
+	agentKey: CryptoKey;
 	publicKeys: readonly CryptoKey[];
 	now: () => number;
 	state: StateStore;
@@ -88,6 +94,8 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		"/v1/*",
 		authenticate({
 			publicKeys: deps.publicKeys,
+			audience: deps.audience,
+			agentKey: deps.agentKey,
 			now: deps.now,
 			replay: deps.replay,
 			limiter: deps.limiter,
@@ -113,6 +121,13 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 
 	for (const [action, path] of ACTION_PATHS) {
 		app.post(path, async (c) => {
+			if (!ROLE_ACTIONS[deps.role].includes(action)) {
+				throw new ProtocolError(
+					403,
+					"action-not-allowed",
+					`this is the ${deps.role}'s agent of pair "${deps.audience.pair}": it never runs ${action} (the ${deps.role} only runs ${ROLE_ACTIONS[deps.role].join(" and ")}); refused`,
+				);
+			}
 			const command = parseCommand(c.get("body"));
 			const submitted = await operations.submit({ opId: command.opId, action, term: command.term });
 			switch (submitted.kind) {

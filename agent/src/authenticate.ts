@@ -1,7 +1,14 @@
 // Middleware for signed routes: body limit, content type, signature, replay cache, auth-failure rate limit.
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, MAX_BODY_BYTES, MAX_SKEW_MS, verifyRequest } from "../../protocol";
+import {
+	type Audience,
+	type ErrorCode,
+	MAX_BODY_BYTES,
+	MAX_SKEW_MS,
+	signAnswer,
+	verifyRequest,
+} from "../../protocol";
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { ProtocolError } from "./errors";
 import type { Logger } from "./log";
@@ -16,6 +23,10 @@ export type AuthVariables = {
 
 export interface AuthDeps {
 	publicKeys: readonly CryptoKey[];
+	/** This agent's audience: a request signed for any other is refused with 403 wrong-audience. */
+	audience: Audience;
+	/** The agent's own key: every answer to an authenticated request is signed with it. */
+	agentKey: CryptoKey;
 	now: () => number;
 	replay: ReplayCache;
 	limiter: AuthFailureLimiter;
@@ -93,11 +104,14 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 			headers: c.req.raw.headers,
 			body: bytes,
 			publicKeys: deps.publicKeys,
+			audience: deps.audience,
 			now: deps.now(),
 			maxSkewMs: MAX_SKEW_MS,
 		});
 		if (!verdict.ok) {
-			reject(verdict.code === "malformed-headers" ? 400 : 401, verdict.code, verdict.message);
+			const status =
+				verdict.code === "malformed-headers" ? 400 : verdict.code === "wrong-audience" ? 403 : 401;
+			reject(status, verdict.code, verdict.message);
 			return;
 		}
 
@@ -118,5 +132,22 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 		c.set("body", bytes);
 		c.set("keyId", verdict.keyId);
 		await next();
+
+		// Only answers to authenticated requests are signed: the nonce is then the watchdog's own, so the
+		// agent never signs over a nonce an attacker chose. Errors raised by the route (stale-term,
+		// action-not-allowed) reach here as responses already, and are signed too.
+		const answer = new Uint8Array(await c.res.clone().arrayBuffer());
+		const signed = await signAnswer({
+			method,
+			path,
+			nonce: verdict.nonce,
+			audience: deps.audience,
+			status: c.res.status,
+			body: answer,
+			privateKey: deps.agentKey,
+		});
+		const headers = new Headers(c.res.headers);
+		for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+		c.res = new Response(answer, { status: c.res.status, headers });
 	};
 }

@@ -1,9 +1,10 @@
-// `failover-agent` command line: dispatches keygen, serve, check-config and call.
+// `failover-agent` command line: dispatches keygen, serve, check-config, call and term.
 import { callCommand } from "./commands/call";
 import { checkConfigCommand } from "./commands/check-config";
 import { type CliIo, EXIT_OK, EXIT_USAGE, usageError } from "./commands/io";
 import { keygenCommand } from "./commands/keygen";
 import { serveCommand } from "./commands/serve";
+import { termCommand } from "./commands/term";
 
 export const MAIN_HELP = `failover-agent: the agent of failover-gateway. It runs on each VPS, carries
 out commands signed by the watchdog Worker, and reports its own view of the
@@ -11,10 +12,13 @@ primary.
 
 Usage:
   failover-agent keygen [--out FILE] [--force]    create the watchdog signing key
+  failover-agent keygen --agent [--out FILE]      create this agent's own key
   failover-agent serve --config FILE              run the agent
   failover-agent check-config FILE                validate a config, print a summary
-  failover-agent call URL ACTION --key FILE       send one signed request
+  failover-agent call URL ACTION --key FILE ...   send one signed request
                                                   (ACTION: status|promote|demote|sync)
+  failover-agent term --config FILE [--set N]     show the highest term; lower it
+                                                  after a term reset on the Worker
 
 Run "failover-agent COMMAND --help" for a command's options.
 Documentation: docs/agent.md`;
@@ -24,6 +28,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
 	serve: serveCommand,
 	"check-config": checkConfigCommand,
 	call: callCommand,
+	term: termCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

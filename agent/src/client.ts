@@ -1,15 +1,18 @@
 // A signed client for the agent API, built on protocol/: used by `failover-agent call` and by tests.
 import {
 	ACTION_ROUTES,
+	type Audience,
 	type CommandAction,
 	type CommandRequestInput,
 	ErrorResponseSchema,
+	HEADERS,
 	type OperationRecord,
 	OperationRecordSchema,
 	ROUTES,
 	type StatusResponse,
 	StatusResponseSchema,
 	signRequest,
+	verifyAnswer,
 } from "../../protocol";
 
 export type CallAction = "status" | CommandAction;
@@ -18,7 +21,15 @@ export interface CallOptions {
 	/** The agent's base URL, e.g. http://127.0.0.1:18790. */
 	baseUrl: string;
 	action: CallAction;
+	/** Pair, side and fingerprint of the agent at baseUrl: signed into the request. */
+	audience: Audience;
+	/** The watchdog's key. */
 	privateKey: CryptoKey;
+	/**
+	 * The agent's public key: its answer must be signed with it for this request, or the call ends as
+	 * "bad-response" and nothing in the answer is trusted.
+	 */
+	agentPublicKey: CryptoKey;
 	term?: number;
 	opId?: string;
 	waitMs?: number;
@@ -56,12 +67,14 @@ export async function callAgent(options: CallOptions): Promise<CallResult> {
 		method,
 		path,
 		body,
+		audience: options.audience,
 		privateKey: options.privateKey,
 		...(options.now ? { now: options.now() } : {}),
 	});
 	const url = new URL(path, options.baseUrl);
 	let response: Response;
 	let text: string;
+	let raw: Uint8Array;
 	try {
 		response = await doFetch(url, {
 			method,
@@ -69,7 +82,8 @@ export async function callAgent(options: CallOptions): Promise<CallResult> {
 			...(isStatus ? {} : { body }),
 			signal: AbortSignal.timeout(options.timeoutMs ?? waitMs + SLACK_MS),
 		});
-		text = await response.text();
+		raw = new Uint8Array(await response.arrayBuffer());
+		text = new TextDecoder().decode(raw);
 	} catch (error) {
 		const err = error as Error & { cause?: { code?: string } };
 		const why =
@@ -77,6 +91,26 @@ export async function callAgent(options: CallOptions): Promise<CallResult> {
 				? "no answer before the deadline"
 				: (err.cause?.code ?? err.message);
 		return { ok: false, kind: "unreachable", message: `${url.origin}: ${why}` };
+	}
+	// Checked before anything in the answer is believed; an unsigned refusal is shown, marked unverified.
+	const nonce = signed[HEADERS.nonce] ?? "";
+	const verdict = await verifyAnswer({
+		method,
+		path,
+		nonce,
+		audience: options.audience,
+		status: response.status,
+		body: raw,
+		headers: response.headers,
+		publicKey: options.agentPublicKey,
+	});
+	if (!verdict.ok) {
+		return {
+			ok: false,
+			kind: "bad-response",
+			httpStatus: response.status,
+			message: `${verdict.code}: ${verdict.message}; unverified answer: ${text.slice(0, 200)}`,
+		};
 	}
 	let json: unknown;
 	try {

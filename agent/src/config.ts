@@ -1,7 +1,14 @@
 // The agent's JSON config: zod schema with OpenClaw defaults, parsed once into a frozen object.
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { decodePublicKey, expected, formatIssues, objectError, ROLES } from "../../protocol";
+import {
+	decodePublicKey,
+	expected,
+	formatIssues,
+	objectError,
+	PAIR_NAME_RE,
+	ROLES,
+} from "../../protocol";
 import { readTextFile } from "./atomic-file";
 import { LOG_LEVELS } from "./log";
 import { DEFAULT_ACTIONS, type Step, StepSchema, UnitNameSchema } from "./steps/schema";
@@ -66,7 +73,17 @@ export const AgentConfigSchema = z.strictObject(
 				{ error: objectError('an object {"host", "port"}') },
 			)
 			.default({ host: "127.0.0.1", port: DEFAULT_PORT }),
+		/** The pair's name in the Worker's config: every signed request must be for this pair. */
+		pair: z
+			.string({ error: expected("the pair's name as in the Worker's config, e.g. \"home\"") })
+			.regex(PAIR_NAME_RE, {
+				error:
+					"expected the pair's name as in the Worker's config: 1-63 lowercase letters, digits or dashes",
+			}),
+		/** This agent's side of the pair: it runs only that side's actions (primary: sync; standby: promote, demote). */
 		role: z.enum(ROLES, { error: expected('"primary" or "standby"') }),
+		/** The agent's own private key (failover-agent keygen --agent), mode 0600: it signs every answer. */
+		agentKeyFile: path("the agent's private key file, from failover-agent keygen --agent"),
 		watchdogPublicKeys: z
 			.array(publicKey, { error: expected('an array of 1 or 2 public keys "ed25519:..."') })
 			.min(1, { error: "expected at least one public key (run failover-agent keygen)" })
@@ -160,6 +177,9 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Co
 	const config: AgentConfig = {
 		...data,
 		workspace: isAbsolute(data.workspace) ? data.workspace : resolve(baseDir, data.workspace),
+		agentKeyFile: isAbsolute(data.agentKeyFile)
+			? data.agentKeyFile
+			: resolve(baseDir, data.agentKeyFile),
 		stateDir: isAbsolute(data.stateDir) ? data.stateDir : resolve(baseDir, data.stateDir),
 		source,
 	};

@@ -7,6 +7,7 @@ import {
 	OperationRecordSchema,
 	ROLES,
 	type Role,
+	TermSchema,
 } from "../../protocol";
 import { ensureDir, readTextFile, writeFileAtomic } from "./atomic-file";
 
@@ -15,7 +16,8 @@ export const STATE_FILE = "state.json";
 const PersistedStateSchema = z.object({
 	format: z.literal(1),
 	role: z.enum(ROLES),
-	term: z.int().min(0),
+	// Bounded like every term on the wire: a state file cannot make the agent report a term the watchdog rejects.
+	term: TermSchema,
 	operations: z.array(OperationRecordSchema),
 });
 export type PersistedState = z.infer<typeof PersistedStateSchema>;

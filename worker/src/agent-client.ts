@@ -102,8 +102,11 @@ export function agentClientsFor(
 				return sockets.fetchFor(pair.name, side)(input, init);
 			};
 			const signed = createSignedAgentClient({
+				pair: pair.name,
 				standbyUrl: standbyUrl ?? "https://standby.unconfigured.invalid",
+				standbyKey: pair.standby.agentPublicKey,
 				...(primaryUrl ? { primaryUrl } : {}),
+				...(pair.primary.agentPublicKey ? { primaryKey: pair.primary.agentPublicKey } : {}),
 				privateKey,
 				timeoutMs: pair.commandTimeoutMs,
 				fetch: routed,

@@ -2,6 +2,12 @@
 import { z } from "zod";
 import { decodePublicKey } from "../../protocol";
 
+/** An agent's public key, "ed25519:..." as printed by `failover-agent keygen --agent`. */
+const agentPublicKey = z.string().refine((k) => decodePublicKey(k).ok, {
+	message:
+		'expected the agent\'s public key "ed25519:<43 base64url characters>", as printed by failover-agent keygen --agent on that VPS',
+});
+
 const httpUrl = z
 	.string()
 	.url("expected an absolute http(s) URL, e.g. https://primary.example.ts.net/readyz")
@@ -12,13 +18,6 @@ const name = z
 	.regex(
 		/^[a-z0-9][a-z0-9-]{0,62}$/,
 		"expected 1-63 lowercase letters, digits or dashes, starting with a letter or digit",
-	);
-
-const agentPublicKey = z
-	.string()
-	.refine(
-		(t) => decodePublicKey(t).ok,
-		'expected an agent public key "ed25519:<base64url>" (from failover-agent keygen on that VPS)',
 	);
 
 export const TailscaleWitnessSchema = z
@@ -42,7 +41,10 @@ export const PairConfigSchema = z
 				expectBody: z.string().min(1).max(256).optional(),
 				/** The primary's own agent behind an endpoint (told to sync after failback, read as a witness). Optional. */
 				agentUrl: httpUrl.optional(),
-				/** The primary agent's public key: with no agentUrl, the agent dials out to the Worker. */
+				/**
+				 * The primary agent's own key: its answers (and its dial-out hello) must be signed with it.
+				 * With no agentUrl, the agent dials out to the Worker. Required with agentUrl.
+				 */
 				agentPublicKey: agentPublicKey.optional(),
 			})
 			.strict(),
@@ -50,14 +52,13 @@ export const PairConfigSchema = z
 			.object({
 				/** The standby agent behind an endpoint (Funnel or Tunnel); omit it when the agent dials out. */
 				agentUrl: httpUrl.optional(),
-				/** The standby agent's public key: with no agentUrl, the agent dials out to the Worker. */
-				agentPublicKey: agentPublicKey.optional(),
+				/**
+				 * The standby agent's own key: its answers (and its dial-out hello) must be signed with it; an
+				 * answer not signed with it is treated as unreachable.
+				 */
+				agentPublicKey,
 			})
-			.strict()
-			.refine((s) => s.agentUrl !== undefined || s.agentPublicKey !== undefined, {
-				message:
-					'expected "agentPublicKey" (the agent dials out: recommended) or "agentUrl" (the agent behind an endpoint)',
-			}),
+			.strict(),
 		/**
 		 * How often a dial-out agent pushes its status, s. Default: half the probe interval, so each tick
 		 * reads a status under one interval old.
@@ -98,6 +99,14 @@ export const PairConfigSchema = z
 				code: "custom",
 				path: ["witnesses", "quorum"],
 				message: `expected at most ${witnesses} (the witnesses configured besides the Worker's probe), or "all"; a larger quorum could never be met, so the pair would never fail over`,
+			});
+		}
+		if (p.primary.agentUrl !== undefined && p.primary.agentPublicKey === undefined) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["primary", "agentPublicKey"],
+				message:
+					"expected the primary agent's public key (failover-agent keygen --agent on the primary's VPS) whenever primary.agentUrl is set: its answers are verified with it",
 			});
 		}
 		if (p.probeTimeoutMs >= p.probeIntervalSeconds * 1000) {

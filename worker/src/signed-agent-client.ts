@@ -1,24 +1,39 @@
 // Signed HTTP client for the agents of one pair: reads the standby's status and sends promote/demote/sync.
 import {
 	ACTION_ROUTES,
+	type AnswerVerdict,
+	type Audience,
+	agentFingerprint,
 	type CommandRequestInput,
 	ErrorResponseSchema,
+	HEADERS,
+	importPublicKey,
+	MAX_TERM,
 	MAX_WAIT_MS,
 	type OperationRecord,
 	OperationRecordSchema,
 	ROUTES,
+	type Role,
 	type StatusResponse,
 	StatusResponseSchema,
 	signRequest,
+	TermSchema,
+	verifyAnswer,
 } from "../../protocol";
 import { deadline } from "./deadline";
 import type { Command, CommandOutcome, StandbyView } from "./types";
 
 export interface SignedAgentClientOptions {
+	/** The pair's name: part of every request's signed audience. */
+	pair: string;
 	/** The standby agent: status, promote, demote. */
 	standbyUrl: string;
+	/** The standby agent's public key "ed25519:..." (`standby.agentPublicKey`): its answers must verify with it. */
+	standbyKey: string;
 	/** The primary's agent, for sync after failback (optional). */
 	primaryUrl?: string;
+	/** The primary agent's public key (`primary.agentPublicKey`); required to talk to primaryUrl. */
+	primaryKey?: string;
 	/** The signing key, or its import in progress (a bad key fails every call with its reason). */
 	privateKey: CryptoKey | Promise<CryptoKey>;
 	fetch?: typeof fetch;
@@ -45,6 +60,8 @@ const MAX_RESPONSE_BYTES = 256 * 1024;
 type Attempt =
 	| { kind: "ok"; status: number; body: unknown }
 	| { kind: "bad-key"; message: string }
+	/** The answer is not provably from the agent configured for this side: nothing in it is used. */
+	| { kind: "bad-answer"; message: string }
 	| { kind: "http-error"; status: number; code: string; message: string }
 	| { kind: "network"; message: string };
 
@@ -53,8 +70,8 @@ function joinUrl(base: string, path: string): string {
 }
 
 /** Stops reading past the limit: an endpoint streaming without end must not fill the Durable Object's memory. */
-async function readJson(res: Response): Promise<unknown> {
-	if (res.body === null) return null;
+async function readBytes(res: Response): Promise<Uint8Array> {
+	if (res.body === null) return new Uint8Array(0);
 	const reader = res.body.getReader();
 	const chunks: Uint8Array[] = [];
 	let size = 0;
@@ -74,11 +91,33 @@ async function readJson(res: Response): Promise<unknown> {
 		bytes.set(chunk, offset);
 		offset += chunk.byteLength;
 	}
+	return bytes;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
 	const text = new TextDecoder().decode(bytes);
-	return text.length === 0 ? null : JSON.parse(text);
+	try {
+		return text.length === 0 ? null : JSON.parse(text);
+	} catch {
+		return undefined;
+	}
+}
+
+/** What an unverified answer said, for the operator only (never acted on): control characters stripped. */
+function unverifiedSummary(status: number, bytes: Uint8Array): string {
+	const text = new TextDecoder().decode(bytes.slice(0, 200)).replace(/[\u0000-\u001f\u007f]/g, " ");
+	return `HTTP ${status}: ${text}`;
+}
+
+/** One side's agent as the client knows it: where, its key, and the audience requests are signed for. */
+interface AgentTarget {
+	side: Role;
+	url: string;
+	identity: Promise<{ publicKey: CryptoKey; audience: Audience }>;
 }
 
 function retryable(a: Attempt): boolean {
+	// A bad answer is not retried: a forger on the path answers every attempt the same way.
 	return a.kind === "network" || (a.kind === "http-error" && (a.status >= 500 || a.status === 429));
 }
 
@@ -134,13 +173,34 @@ export function standbyViewOf(s: StatusResponse, ageMs: number): StandbyView {
 	};
 }
 
+function targetFor(side: Role, pair: string, url: string, keyText: string): AgentTarget {
+	const identity = (async () => ({
+		publicKey: await importPublicKey(keyText),
+		audience: { pair, side, agent: await agentFingerprint(keyText) },
+	}))();
+	identity.catch(() => {}); // Reported per call, as an outcome.
+	return { side, url, identity };
+}
+
+/**
+ * Reads one agent's status and accepts it only when the answer is signed by that agent's key over this
+ * request's nonce and matches the protocol. `StatusResponse` is then that agent's own word (term within
+ * MAX_TERM by the schema); otherwise `reason` says why it is not, and nothing from the answer is used.
+ */
+export type VerifiedStatus = { ok: true; status: StatusResponse } | { ok: false; reason: string };
+
 export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
 	const now = opts.now ?? Date.now;
 	const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+	const standby = targetFor("standby", opts.pair, opts.standbyUrl, opts.standbyKey);
+	const primary =
+		opts.primaryUrl !== undefined && opts.primaryKey !== undefined
+			? targetFor("primary", opts.pair, opts.primaryUrl, opts.primaryKey)
+			: null;
 
 	async function attempt(
-		url: string,
+		target: AgentTarget,
 		method: "GET" | "POST",
 		path: string,
 		body: string | undefined,
@@ -153,21 +213,53 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		} catch (e) {
 			return { kind: "bad-key", message: `WATCHDOG_PRIVATE_KEY: ${(e as Error).message}` };
 		}
+		let identity: Awaited<AgentTarget["identity"]>;
+		try {
+			identity = await target.identity;
+		} catch (e) {
+			return { kind: "bad-key", message: `${target.side}.agentPublicKey: ${(e as Error).message}` };
+		}
 		// A fresh timestamp and nonce every attempt: the agent rejects a replayed nonce.
-		const signed = await signRequest({ method, path, body, privateKey, now: now() });
+		const signed = await signRequest({
+			method,
+			path,
+			body,
+			audience: identity.audience,
+			privateKey,
+			now: now(),
+		});
+		const nonce = signed[HEADERS.nonce] ?? "";
 		const headers: Record<string, string> = { ...signed };
 		if (body !== undefined) headers["content-type"] = "application/json";
 		// Cleared when done: a pending timer would keep the Durable Object awake.
 		const dl = deadline(timeoutMs, outer);
 		try {
-			const res = await doFetch(joinUrl(url, path), {
+			const res = await doFetch(joinUrl(target.url, path), {
 				method,
 				headers,
 				body,
 				signal: dl.signal,
 				redirect: "manual",
 			});
-			const parsed = await readJson(res).catch(() => undefined);
+			const bytes = await readBytes(res);
+			// Before anything in the answer is believed: a term, a result or even an error code.
+			const verdict: AnswerVerdict = await verifyAnswer({
+				method,
+				path,
+				nonce,
+				audience: identity.audience,
+				status: res.status,
+				body: bytes,
+				headers: res.headers,
+				publicKey: identity.publicKey,
+			});
+			if (!verdict.ok) {
+				return {
+					kind: "bad-answer",
+					message: `${target.side} agent's answer not accepted (${verdict.code}): ${verdict.message}; it said (unverified) ${unverifiedSummary(res.status, bytes)}`,
+				};
+			}
+			const parsed = parseJson(bytes);
 			if (res.ok) return { kind: "ok", status: res.status, body: parsed };
 			const err = ErrorResponseSchema.safeParse(parsed);
 			return err.success
@@ -176,7 +268,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 						kind: "http-error",
 						status: res.status,
 						code: "unexpected",
-						message: `HTTP ${res.status} without an agent error body (is ${url} the failover-agent?)`,
+						message: `HTTP ${res.status} without an agent error body (is ${target.url} the failover-agent?)`,
 					};
 		} catch (e) {
 			const name = (e as { name?: string }).name;
@@ -193,7 +285,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	}
 
 	async function call(
-		url: string,
+		target: AgentTarget,
 		method: "GET" | "POST",
 		path: string,
 		body: string | undefined,
@@ -203,46 +295,67 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		let last: Attempt = { kind: "network", message: "not attempted" };
 		for (let i = 0; i < ATTEMPTS; i++) {
 			if (signal?.aborted) break;
-			last = await attempt(url, method, path, body, timeoutMs, signal);
+			last = await attempt(target, method, path, body, timeoutMs, signal);
 			if (!retryable(last) || i === ATTEMPTS - 1) break;
 			await sleep(BACKOFF_MS[i] ?? 1000);
 		}
 		return last;
 	}
 
+	/** GET /v1/status of one side's agent, verified (see VerifiedStatus). */
+	async function readStatus(side: Role, signal?: AbortSignal): Promise<VerifiedStatus> {
+		const target = side === "standby" ? standby : primary;
+		if (target === null) return { ok: false, reason: `no ${side} agent URL and key configured` };
+		const a = await call(target, "GET", ROUTES.status, undefined, opts.timeoutMs, signal);
+		if (a.kind === "network" || a.kind === "bad-key" || a.kind === "bad-answer")
+			return { ok: false, reason: a.message };
+		if (a.kind === "http-error") {
+			return { ok: false, reason: `agent answered ${a.status} ${a.code}: ${a.message}` };
+		}
+		const parsed = StatusResponseSchema.safeParse(a.body);
+		if (!parsed.success) {
+			const term = (a.body as { term?: unknown } | null)?.term;
+			const why =
+				typeof term === "number" && !TermSchema.safeParse(term).success
+					? `its term ${term} is outside 0..${MAX_TERM} (not adopted)`
+					: "it did not match protocol v2";
+			return { ok: false, reason: `${side} agent's status refused: ${why}` };
+		}
+		return { ok: true, status: parsed.data };
+	}
+
 	return {
+		readStatus,
+
 		async status(signal?: AbortSignal): Promise<StandbyView> {
-			const a = await call(
-				opts.standbyUrl,
-				"GET",
-				ROUTES.status,
-				undefined,
-				opts.timeoutMs,
-				signal,
-			);
-			if (a.kind === "network" || a.kind === "bad-key")
-				return { reachable: false, reason: a.message };
-			if (a.kind === "http-error") {
-				return { reachable: false, reason: `agent answered ${a.status} ${a.code}: ${a.message}` };
-			}
-			const parsed = StatusResponseSchema.safeParse(a.body);
-			if (!parsed.success) {
-				return { reachable: false, reason: "agent status did not match protocol v1" };
-			}
-			return standbyViewOf(parsed.data, 0);
+			const read = await readStatus("standby", signal);
+			if (!read.ok) return { reachable: false, reason: read.reason };
+			return standbyViewOf(read.status, 0);
 		},
 
 		async command(cmd: Command, call_: CommandCallOptions): Promise<CommandOutcome> {
 			const base = { action: cmd.action, term: cmd.term, opId: cmd.opId };
-			const url = cmd.target === "primary" ? opts.primaryUrl : opts.standbyUrl;
-			if (!url) {
-				return { ...base, result: "unsupported", detail: `no ${cmd.target} agent URL configured` };
+			const target = cmd.target === "primary" ? primary : standby;
+			if (target === null) {
+				return {
+					...base,
+					result: "unsupported",
+					detail: `no ${cmd.target} agent URL and agentPublicKey configured`,
+				};
+			}
+			// Never sent: the agent's schema rejects it, and a term past the bound is a bug or a poisoning.
+			if (!TermSchema.safeParse(cmd.term).success) {
+				return {
+					...base,
+					result: "rejected",
+					detail: `term ${cmd.term} is outside 0..${MAX_TERM}: not sent (reset the pair's term)`,
+				};
 			}
 			const waitMs = Math.max(0, Math.min(call_.waitMs, MAX_WAIT_MS));
 			const req: CommandRequestInput = { opId: cmd.opId, term: cmd.term, waitMs };
 			// The agent may hold the request for waitMs; the HTTP deadline covers that plus the usual margin.
 			const a = await call(
-				url,
+				target,
 				"POST",
 				ACTION_ROUTES[cmd.action],
 				JSON.stringify(req),
@@ -250,14 +363,23 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 				call_.signal,
 			);
 			if (a.kind === "bad-key") return { ...base, result: "unsupported", detail: a.message };
-			if (a.kind === "network") return { ...base, result: "unreachable", detail: a.message };
+			if (a.kind === "network" || a.kind === "bad-answer")
+				return { ...base, result: "unreachable", detail: a.message };
 			if (a.kind === "http-error") {
 				const result = a.status >= 500 || a.status === 429 ? "unreachable" : "rejected";
 				return { ...base, result, detail: `${a.status} ${a.code}: ${a.message}` };
 			}
 			const op = OperationRecordSchema.safeParse(a.body);
 			if (!op.success) {
-				return { ...base, result: "unreachable", detail: "agent answer did not match protocol v1" };
+				return { ...base, result: "unreachable", detail: "agent answer did not match protocol v2" };
+			}
+			// A signed record for another operation is not this command's outcome.
+			if (op.data.opId !== cmd.opId || op.data.action !== cmd.action) {
+				return {
+					...base,
+					result: "unreachable",
+					detail: `agent answered with operation ${op.data.opId} (${op.data.action}), not ${cmd.opId}`,
+				};
 			}
 			return operationOutcome(cmd, op.data);
 		},

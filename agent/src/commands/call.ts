@@ -2,22 +2,35 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import {
+	agentFingerprint,
 	COMMAND_ACTIONS,
 	type CommandAction,
+	decodePublicKey,
 	importPrivateKey,
+	importPublicKey,
+	MAX_TERM,
 	MAX_WAIT_MS,
 	OpIdSchema,
+	PAIR_NAME_RE,
+	ROLES,
+	type Role,
 } from "../../../protocol";
 import { type CallAction, callAgent } from "../client";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
-export const CALL_HELP = `Usage: failover-agent call URL ACTION --key FILE [--term N] [--op ID] [--wait MS]
+export const CALL_HELP = `Usage: failover-agent call URL ACTION --key FILE --pair NAME --side SIDE
+                            --agent-key PUBLIC-KEY [--term N] [--op ID] [--wait MS]
 
-Sends one request signed with the watchdog's private key and prints the JSON
-answer. ACTION is status, promote, demote or sync.
+Sends one request signed with the watchdog's private key for one agent (its
+pair, side and key), checks that the answer is signed by that agent's key, and
+prints the JSON answer. ACTION is status, promote, demote or sync.
 
   URL          the agent's base URL, e.g. http://127.0.0.1:18790
   --key FILE   the watchdog private key (from failover-agent keygen)
+  --pair NAME  the agent's pair (its config's "pair")
+  --side SIDE  primary or standby (its config's "role")
+  --agent-key  the agent's public key "ed25519:..." (printed by
+               failover-agent keygen --agent, and by check-config)
   --term N     the command's term; default: the agent's current term (read
                from a signed status first)
   --op ID      operation id; default: a fresh one. Re-sending an id is a safe
@@ -52,6 +65,9 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 			args,
 			options: {
 				key: { type: "string", short: "k" },
+				pair: { type: "string" },
+				side: { type: "string" },
+				"agent-key": { type: "string" },
 				term: { type: "string" },
 				op: { type: "string" },
 				wait: { type: "string" },
@@ -102,7 +118,26 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 	const action = actionText as CallAction;
 	if (values.key === undefined)
 		return usageError(io, "call needs --key FILE (the watchdog private key)", CALL_HELP);
-	const term = integer(values.term, "--term", 0, Number.MAX_SAFE_INTEGER);
+	if (values.pair === undefined || !PAIR_NAME_RE.test(values.pair)) {
+		return usageError(
+			io,
+			"call needs --pair NAME: the agent's pair (lowercase letters, digits, dashes)",
+			CALL_HELP,
+		);
+	}
+	if (values.side === undefined || !(ROLES as readonly string[]).includes(values.side)) {
+		return usageError(io, "call needs --side primary or --side standby", CALL_HELP);
+	}
+	const agentKeyText = values["agent-key"];
+	if (agentKeyText === undefined || !decodePublicKey(agentKeyText).ok) {
+		return usageError(
+			io,
+			'call needs --agent-key "ed25519:..." (the agent\'s public key, from keygen --agent or check-config)',
+			CALL_HELP,
+		);
+	}
+	// Never a term the agent's schema would reject: the agent refuses it anyway, so say so here.
+	const term = integer(values.term, "--term", 0, MAX_TERM);
 	const wait = integer(values.wait, "--wait", 0, MAX_WAIT_MS);
 	const timeout = integer(values.timeout, "--timeout", 1, 600_000);
 	for (const value of [term, wait, timeout])
@@ -122,6 +157,12 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 	const common = {
 		baseUrl: url.origin,
 		privateKey,
+		audience: {
+			pair: values.pair,
+			side: values.side as Role,
+			agent: await agentFingerprint(agentKeyText),
+		},
+		agentPublicKey: await importPublicKey(agentKeyText),
 		...(typeof timeout === "number" ? { timeoutMs: timeout } : {}),
 	};
 	let commandTerm = term as number | undefined;

@@ -2,6 +2,7 @@
 import { access, constants } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { importPublicKey, keyId } from "../../../protocol";
+import { AgentKeyError, loadAgentKey } from "../agent-key";
 import { type AgentConfig, configWarnings, loadConfig } from "../config";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
@@ -28,9 +29,19 @@ export async function summarize(config: AgentConfig): Promise<string> {
 		config.primaryReadyUrl === undefined
 			? "(none)"
 			: `${config.primaryReadyUrl} every ${config.peerProbe.intervalMs} ms (timeout ${config.peerProbe.timeoutMs} ms)`;
+	let agentKey: string;
+	try {
+		const key = await loadAgentKey(config.agentKeyFile);
+		agentKey = `${key.publicKeyText} (fingerprint ${key.fingerprint})`;
+	} catch (error) {
+		if (!(error instanceof AgentKeyError)) throw error;
+		agentKey = `PROBLEM: ${error.message}`;
+	}
 	const rows: [string, string][] = [
 		["listen", `${config.listen.host}:${config.listen.port}`],
+		["pair", config.pair],
 		["role", config.role],
+		["agent key", agentKey],
 		["watchdog keys", `${ids.length} (key id ${ids.join(", ")})`],
 		["primary probe", probe],
 		["workspace", config.workspace],

@@ -1,28 +1,38 @@
-// `failover-agent keygen`: creates the watchdog's Ed25519 signing key (file mode 0600) and prints the public key.
+// `failover-agent keygen [--agent]`: creates the watchdog's or an agent's Ed25519 key (file mode 0600), prints the public key.
 import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { generateKeyPair } from "../../../protocol";
+import { agentFingerprint, generateKeyPair } from "../../../protocol";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
-export const KEYGEN_HELP = `Usage: failover-agent keygen [--out FILE] [--force]
+export const KEYGEN_HELP = `Usage: failover-agent keygen [--agent] [--out FILE] [--force]
 
-Creates the watchdog's Ed25519 signing key. The private key goes to FILE
-(default: watchdog.key, mode 0600) and to the Worker as a secret; the public
-key goes into every agent's config. Refuses to overwrite FILE without --force.
+Creates an Ed25519 key pair and writes the private key to FILE (mode 0600).
+Refuses to overwrite FILE without --force.
+
+Without --agent: the watchdog's signing key (default FILE: watchdog.key). The
+private key goes to the Worker as a secret; the public key goes into every
+agent's "watchdogPublicKeys".
+
+With --agent: this agent's own key (default FILE: agent.key), run once on each
+VPS. The agent signs every answer with it; its config names FILE as
+"agentKeyFile", and the public key goes into the Worker's pair config as
+primary.agentPublicKey or standby.agentPublicKey.
 
 Options:
-  --out FILE   where to write the private key (default: watchdog.key)
+  --agent      create an agent key instead of the watchdog key
+  --out FILE   where to write the private key
   --force      replace FILE if it exists (the old key stops working everywhere)
   --help       show this help`;
 
 export async function keygenCommand(args: string[], io: CliIo): Promise<number> {
-	let values: { out?: string; force?: boolean; help?: boolean };
+	let values: { out?: string; force?: boolean; help?: boolean; agent?: boolean };
 	try {
 		({ values } = parseArgs({
 			args,
 			options: {
 				out: { type: "string" },
+				agent: { type: "boolean" },
 				force: { type: "boolean" },
 				help: { type: "boolean", short: "h" },
 			},
@@ -36,7 +46,7 @@ export async function keygenCommand(args: string[], io: CliIo): Promise<number> 
 		io.out(`${KEYGEN_HELP}\n`);
 		return EXIT_OK;
 	}
-	const out = values.out ?? "watchdog.key";
+	const out = values.out ?? (values.agent ? "agent.key" : "watchdog.key");
 	if (out === "") return usageError(io, "--out needs a file name", KEYGEN_HELP);
 
 	const pair = await generateKeyPair();
@@ -65,6 +75,24 @@ export async function keygenCommand(args: string[], io: CliIo): Promise<number> 
 		return EXIT_FAILED;
 	}
 
+	if (values.agent) {
+		io.out(
+			[
+				`Wrote this agent's private key to ${resolve(out)} (mode 0600). Keep it on this VPS only.`,
+				"",
+				`In this agent's config: "agentKeyFile": "${resolve(out)}"`,
+				"",
+				"Public key: put it in the Worker's pair config, as primary.agentPublicKey on the",
+				"primary's VPS or standby.agentPublicKey on the standby's:",
+				"",
+				`  ${pair.publicKeyText}`,
+				"",
+				`(agent fingerprint ${await agentFingerprint(pair.publicKeyText)})`,
+				"",
+			].join("\n"),
+		);
+		return EXIT_OK;
+	}
 	io.out(
 		[
 			`Wrote the watchdog's private key to ${resolve(out)} (mode 0600). Keep it secret.`,

@@ -1,6 +1,7 @@
 // `failover-agent serve --config FILE`: runs the agent until SIGTERM or SIGINT.
 import { parseArgs } from "node:util";
 import { PROTOCOL_VERSION } from "../../../protocol";
+import { AgentKeyError } from "../agent-key";
 import { configWarnings, loadConfig } from "../config";
 import { createLogger } from "../log";
 import { listenAgent } from "../server";
@@ -50,6 +51,11 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
 	try {
 		listened = await listenAgent(loaded.config, { runStep, log });
 	} catch (error) {
+		if (error instanceof AgentKeyError) {
+			log.error("cannot start: agent key problem", { error: error.message });
+			io.err(`failover-agent: ${error.message}\n`);
+			return EXIT_FAILED;
+		}
 		if (error instanceof StateFileError) {
 			log.error("cannot start: state file problem", { error: error.message });
 			io.err(`failover-agent: ${error.message}\n`);
@@ -74,6 +80,8 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
 		host: running.host,
 		port: running.port,
 		role: running.agent.role,
+		pair: loaded.config.pair,
+		agentKey: running.agent.key.publicKeyText,
 		term: running.agent.state.term,
 		protocol: PROTOCOL_VERSION,
 		pid: process.pid,
