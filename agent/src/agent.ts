@@ -2,10 +2,11 @@
 import type { Hono } from "hono";
 import { importPublicKey, MAX_SKEW_MS, type OperationRecord, type Role } from "../../protocol";
 import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
-import { createAgentApp } from "./app";
+import { type AgentAppDeps, createAgentApp, statusBody } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
+import { DialOut } from "./dial-out";
 import type { Logger } from "./log";
 import { OperationManager, type RunStep } from "./operations";
 import { PeerProber } from "./peer-prober";
@@ -23,6 +24,8 @@ export interface AgentIo {
 	fetch?: typeof fetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
+	/** Tests drive the dialer themselves (default: dial out when watchdogUrl is set). */
+	startDialOut?: boolean;
 	authFailureLimit?: number;
 }
 
@@ -34,6 +37,8 @@ export interface Agent {
 	role: Role;
 	/** This agent's own key and identity (the fingerprint in its audience). */
 	key: AgentKey;
+	/** The outbound connection to the Worker, when watchdogUrl is set. */
+	dialOut: DialOut | null;
 	/** Operations found running at start and recorded as interrupted. */
 	interrupted: OperationRecord[];
 	close(): Promise<void>;
@@ -84,7 +89,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 				});
 	if (prober !== null && io.startPeerProbe !== false) prober.start();
 
-	const app = createAgentApp({
+	const appDeps: AgentAppDeps = {
 		role: config.role,
 		audience: ownAudience(config.pair, config.role, key),
 		agentKey: key.privateKey,
@@ -105,10 +110,26 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 				})
 			).ok,
 		log,
-	});
+	};
+	const app = createAgentApp(appDeps);
+	const dialOut =
+		config.watchdogUrl === undefined
+			? null
+			: new DialOut({
+					url: config.watchdogUrl,
+					pair: config.pair,
+					side: config.role,
+					privateKey: key.privateKey,
+					app,
+					status: () => statusBody(appDeps),
+					log,
+					now,
+				});
+	if (dialOut !== null && io.startDialOut !== false) dialOut.start();
 
 	return {
 		app,
+		dialOut,
 		operations,
 		state: opened.store,
 		prober,
@@ -116,6 +137,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		key,
 		interrupted: opened.interrupted,
 		async close() {
+			await dialOut?.stop();
 			prober?.stop();
 			await operations.shutdown();
 		},

@@ -67,6 +67,21 @@ function parseCommand(bytes: Uint8Array) {
 	return parsed.data;
 }
 
+/** The agent's status: the body of GET /v1/status, and what a dial-out agent pushes every heartbeat. */
+export async function statusBody(deps: AgentAppDeps): Promise<StatusResponse> {
+	const gatewayActive = await deps.gatewayActive();
+	const now = deps.now();
+	return {
+		version: PROTOCOL_VERSION,
+		role: deps.role,
+		term: deps.state.term,
+		gatewayActive,
+		lastOperation: deps.operations.last(),
+		peer: deps.peer?.snapshot(now) ?? null,
+		now,
+	};
+}
+
 export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 	const app = new Hono<Env>();
 	const { log, operations } = deps;
@@ -104,20 +119,7 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		}),
 	);
 
-	app.get(ROUTES.status, async (c) => {
-		const gatewayActive = await deps.gatewayActive();
-		const now = deps.now();
-		const body: StatusResponse = {
-			version: PROTOCOL_VERSION,
-			role: deps.role,
-			term: deps.state.term,
-			gatewayActive,
-			lastOperation: operations.last(),
-			peer: deps.peer?.snapshot(now) ?? null,
-			now,
-		};
-		return c.json(body);
-	});
+	app.get(ROUTES.status, async (c) => c.json(await statusBody(deps)));
 
 	for (const [action, path] of ACTION_PATHS) {
 		app.post(path, async (c) => {

@@ -129,6 +129,29 @@ export const AgentConfigSchema = z.strictObject(
 			},
 		),
 		localReadyUrl: httpUrl(DEFAULT_LOCAL_READY_URL).default(DEFAULT_LOCAL_READY_URL),
+		/**
+		 * The watchdog Worker's URL (https://<name>.<account>.workers.dev). When set, the agent dials out:
+		 * it keeps one WebSocket to the Worker and needs no inbound port (the recommended transport).
+		 */
+		watchdogUrl: z
+			.string({
+				error: expected(
+					"the Worker's https URL, e.g. https://failover-gateway.example.workers.dev",
+				),
+			})
+			.refine(
+				(text) => {
+					const u = URL.parse(text);
+					if (!u) return false;
+					const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost";
+					return u.protocol === "https:" || (u.protocol === "http:" && loopback);
+				},
+				{
+					error:
+						"expected the Worker's https:// URL, e.g. https://failover-gateway.example.workers.dev (http only for a local Worker on 127.0.0.1)",
+				},
+			)
+			.optional(),
 		actions: z
 			.strictObject(
 				{
