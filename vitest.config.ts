@@ -23,7 +23,11 @@ export default defineConfig({
 				test: {
 					name: "node",
 					environment: "node",
-					include: ["test/agent/**/*.test.ts", "test/protocol/**/*.test.ts"],
+					include: [
+						"test/agent/**/*.test.ts",
+						"test/protocol/**/*.test.ts",
+						"test/operator/**/*.test.ts",
+					],
 				},
 			},
 			{

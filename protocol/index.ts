@@ -5,6 +5,8 @@ export * from "./dial-out";
 export * from "./encoding";
 export * from "./issues";
 export * from "./keys";
+export * from "./lease";
+export * from "./probe-spec";
 export * from "./routes";
 export * from "./schemas";
 export * from "./signing";

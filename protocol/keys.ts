@@ -153,3 +153,25 @@ export async function generateKeyPair(): Promise<GeneratedKeyPair> {
 		keyId: id,
 	};
 }
+
+/**
+ * The public key text ("ed25519:...") of private key text, so a tool that finds an existing key file
+ * (`failover-gateway init` run again) can name its public half without keeping a second file.
+ * Throws KeyFormatError for text that is not a private key in the documented encoding.
+ */
+export async function publicKeyTextOf(privateKeyText: string): Promise<string> {
+	const decoded = decodePrivateKey(privateKeyText);
+	if (!decoded.ok) throw new KeyFormatError(`private key: ${decoded.message}`);
+	let jwk: JsonWebKey;
+	try {
+		const key = await crypto.subtle.importKey("pkcs8", ownBytes(decoded.bytes), ALGORITHM, true, [
+			"sign",
+		]);
+		jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
+	} catch {
+		throw new KeyFormatError("private key: the bytes are not a PKCS#8 Ed25519 private key");
+	}
+	const raw = jwk.x === undefined ? null : fromBase64Url(jwk.x);
+	if (raw === null || raw.length !== 32) throw new KeyFormatError("private key: no public half");
+	return PUBLIC_KEY_PREFIX + toBase64Url(raw);
+}

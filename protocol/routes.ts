@@ -37,6 +37,11 @@ export const HEADERS = {
 	answerSignature: "x-fg-answer-signature",
 	/** On answers: the request nonce the agent answered (also inside the signature; here for clear errors). */
 	answerNonce: "x-fg-answer-nonce",
+	/**
+	 * The watchdog's lease (protocol/lease.ts), sent with every status request to both agents. Signed on
+	 * its own, so it is not part of the request's canonical string.
+	 */
+	lease: "x-fg-lease",
 } as const;
 
 /** Largest accepted request body: commands are a few dozen bytes, so anything near this is abuse. */

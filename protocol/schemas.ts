@@ -133,6 +133,49 @@ export const LocalGatewaySchema = z.object({
 });
 export type LocalGateway = z.infer<typeof LocalGatewaySchema>;
 
+export const REPLICATION_MODES = ["active", "held", "standby", "off"] as const;
+export type ReplicationMode = (typeof REPLICATION_MODES)[number];
+
+/** One current problem of replication, for people: what is wrong and what to do. */
+export const ReplicationProblemSchema = z.object({
+	/** Stable tag (e.g. "push-rejected", "remote-unreachable", "stalled", "mass-deletion-held"). */
+	kind: z.string().max(64),
+	message: z.string().max(1024),
+	hint: z.string().max(512),
+	/** Agent clock (ms since epoch) when this reason first appeared. */
+	since: z.number(),
+});
+export type ReplicationProblem = z.infer<typeof ReplicationProblemSchema>;
+
+/**
+ * The workspace replication of one agent (issue 10). "active": holds a fresh lease naming this side and
+ * pushes to the main branch; "held": commits go to a failover/<side>-<time> branch (no fresh lease);
+ * "standby": the other side is active, this one only fetches (warm copy); "off": not configured.
+ */
+export const ReplicationStatusSchema = z.object({
+	mode: z.enum(REPLICATION_MODES),
+	/** Term of the newest valid lease this agent holds, and ms until it expires (negative: expired). */
+	leaseTerm: TermSchema.nullable(),
+	leaseExpiresInMs: z.int().nullable(),
+	/** Last successful push to the main branch, ms since epoch, and its age in ms. */
+	lastPushAt: z.number().nullable(),
+	lastPushAgeMs: z.int().nullable(),
+	/** Local commits no remote branch holds yet, and the age of the oldest of them (ms). */
+	pendingCommits: z.int().min(0),
+	oldestPendingAgeMs: z.int().nullable(),
+	/** Branch the commits made without a lease go to, while held. */
+	heldBranch: z.string().max(256).nullable(),
+	/** Standby: commits the remote main branch has that this workspace lacks, and when it last fetched. */
+	behindCommits: z.int().min(0).nullable(),
+	lastFetchAt: z.number().nullable(),
+	/** "watching": filesystem events; "timer": the watch failed (e.g. inotify limit), interval only. */
+	watch: z.enum(["watching", "timer", "off"]),
+	problem: ReplicationProblemSchema.nullable(),
+	/** Paths refused for replication (size cap, credentials, nested repos, ...), newest first, bounded. */
+	refused: z.array(z.string().max(512)).max(32),
+});
+export type ReplicationStatus = z.infer<typeof ReplicationStatusSchema>;
+
 export const StatusResponseSchema = z.object({
 	version: z.literal(PROTOCOL_VERSION),
 	role: z.enum(ROLES),
@@ -145,6 +188,8 @@ export const StatusResponseSchema = z.object({
 	local: LocalGatewaySchema.nullable().optional(),
 	/** Maintenance window set on this VPS (`failover-agent maintenance --for`), ms since epoch; null: none. */
 	maintenanceUntil: z.number().nullable().optional(),
+	/** Workspace replication (absent from agents older than the field, null when not configured). */
+	replication: ReplicationStatusSchema.nullable().optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 

@@ -226,3 +226,30 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<VerifyRe
 		"signature does not match method, path, timestamp, nonce, audience and body for any trusted key",
 	);
 }
+
+export type PrecheckResult = { ok: true } | { ok: false; code: VerifyFailureCode; message: string };
+
+/**
+ * The checks verifyRequest makes before any key, body or signature: the auth headers are present
+ * and well formed and the timestamp is within the skew. No crypto and no body, so a server can
+ * refuse an unsigned or malformed request before reading its body. It runs verifyRequest itself
+ * with no keys (which stops at "unknown-key" once headers and clock pass), so the header rules
+ * have one definition. Passing this proves nothing about who sent the request.
+ */
+export async function precheckRequest(input: {
+	headers: HeaderSource;
+	now: number;
+	maxSkewMs?: number;
+}): Promise<PrecheckResult> {
+	// No key, so the audience is never compared: any value will do (the header itself is still checked).
+	const anyAudience = { pair: "-", side: "standby", agent: "-" } as const;
+	const v = await verifyRequest({
+		method: "GET",
+		path: "/",
+		publicKeys: [],
+		audience: anyAudience,
+		...input,
+	});
+	if (v.ok || v.code === "unknown-key") return { ok: true };
+	return v;
+}

@@ -47,7 +47,11 @@ function pairs(): PairConfig[] {
 		pairs: ["home", "work", "lab"].map((name) => ({
 			name,
 			primary: { readyUrl: `https://${name}-primary.example.test/readyz` },
-			standby: { agentUrl: `https://${name}-standby.example.test` },
+			// Never contacted by the bench: any well-formed agent key.
+			standby: {
+				agentUrl: `https://${name}-standby.example.test`,
+				agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+			},
 			minActiveSeconds: 0,
 			maxFailoversPerHour: 60,
 		})),
@@ -126,7 +130,8 @@ async function run(mode: "steady" | "flapping"): Promise<Figures> {
 	const configs = pairs();
 	let now = Date.UTC(2026, 0, 1);
 	let alarm = 0;
-	const ok = new Response(null, { status: 200 });
+	// The OpenClaw readiness body the default probe spec expects (protocol/probe-spec.ts).
+	const ok = new Response('{"ready":true}', { status: 200 });
 	const notReady = new Response(null, { status: 503 });
 	let events = 0;
 	const deps = configs.map(

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type BaselineResult, runBaseline } from "./lib/baseline";
+import { measureRpo, type RpoResult } from "./lib/rpo";
 import { runScenario, SCENARIOS, type ScenarioResult } from "./lib/scenarios";
 
 const HELP = `Usage: npm run bench -- [--interval S] [--json FILE] [--only a,b] [--concurrency N] [--list]
@@ -18,6 +19,9 @@ local workerd, real agent processes, stand-in gateways, a git remote. Prints a t
   --only LIST      run only these scenarios (comma-separated names, see --list)
   --concurrency N  labs at once (default 3; each is a Worker and two agents)
   --skip-baseline  do not also measure the standby-side bash monitor this replaces
+  --skip-rpo       do not measure the recovery point of workspace replication
+  --rpo-only       measure only the recovery point (3 trials each at
+                   replicateIntervalSeconds 30 and 5; about two minutes)
   --list           list the scenarios and exit`;
 
 let args: ReturnType<typeof parse>;
@@ -31,6 +35,8 @@ function parse() {
 			concurrency: { type: "string", default: "3" },
 			list: { type: "boolean", default: false },
 			"skip-baseline": { type: "boolean", default: false },
+			"skip-rpo": { type: "boolean", default: false },
+			"rpo-only": { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
 		},
 		strict: true,
@@ -50,6 +56,24 @@ if (args.values.list) {
 	for (const s of SCENARIOS) console.log(`${s.name.padEnd(30)} ${s.expected}`);
 	process.exit(0);
 }
+/** Recovery point at the default interval and at 5 s, three trials each, all at once (issue 10). */
+async function rpoRows(): Promise<RpoResult[]> {
+	const rows = await Promise.all([measureRpo(30, 3), measureRpo(5, 3)]);
+	console.log(
+		"\nrecovery point (writer appends a line every second on the primary; hard fault; promote):",
+	);
+	for (const r of rows) {
+		console.log(
+			`  replicateIntervalSeconds ${String(r.intervalSeconds).padEnd(3)} RPO worst ${r.worstS} s, median ${r.medianS} s (trials ${r.trialsS.join(", ")} s); promote git-sync ${r.promoteMs.join(", ")} ms`,
+		);
+	}
+	return rows;
+}
+if (args.values["rpo-only"]) {
+	await rpoRows();
+	process.exit(0);
+}
+
 const interval = Number(args.values.interval);
 if (!Number.isInteger(interval) || interval < 1 || interval > 60) {
 	console.error(
@@ -76,6 +100,7 @@ const base = {
 	failThreshold: 3,
 	recoverThreshold: 6,
 	minActiveSeconds: 2 * interval,
+	recoverSeconds: 2 * interval,
 	maxFailoversPerHour: 3,
 };
 
@@ -174,6 +199,7 @@ if (baselineResults.length > 0) {
 		);
 	}
 }
+const rpo = args.values["skip-rpo"] ? [] : await rpoRows();
 const rss = results.map((r) => r.agentRssMiB).filter((x): x is number => x !== null);
 const totalFalse = results.reduce((a, r) => a + r.falsePromotions, 0);
 const totalMissed = results.reduce((a, r) => a + r.missedPromotions, 0);
@@ -190,6 +216,7 @@ if (args.values.json) {
 				config: base,
 				scenarios: results,
 				baseline: baselineResults,
+				recoveryPoint: rpo,
 				overall: {
 					falsePromotions: totalFalse,
 					missedPromotions: totalMissed,

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Bundles the agent (CLI and server) into one file, dist/agent.mjs, so a VPS needs only Node >= 22.
-import { chmod, mkdir, rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+// Bundles the agent (CLI and server) into one file, dist/agent.mjs, plus its SHA-256 beside it, so a VPS needs only Node.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
@@ -17,7 +20,54 @@ const banner = [
 	"const require = __fgCreateRequire(import.meta.url);",
 ].join("\n");
 
-/** Builds to a temp file and renames it, so a concurrent run never executes a half-written bundle. */
+const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/**
+ * Turns every `import ... from "node:x"` into `require("node:x")` (through the banner's require).
+ * Why: an ES import of a builtin enumerates all its exports to build the module's named bindings,
+ * which runs Node's lazy getters; for node:http that loads undici, http2, tls, zlib and more,
+ * about 15 MiB of RSS the agent never uses (measured on Node 26: docs/benchmarks.md).
+ */
+const builtinsViaRequire = {
+	name: "builtins-via-require",
+	setup(b) {
+		b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) => {
+			if (!BUILTINS.has(args.path)) return undefined;
+			if (args.namespace === "builtin-require") return { path: args.path, external: true };
+			return { path: args.path, namespace: "builtin-require" };
+		});
+		b.onLoad({ filter: /.*/, namespace: "builtin-require" }, (args) => ({
+			contents: `module.exports = require(${JSON.stringify(args.path)});`,
+			loader: "js",
+		}));
+	},
+};
+
+/**
+ * zod's classic entry re-exports all of its 60-odd message locales (`z.locales`), about 300 KB of
+ * the bundle that every start parses and runs; the agent uses only the default English messages.
+ * So the bundle gets a locales module with `en` alone (z.locales.<other> is undefined in the agent).
+ */
+const zodEnglishOnly = {
+	name: "zod-english-only",
+	setup(b) {
+		b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+			if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
+			return { path: resolve(dirname(args.importer), "../locales/en.js"), namespace: "zod-en" };
+		});
+		b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
+			contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+			resolveDir: dirname(args.path),
+			loader: "js",
+		}));
+	},
+};
+
+/**
+ * Builds to a temp file and renames it, so a concurrent run never executes a half-written bundle;
+ * then writes `<outfile>.sha256` in sha256sum's format ("<hex>  agent.mjs"), so on the VPS
+ * `sha256sum -c agent.mjs.sha256` verifies a copy. Returns { path, sha256 }.
+ */
 export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = {}) {
 	const target = resolve(outfile);
 	await mkdir(dirname(target), { recursive: true });
@@ -32,6 +82,7 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 			outfile: temp,
 			banner: { js: banner },
 			legalComments: "none",
+			plugins: [builtinsViaRequire, zodEnglishOnly],
 			// Not minified: readable stack traces in journald are worth more than a few hundred KB.
 			minify: false,
 			logLevel: quiet ? "error" : "warning",
@@ -41,11 +92,23 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 	} finally {
 		await rm(temp, { force: true });
 	}
-	return target;
+	const sha256 = createHash("sha256")
+		.update(await readFile(target))
+		.digest("hex");
+	await writeFile(`${target}.sha256`, `${sha256}  ${basename(target)}\n`);
+	return { path: target, sha256 };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
 	const { values } = parseArgs({ options: { outfile: { type: "string" } }, strict: true });
-	const out = await buildAgent({ outfile: values.outfile });
-	process.stdout.write(`built ${out}\n`);
+	const { path, sha256 } = await buildAgent({ outfile: values.outfile });
+	// The version from the bundle itself: proves it runs, and is the line `--version` prints on the VPS.
+	const ran = spawnSync(process.execPath, [path, "--version"], { encoding: "utf8" });
+	if (ran.status !== 0) {
+		process.stderr.write(`built ${path}, but it does not run: ${ran.stderr}\n`);
+		process.exit(1);
+	}
+	process.stdout.write(
+		`built ${path}\nversion ${ran.stdout.trim()}\nsha256 ${sha256}  (also in ${path}.sha256)\n`,
+	);
 }

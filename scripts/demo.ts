@@ -174,6 +174,7 @@ try {
 			failThreshold: 3,
 			recoverThreshold: 3,
 			minActiveSeconds: 4 * interval,
+			recoverSeconds: 4 * interval,
 		});
 		say(`  dashboard: ${bold(`${lab.worker.url}/`)}  ${dim(`(admin token: ${lab.adminToken})`)}`);
 		say(dim(`  workspaces: ${lab.root}`));

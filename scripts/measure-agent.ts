@@ -1,5 +1,7 @@
 // Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS.
-// Run: npm run measure:agent -- [--requests N] [--json FILE]
+// Run: npm run measure:agent -- [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
+// By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
+// so the figure is the one a VPS sees.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -7,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateKeyPair, ROUTES, signRequest } from "../protocol";
+import { agentFingerprint, generateKeyPair, ROUTES, signRequest } from "../protocol";
 import { projectRoot } from "../test/harness/root";
 
 const root = projectRoot();
@@ -16,8 +18,12 @@ const { values } = parseArgs({
 	options: {
 		requests: { type: "string", default: "500" },
 		json: { type: "string" },
-		/** Extra flags for the agent's node, e.g. "--max-semi-space-size=1" as in the systemd unit. */
-		"node-flags": { type: "string", default: "" },
+		/** Node flags for the agent instead of the unit's, e.g. --node-flags="--max-semi-space-size=1". */
+		"node-flags": { type: "string" },
+		/** The node binary that runs the agent (default: the one running this script). */
+		node: { type: "string" },
+		/** Run with no node flags at all (the "before" figure). */
+		"no-unit-flags": { type: "boolean", default: false },
 	},
 	strict: true,
 });
@@ -39,9 +45,28 @@ async function readyServer(): Promise<{ url: string; close: () => void }> {
 	};
 }
 
-async function rssKiB(pid: number): Promise<number> {
+/** The flags between the node binary and the bundle in the shipped unit's ExecStart. */
+async function unitNodeFlags(): Promise<string[]> {
+	const unit = await readFile(join(root, "agent/systemd/failover-agent.service"), "utf8");
+	const execStart = /^ExecStart=(\S+)\s+(.*)$/m.exec(unit);
+	if (execStart?.[2] === undefined) throw new Error("no ExecStart= in the unit");
+	const words = execStart[2].split(/\s+/);
+	return words.slice(
+		0,
+		words.findIndex((w) => w.endsWith("agent.mjs")),
+	);
+}
+
+/**
+ * VmRSS (all resident pages) and RssAnon (the process's private memory: heap, stacks, malloc), KiB,
+ * from /proc. The difference is mostly file-backed pages of the node binary, shared with any other
+ * process running the same binary (on a VPS, typically the OpenClaw gateway) and reclaimable.
+ */
+async function rssKiB(pid: number): Promise<{ rss: number; anon: number }> {
 	const status = await readFile(`/proc/${pid}/status`, "utf8");
-	return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+	const field = (name: string) =>
+		Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+	return { rss: field("VmRSS"), anon: field("RssAnon") };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -61,6 +86,14 @@ async function main() {
 	if (built.status !== 0) throw new Error(built.stderr);
 
 	const keys = await generateKeyPair();
+	const agentKeys = await generateKeyPair();
+	const agentKeyFile = join(dir, "agent.key");
+	await writeFile(agentKeyFile, `${agentKeys.privateKeyText}\n`, { mode: 0o600 });
+	const audience = {
+		pair: "measure",
+		side: "standby" as const,
+		agent: await agentFingerprint(agentKeys.publicKeyText),
+	};
 	const primary = await readyServer();
 	const local = await readyServer();
 	const configFile = join(dir, "agent.json");
@@ -68,7 +101,9 @@ async function main() {
 		configFile,
 		JSON.stringify({
 			listen: { host: "127.0.0.1", port: 0 },
+			pair: audience.pair,
 			role: "standby",
+			agentKeyFile,
 			watchdogPublicKeys: [keys.publicKeyText],
 			primaryReadyUrl: primary.url,
 			workspace: dir,
@@ -79,9 +114,15 @@ async function main() {
 		}),
 	);
 
-	const nodeFlags = (values["node-flags"] ?? "").split(" ").filter(Boolean);
+	const nodeFlags =
+		values["node-flags"] !== undefined
+			? values["node-flags"].split(" ").filter(Boolean)
+			: values["no-unit-flags"]
+				? []
+				: await unitNodeFlags();
+	const nodeBinary = values.node ?? process.execPath;
 	const child: ChildProcess = spawn(
-		process.execPath,
+		nodeBinary,
 		[...nodeFlags, bundle, "serve", "--config", configFile],
 		{
 			stdio: ["ignore", "pipe", "inherit"],
@@ -98,6 +139,7 @@ async function main() {
 			const headers = await signRequest({
 				method: "GET",
 				path: ROUTES.status,
+				audience,
 				privateKey: keys.privateKey,
 			});
 			const res = await fetch(`${base}${ROUTES.status}`, {
@@ -120,7 +162,7 @@ async function main() {
 		const idleAfter = await rssKiB(child.pid ?? 0);
 
 		const result = {
-			node: process.version,
+			node: spawnSync(nodeBinary, ["--version"], { encoding: "utf8" }).stdout.trim(),
 			nodeFlags,
 			requests,
 			statusRoundTripMs: {
@@ -130,8 +172,12 @@ async function main() {
 				min: Number((samples[0] ?? Number.NaN).toFixed(3)),
 			},
 			idleRssMiB: {
-				afterStart: Number((idleBefore / 1024).toFixed(1)),
-				afterRequests: Number((idleAfter / 1024).toFixed(1)),
+				afterStart: Number((idleBefore.rss / 1024).toFixed(1)),
+				afterRequests: Number((idleAfter.rss / 1024).toFixed(1)),
+			},
+			idleRssAnonMiB: {
+				afterStart: Number((idleBefore.anon / 1024).toFixed(1)),
+				afterRequests: Number((idleAfter.anon / 1024).toFixed(1)),
 			},
 			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
 		};

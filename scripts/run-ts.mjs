@@ -2,7 +2,7 @@
 // Runs a TypeScript entry (demo, bench) by bundling it with esbuild into a temp file: no extra runtime dependency.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const [entry, ...args] = process.argv.slice(2);
@@ -10,8 +10,8 @@ if (!entry) {
 	console.error("usage: node scripts/run-ts.mjs <file.ts> [args...]");
 	process.exit(2);
 }
-// Inside the project, so the bundle's bare imports resolve from node_modules.
-const cacheDir = join(process.cwd(), "node_modules", ".cache");
+// Inside the project (not the caller's folder), so the bundle's bare imports resolve from node_modules.
+const cacheDir = join(fileURLToPath(new URL("../", import.meta.url)), "node_modules", ".cache");
 mkdirSync(cacheDir, { recursive: true });
 const dir = mkdtempSync(join(cacheDir, "fg-run-"));
 const out = join(dir, "main.mjs");

@@ -2,13 +2,7 @@
 // failover-agent in a checkout: runs dist/agent.mjs, building it first when missing or older than the source.
 import { existsSync, readdirSync, statSync } from "node:fs";
 
-const major = Number(process.versions.node.split(".")[0]);
-if (major < 22) {
-	process.stderr.write(
-		`failover-agent needs Node.js >= 22 (this is ${process.version}). In this checkout, run it through npx, which uses the pinned Node.\n`,
-	);
-	process.exit(1);
-}
+// The bundle checks the Node version itself (agent/src/require-node.ts) before anything else runs.
 
 const root = new URL("../../", import.meta.url);
 const dist = new URL("dist/agent.mjs", root);

@@ -2,17 +2,23 @@
 import type { Hono } from "hono";
 import { importPublicKey, MAX_SKEW_MS, type OperationRecord, type Role } from "../../protocol";
 import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
-import { type AgentAppDeps, createAgentApp, statusBody } from "./app";
+import { type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
 import { DialOut } from "./dial-out";
+import type { ReadyFetch } from "./http-get";
+import { LocalGatewayMonitor } from "./local-gateway";
 import type { Logger } from "./log";
+import { activeUntil, readMaintenance } from "./maintenance";
 import { OperationManager, type RunStep } from "./operations";
 import { PeerProber } from "./peer-prober";
 import { probeReady } from "./probe";
 import { ReplayCache } from "./replay-cache";
+import { LeaseHolder } from "./replication/lease-holder";
+import { Replicator } from "./replication/replicator";
 import { StateStore } from "./state-store";
+import type { CommandRunner } from "./steps/run-command";
 
 /** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
 export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
@@ -21,11 +27,20 @@ export interface AgentIo {
 	now?: () => number;
 	runStep: RunStep;
 	log: Logger;
-	fetch?: typeof fetch;
+	/** The readiness GET for the peer probe, gateway probe and wait-ready; defaults to node:http. */
+	fetch?: ReadyFetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
 	/** Tests drive the dialer themselves (default: dial out when watchdogUrl is set). */
 	startDialOut?: boolean;
+	/** Tests turn the own-gateway timer off and drive local.checkOnce() themselves. */
+	startLocalCheck?: boolean;
+	/** Runs `systemctl show` for the own-gateway check; tests inject a fake systemctl. */
+	systemctl?: CommandRunner;
+	/** CLOCK_MONOTONIC µs (systemd's clock); tests inject one that matches their fake systemctl. */
+	monoNowUs?: () => number;
+	/** Tests turn replication's timers and watch off and drive replicator.cycle() themselves. */
+	startReplication?: boolean;
 	authFailureLimit?: number;
 }
 
@@ -34,6 +49,12 @@ export interface Agent {
 	operations: OperationManager;
 	state: StateStore;
 	prober: PeerProber | null;
+	/** The own gateway's readiness, checked on its own timer. */
+	local: LocalGatewayMonitor;
+	/** The newest watchdog lease (replication, and later self-fencing, ask it). */
+	lease: LeaseHolder;
+	/** null when replication is not enabled in the config. */
+	replicator: Replicator | null;
 	role: Role;
 	/** This agent's own key and identity (the fingerprint in its audience). */
 	key: AgentKey;
@@ -62,7 +83,28 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			step: step?.step,
 		});
 	}
+	const lease = new LeaseHolder({
+		publicKeys,
+		side: config.role,
+		now,
+		...(config.replication.pair ? { pair: config.replication.pair } : {}),
+	});
+	const r = config.replication;
+	const gitSandbox = {
+		identity: r.identity,
+		...(r.sshKnownHostsFile ? { knownHostsFile: r.sshKnownHostsFile } : {}),
+		...(r.sshKeyFile ? { sshKeyFile: r.sshKeyFile } : {}),
+	};
+	const replicator = r.enabled
+		? new Replicator({ workspace: config.workspace, side: config.role, config: r, lease, log, now })
+		: null;
+	if (replicator !== null && io.startReplication !== false) replicator.start();
 	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS, now: now() });
+	if (replay.lost !== null) {
+		log.warn("nonce file lost; requests signed before this start are refused", {
+			why: replay.lost,
+		});
+	}
 	const operations = new OperationManager({
 		store: opened.store,
 		actions: config.actions,
@@ -71,6 +113,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			workspace: config.workspace,
 			gatewayUnit: config.gatewayUnit,
 			readyUrl: config.localReadyUrl,
+			side: config.role,
+			git: gitSandbox,
 			...(io.fetch ? { fetch: io.fetch } : {}),
 		},
 		now,
@@ -88,6 +132,20 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					...(io.fetch ? { fetch: io.fetch } : {}),
 				});
 	if (prober !== null && io.startPeerProbe !== false) prober.start();
+	const local = new LocalGatewayMonitor({
+		url: config.localReadyUrl,
+		unit: config.gatewayUnit,
+		intervalMs: config.localProbe.intervalMs,
+		timeoutMs: config.localProbe.timeoutMs,
+		startWindowMs: config.localProbe.startWindowMs,
+		now,
+		log,
+		...(io.fetch ? { fetch: io.fetch } : {}),
+		...(io.systemctl ? { runCommand: io.systemctl } : {}),
+		...(io.monoNowUs ? { monoNowUs: io.monoNowUs } : {}),
+	});
+	if (io.startLocalCheck !== false) local.start();
+	let maintenanceWarned = false;
 
 	const appDeps: AgentAppDeps = {
 		role: config.role,
@@ -100,6 +158,20 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		limiter: new AuthFailureLimiter({ limit: io.authFailureLimit }),
 		operations,
 		peer: prober,
+		local,
+		// Read per status request: a file of a few bytes, and `failover-agent maintenance` takes effect
+		// on the watchdog's next poll without signalling the agent.
+		maintenanceUntil: async () => {
+			const read = await readMaintenance(config.stateDir);
+			if (!read.ok && !maintenanceWarned) {
+				maintenanceWarned = true;
+				log.warn("maintenance file ignored", { error: read.message });
+			}
+			if (read.ok) maintenanceWarned = false;
+			return activeUntil(read, now());
+		},
+		lease,
+		replication: replicator,
 		// Probed on each status request rather than tracked: the answer is always fresh, and a loopback
 		// request costs far less than the watchdog's poll interval.
 		gatewayActive: async () =>
@@ -112,6 +184,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		log,
 	};
 	const app = createAgentApp(appDeps);
+	const offerLease = leaseOffer(appDeps);
 	const dialOut =
 		config.watchdogUrl === undefined
 			? null
@@ -122,6 +195,10 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					privateKey: key.privateKey,
 					app,
 					status: () => statusBody(appDeps),
+					// The tick frame carries the same lease an HTTP status request would.
+					onLease: (text) => {
+						if (text !== null) void offerLease(text);
+					},
 					log,
 					now,
 				});
@@ -133,12 +210,17 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		operations,
 		state: opened.store,
 		prober,
+		local,
+		lease,
+		replicator,
 		role: config.role,
 		key,
 		interrupted: opened.interrupted,
 		async close() {
 			await dialOut?.stop();
 			prober?.stop();
+			await replicator?.stop();
+			local.stop();
 			await operations.shutdown();
 		},
 	};

@@ -5,8 +5,11 @@ import {
 	type CommandAction,
 	CommandRequestSchema,
 	formatIssues,
+	HEADERS,
+	type LocalGateway,
 	type PeerProbe,
 	PROTOCOL_VERSION,
+	type ReplicationStatus,
 	ROLE_ACTIONS,
 	ROUTES,
 	type Role,
@@ -15,9 +18,11 @@ import {
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { type AuthVariables, authenticate, socketAddress } from "./authenticate";
 import { errorBody, onError, ProtocolError } from "./errors";
+import { gate } from "./gate";
 import type { Logger } from "./log";
 import type { OperationManager } from "./operations";
 import type { ReplayCache } from "./replay-cache";
+import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
 
 export interface AgentAppDeps {
@@ -34,8 +39,16 @@ export interface AgentAppDeps {
 	operations: OperationManager;
 	/** The standby's probe of the primary; null when none is configured. */
 	peer: { snapshot(now: number): PeerProbe | null } | null;
+	/** Keeps the watchdog's lease sent with status requests (x-fg-lease); absent in older tests. */
+	lease?: LeaseHolder;
+	/** Workspace replication, for status; null when not configured. */
+	replication?: { status(now: number): ReplicationStatus } | null;
 	/** Whether the local gateway answers its readiness URL right now. */
 	gatewayActive: () => Promise<boolean>;
+	/** The own gateway's latest cached report (never waited on); null before the first check. */
+	local?: { snapshot(): LocalGateway | null };
+	/** End of this VPS's maintenance window (ms since epoch), or null. */
+	maintenanceUntil?: () => Promise<number | null>;
 	log: Logger;
 	/** Source address used for auth-failure rate limiting. Default: the socket's peer address. */
 	clientAddress?: (c: Context) => string;
@@ -69,7 +82,10 @@ function parseCommand(bytes: Uint8Array) {
 
 /** The agent's status: the body of GET /v1/status, and what a dial-out agent pushes every heartbeat. */
 export async function statusBody(deps: AgentAppDeps): Promise<StatusResponse> {
-	const gatewayActive = await deps.gatewayActive();
+	const [gatewayActive, maintenanceUntil] = await Promise.all([
+		deps.gatewayActive(),
+		deps.maintenanceUntil?.() ?? null,
+	]);
 	const now = deps.now();
 	return {
 		version: PROTOCOL_VERSION,
@@ -79,6 +95,31 @@ export async function statusBody(deps: AgentAppDeps): Promise<StatusResponse> {
 		lastOperation: deps.operations.last(),
 		peer: deps.peer?.snapshot(now) ?? null,
 		now,
+		local: deps.local?.snapshot() ?? null,
+		maintenanceUntil,
+		...(deps.replication === undefined
+			? {}
+			: { replication: deps.replication?.status(now) ?? null }),
+	};
+}
+
+/**
+ * Hands a lease from the watchdog (the x-fg-lease header of a status request, or a dial-out tick
+ * frame) to the lease holder. A bad lease never fails anything: it is logged, once per reason (every
+ * tick carries one, so not every 5 s).
+ */
+export function leaseOffer(deps: AgentAppDeps): (text: string) => Promise<void> {
+	let lastProblem: string | null = null;
+	return async (text) => {
+		if (deps.lease === undefined) return;
+		const offered = await deps.lease.offer(text);
+		if (offered.kind === "rejected" || offered.kind === "other-pair") {
+			const why = offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`;
+			if (why !== lastProblem) deps.log.warn("lease not accepted", { why });
+			lastProblem = why;
+		} else {
+			lastProblem = null;
+		}
 	};
 }
 
@@ -105,6 +146,16 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 
 	app.get(ROUTES.healthz, (c) => c.json({ ok: true as const }));
 
+	// Cheap refusals first (no body read, no signature check), then the signature.
+	app.use(
+		"/v1/*",
+		gate({
+			now: deps.now,
+			limiter: deps.limiter,
+			log,
+			clientAddress: deps.clientAddress ?? socketAddress,
+		}),
+	);
 	app.use(
 		"/v1/*",
 		authenticate({
@@ -119,7 +170,13 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		}),
 	);
 
-	app.get(ROUTES.status, async (c) => c.json(await statusBody(deps)));
+	/** Offers the lease a watchdog request carries; logs a refusal once per reason. */
+	const offerLease = leaseOffer(deps);
+	app.get(ROUTES.status, async (c) => {
+		const leaseText = c.req.header(HEADERS.lease);
+		if (leaseText !== undefined) await offerLease(leaseText);
+		return c.json(await statusBody(deps));
+	});
 
 	for (const [action, path] of ACTION_PATHS) {
 		app.post(path, async (c) => {

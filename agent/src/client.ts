@@ -43,6 +43,8 @@ export type CallResult =
 	| { ok: true; httpStatus: number; body: StatusResponse | OperationRecord }
 	| { ok: false; kind: "rejected"; httpStatus: number; code: string; message: string }
 	| { ok: false; kind: "unreachable"; message: string }
+	/** A 3xx: never followed (the signed request would go to a server the caller did not name). */
+	| { ok: false; kind: "redirected"; httpStatus: number; location: string }
 	| { ok: false; kind: "bad-response"; httpStatus: number; message: string };
 
 const SLACK_MS = 5_000;
@@ -81,7 +83,19 @@ export async function callAgent(options: CallOptions): Promise<CallResult> {
 			headers: { ...signed, ...(isStatus ? {} : { "content-type": "application/json" }) },
 			...(isStatus ? {} : { body }),
 			signal: AbortSignal.timeout(options.timeoutMs ?? waitMs + SLACK_MS),
+			// A signed command is for the agent named, and only for it: a redirect (a compromised or
+			// misconfigured proxy, a hostile agent) must not carry it, freshly signed, to another one.
+			redirect: "manual",
 		});
+		if (response.status >= 300 && response.status < 400) {
+			await response.body?.cancel().catch(() => {});
+			return {
+				ok: false,
+				kind: "redirected",
+				httpStatus: response.status,
+				location: response.headers.get("location") ?? "(no Location header)",
+			};
+		}
 		raw = new Uint8Array(await response.arrayBuffer());
 		text = new TextDecoder().decode(raw);
 	} catch (error) {

@@ -11,6 +11,7 @@ import {
 } from "../../protocol";
 import { readTextFile } from "./atomic-file";
 import { LOG_LEVELS } from "./log";
+import { DEFAULT_REPLICATION, ReplicationConfigSchema } from "./replication/config";
 import { DEFAULT_ACTIONS, type Step, StepSchema, UnitNameSchema } from "./steps/schema";
 
 /** Not OpenClaw's 18789, so agent and gateway can share a host. */
@@ -22,6 +23,17 @@ export const DEFAULT_LOCAL_READY_URL = "http://127.0.0.1:18789/readyz";
 export const DEFAULT_PEER_INTERVAL_MS = 2_000;
 /** A ready gateway answers in milliseconds; 1.5 s leaves room for a congested tailnet and ends before the next probe. */
 export const DEFAULT_PEER_TIMEOUT_MS = 1_500;
+
+/** Check the own gateway every 2 s: the watchdog polls every 5 s, so each poll reads a report at most ~2 s old. */
+export const DEFAULT_LOCAL_INTERVAL_MS = 2_000;
+/** A loopback answer takes milliseconds; a gateway slower than 1 s is not serving. */
+export const DEFAULT_LOCAL_TIMEOUT_MS = 1_000;
+/**
+ * How long after its unit started a gateway may still count as starting. A bare OpenClaw 2026.9.6
+ * starts in 11 to 16 s; public reports show 60 to 170 s with many channels and plugins, so 180 s. The
+ * watchdog caps its own wait (startGraceSeconds) separately.
+ */
+export const DEFAULT_START_WINDOW_MS = 180_000;
 
 const httpUrl = (example: string) =>
 	z
@@ -129,6 +141,32 @@ export const AgentConfigSchema = z.strictObject(
 			},
 		),
 		localReadyUrl: httpUrl(DEFAULT_LOCAL_READY_URL).default(DEFAULT_LOCAL_READY_URL),
+		localProbe: z
+			.strictObject(
+				{
+					intervalMs: z
+						.int({ error: expected("an integer from 200 to 60000 (ms)") })
+						.min(200)
+						.max(60_000)
+						.default(DEFAULT_LOCAL_INTERVAL_MS),
+					timeoutMs: z
+						.int({ error: expected("an integer from 100 to 30000 (ms)") })
+						.min(100)
+						.max(30_000)
+						.default(DEFAULT_LOCAL_TIMEOUT_MS),
+					startWindowMs: z
+						.int({ error: expected("an integer from 5000 to 900000 (ms)") })
+						.min(5_000)
+						.max(900_000)
+						.default(DEFAULT_START_WINDOW_MS),
+				},
+				{ error: objectError('an object {"intervalMs", "timeoutMs", "startWindowMs"}') },
+			)
+			.default({
+				intervalMs: DEFAULT_LOCAL_INTERVAL_MS,
+				timeoutMs: DEFAULT_LOCAL_TIMEOUT_MS,
+				startWindowMs: DEFAULT_START_WINDOW_MS,
+			}),
 		/**
 		 * The watchdog Worker's URL (https://<name>.<account>.workers.dev). When set, the agent dials out:
 		 * it keeps one WebSocket to the Worker and needs no inbound port (the recommended transport).
@@ -167,6 +205,8 @@ export const AgentConfigSchema = z.strictObject(
 				sync: [...DEFAULT_ACTIONS.sync],
 			})),
 		stateDir: path("a folder the agent may write").default(DEFAULT_STATE_DIR),
+		/** Workspace replication under the watchdog's lease (agent/src/replication/config.ts). */
+		replication: ReplicationConfigSchema.default(() => ({ ...DEFAULT_REPLICATION })),
 		logLevel: z
 			.enum(LOG_LEVELS, { error: expected(`one of ${LOG_LEVELS.join(", ")}`) })
 			.default("info"),

@@ -1,4 +1,6 @@
 // Process entry of failover-agent (the bundle's entry point): runs the CLI with real stdout/stderr.
+// First: on a too-old Node this exits with a clear message before any other module runs.
+import "./require-node";
 import { runCli } from "./cli";
 
 const io = {

@@ -1,5 +1,6 @@
 // The standby's own view of the primary: probes its readiness URL on an interval, keeps consecutive counts.
 import type { PeerProbe } from "../../protocol";
+import type { ReadyFetch } from "./http-get";
 import type { Logger } from "./log";
 import { probeReady } from "./probe";
 
@@ -9,7 +10,7 @@ export interface PeerProberOptions {
 	timeoutMs: number;
 	now: () => number;
 	log: Logger;
-	fetch?: typeof fetch;
+	fetch?: ReadyFetch;
 }
 
 type Snapshot = Omit<PeerProbe, "ageMs">;

@@ -1,10 +1,12 @@
-// One HTTP readiness probe with a deadline; failures come back as values, never exceptions.
+// One HTTP readiness probe with a deadline, judged by the shared probe spec; failures come back as values, never exceptions.
+import { classifyAnswer, DEFAULT_EXPECT_BODY, DEFAULT_EXPECT_STATUS } from "../../protocol";
+import { httpGet, type ReadyFetch, readyBodyText } from "./http-get";
 
 export type ReadyProbe =
 	| { ok: true; status: number; ms: number }
 	| {
 			ok: false;
-			reason: "timeout" | "connect-error" | "http-status";
+			reason: "timeout" | "connect-error" | "http-status" | "body-mismatch";
 			status?: number;
 			ms: number;
 			detail?: string;
@@ -12,12 +14,23 @@ export type ReadyProbe =
 
 export interface ProbeOptions {
 	timeoutMs: number;
-	fetch?: typeof fetch;
+	/** Defaults to {@link httpGet}; tests pass a fake fetch. */
+	fetch?: ReadyFetch;
+	/** Expected status and body substring (protocol/probe-spec.ts); default 200 and `"ready":true`. */
+	expectStatus?: number;
+	expectBody?: string;
 }
 
-/** Ready means HTTP 200 (OpenClaw's /readyz answers 503 while not ready). Redirects are not followed. */
+/**
+ * Ready means the expected status (200) with the expected body (`"ready":true`), the same rule the
+ * Worker applies (protocol/probe-spec.ts). Redirects are not followed: a 3xx is reported with its status.
+ */
 export async function probeReady(url: string, options: ProbeOptions): Promise<ReadyProbe> {
-	const doFetch = options.fetch ?? fetch;
+	const doFetch = options.fetch ?? httpGet;
+	const spec = {
+		expectStatus: options.expectStatus ?? DEFAULT_EXPECT_STATUS,
+		expectBody: options.expectBody ?? DEFAULT_EXPECT_BODY,
+	};
 	const started = performance.now();
 	const elapsed = () => Math.round(performance.now() - started);
 	try {
@@ -26,10 +39,24 @@ export async function probeReady(url: string, options: ProbeOptions): Promise<Re
 			redirect: "manual",
 			headers: { "user-agent": "failover-agent" },
 		});
-		// The body is not needed; cancelling frees the connection at once.
-		await response.body?.cancel().catch(() => {});
-		if (response.status === 200) return { ok: true, status: 200, ms: elapsed() };
-		return { ok: false, reason: "http-status", status: response.status, ms: elapsed() };
+		const status = response.status;
+		if (status !== spec.expectStatus || spec.expectBody === "") {
+			// The body decides nothing here; cancelling frees the connection at once.
+			await response.body?.cancel().catch(() => {});
+			if (classifyAnswer(spec, status, undefined).class === "up")
+				return { ok: true, status, ms: elapsed() };
+			return { ok: false, reason: "http-status", status, ms: elapsed() };
+		}
+		const body = await readyBodyText(response);
+		if (classifyAnswer(spec, status, body).class === "up")
+			return { ok: true, status, ms: elapsed() };
+		return {
+			ok: false,
+			reason: "body-mismatch",
+			status,
+			ms: elapsed(),
+			detail: `body does not contain ${JSON.stringify(spec.expectBody)}`,
+		};
 	} catch (error) {
 		const err = error as Error & { cause?: { code?: string } };
 		if (err.name === "TimeoutError" || err.name === "AbortError") {

@@ -1,5 +1,6 @@
-// Binds an agent to a TCP port with @hono/node-server and shuts it down cleanly.
-import type { AddressInfo } from "node:net";
+// Binds an agent to a TCP port with @hono/node-server, with timeouts and a connection cap of its own, and shuts it down cleanly.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Agent, type AgentIo, createAgent } from "./agent";
 import type { AgentConfig } from "./config";
@@ -13,13 +14,46 @@ export interface RunningAgent {
 
 export type ListenResult = { ok: true; running: RunningAgent } | { ok: false; message: string };
 
+/*
+ * Limits of the HTTP server itself, so a peer that holds connections open cannot starve the
+ * watchdog (issue 12, finding 6). The agent's callers are one Worker and, rarely, an operator's
+ * `failover-agent call`: each sends a request of a few hundred bytes in one go.
+ */
+/** All request headers must arrive within this (a header trickle, "slowloris", is cut off). */
+export const HEADERS_TIMEOUT_MS = 5_000;
+/** The whole request, headers and body (at most 16 KiB), must arrive within this. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A connection with no request in progress is closed after this long without a byte: before its
+ * first request and between requests. A request in progress may stay quiet longer (a command waits
+ * up to MAX_WAIT_MS before answering).
+ */
+export const IDLE_TIMEOUT_MS = 5_000;
+/**
+ * Open connections at most; more are closed on accept. The watchdog uses a few per tick (status,
+ * a command, the peer's probe); 64 leaves room for bursts and retries while bounding sockets.
+ */
+export const MAX_CONNECTIONS = 64;
+/** How often Node enforces the header and request timeouts (its default, 30 s, would let a trickle live 35 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Auth headers are under 300 bytes; Node's default allows 16 KiB of headers per request. */
+const MAX_HEADER_BYTES = 8 * 1024;
+
 export async function listenAgent(config: AgentConfig, io: AgentIo): Promise<ListenResult> {
 	const agent = await createAgent(config, io);
 	const server = serve({
 		fetch: agent.app.fetch,
 		hostname: config.listen.host,
 		port: config.listen.port,
+		serverOptions: {
+			headersTimeout: HEADERS_TIMEOUT_MS,
+			requestTimeout: REQUEST_TIMEOUT_MS,
+			keepAliveTimeout: IDLE_TIMEOUT_MS,
+			connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+			maxHeaderSize: MAX_HEADER_BYTES,
+		},
 	});
+	guardConnections(server as unknown as GuardedServer);
 	const listening = await new Promise<
 		{ ok: true; address: AddressInfo } | { ok: false; error: NodeJS.ErrnoException }
 	>((resolve) => {
@@ -61,4 +95,33 @@ export async function listenAgent(config: AgentConfig, io: AgentIo): Promise<Lis
 			},
 		},
 	};
+}
+
+/** The slice of node:http's Server used to cap and time out connections. */
+interface GuardedServer {
+	maxConnections: number;
+	on(event: "request", listener: (req: IncomingMessage, res: ServerResponse) => void): void;
+	setTimeout(ms: number, onTimeout: (socket: Socket) => void): void;
+}
+
+/**
+ * Caps open connections and closes idle ones. Node's own socket timeout would also cut a request
+ * that is legitimately quiet (a command waiting for its action), so a timed-out socket is only
+ * closed when no request on it is in progress.
+ */
+function guardConnections(server: GuardedServer): void {
+	server.maxConnections = MAX_CONNECTIONS;
+	const busy = new WeakMap<Socket, number>();
+	server.on("request", (req, res) => {
+		const socket = req.socket;
+		busy.set(socket, (busy.get(socket) ?? 0) + 1);
+		res.once("close", () => {
+			const n = (busy.get(socket) ?? 1) - 1;
+			if (n <= 0) busy.delete(socket);
+			else busy.set(socket, n);
+		});
+	});
+	server.setTimeout(IDLE_TIMEOUT_MS, (socket) => {
+		if (!busy.has(socket)) socket.destroy();
+	});
 }

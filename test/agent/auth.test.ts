@@ -1,6 +1,13 @@
 // Every reject path of the signed API, with real signatures from protocol/: each is a 4xx JSON error and runs nothing.
 import { describe, expect, it } from "vitest";
-import { generateKeyPair, HEADERS, MAX_BODY_BYTES, MAX_SKEW_MS, signRequest } from "../../protocol";
+import {
+	generateKeyPair,
+	HEADERS,
+	MAX_BODY_BYTES,
+	MAX_SKEW_MS,
+	PROTOCOL_VERSION,
+	signRequest,
+} from "../../protocol";
 import { errorOf, fakeRunner, startTestAgent } from "./helpers";
 
 const T0 = 1_800_000_000_000;
@@ -25,7 +32,7 @@ describe("accepted requests (controls)", () => {
 		const status = await t.send("GET", "/v1/status");
 		expect(status.status).toBe(200);
 		expect(await status.json()).toMatchObject({
-			version: 1,
+			version: PROTOCOL_VERSION,
 			role: "standby",
 			term: 0,
 			gatewayActive: false,
@@ -35,7 +42,7 @@ describe("accepted requests (controls)", () => {
 		expect(promote.status).toBe(200);
 		expect(await promote.json()).toMatchObject({ opId: "p1", status: "succeeded" });
 		expect(t.runner.calls.map((c) => c.step.type)).toEqual([
-			"git-pull",
+			"git-sync",
 			"systemd-start",
 			"wait-ready",
 		]);
@@ -57,6 +64,7 @@ describe("rejects, with nothing run", () => {
 			method: "POST",
 			path: "/v1/promote",
 			body,
+			audience: t.audience,
 			privateKey: t.keys.privateKey,
 			now: T0,
 		});
@@ -76,6 +84,7 @@ describe("rejects, with nothing run", () => {
 			method: "POST",
 			path: "/v1/sync",
 			body,
+			audience: t.audience,
 			privateKey: t.keys.privateKey,
 			now: T0,
 		});
@@ -118,6 +127,7 @@ describe("rejects, with nothing run", () => {
 			method: "POST",
 			path: "/v1/promote",
 			body,
+			audience: t.audience,
 			privateKey: t.keys.privateKey,
 			now: T0,
 		});
@@ -134,6 +144,7 @@ describe("rejects, with nothing run", () => {
 		const headers = await signRequest({
 			method: "GET",
 			path: "/v1/status",
+			audience: first.audience,
 			privateKey: first.keys.privateKey,
 			now: T0,
 		});
@@ -205,7 +216,19 @@ describe("rejects, with nothing run", () => {
 			{
 				method: "POST",
 				body: stream,
-				headers: { "content-type": "application/json", "content-length": "10" },
+				// Signed headers (over another body): an unsigned one is refused before any reading (gate.ts).
+				headers: {
+					"content-type": "application/json",
+					"content-length": "10",
+					...(await signRequest({
+						method: "POST",
+						path: "/v1/promote",
+						body: "",
+						privateKey: t.keys.privateKey,
+						audience: t.audience,
+						now: T0,
+					})),
+				},
 				duplex: "half",
 			} as RequestInit,
 			{ incoming: { socket: { remoteAddress: "192.0.2.9" } } },
@@ -311,6 +334,7 @@ describe("logging", () => {
 			method: "POST",
 			path: "/v1/promote",
 			body,
+			audience: t.audience,
 			privateKey: t.keys.privateKey,
 			now: T0,
 		});

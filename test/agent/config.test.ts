@@ -14,7 +14,9 @@ import { tempDir, watchdogKeys } from "./helpers";
 async function minimal() {
 	const keys = await watchdogKeys();
 	return {
+		pair: "home",
 		role: "standby",
+		agentKeyFile: "/etc/failover-agent/agent.key",
 		watchdogPublicKeys: [keys.publicKeyText],
 		workspace: "/home/openclaw/.openclaw/workspace",
 		gatewayUnit: { name: "openclaw-gateway.service" },
@@ -39,12 +41,14 @@ describe("agent config", () => {
 		expect(c.stateDir).toBe("/var/lib/failover-agent");
 		expect(c.peerProbe).toEqual({ intervalMs: 2_000, timeoutMs: 1_500 });
 		expect(c.actions.promote.map((s) => s.type)).toEqual([
-			"git-pull",
+			"git-sync",
 			"systemd-start",
 			"wait-ready",
 		]);
 		expect(c.actions.demote.map((s) => s.type)).toEqual(["systemd-stop", "git-push"]);
-		expect(c.actions.sync.map((s) => s.type)).toEqual(["git-pull"]);
+		expect(c.actions.sync.map((s) => s.type)).toEqual(["git-sync"]);
+		expect(c.replication.enabled).toBe(false);
+		expect(c.replication.replicateIntervalSeconds).toBe(30);
 		expect(
 			Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.actions.promote),
 		).toBe(true);
@@ -67,6 +71,17 @@ describe("agent config", () => {
 		["unknown top-level field", (b) => ({ ...b, prot: 1 }), '(config): unknown field "prot"'],
 		["missing role", ({ role: _, ...b }) => b, 'role: missing, expected "primary" or "standby"'],
 		["bad role", (b) => ({ ...b, role: "leader" }), 'role: expected "primary" or "standby"'],
+		["missing pair", ({ pair: _, ...b }) => b, "pair: missing, expected the pair's name"],
+		[
+			"pair not a Worker pair name",
+			(b) => ({ ...b, pair: "Home/Standby" }),
+			"pair: expected the pair's name as in the Worker's config",
+		],
+		[
+			"missing agent key file",
+			({ agentKeyFile: _, ...b }) => b,
+			"agentKeyFile: missing, expected the agent's private key file",
+		],
 		[
 			"no keys",
 			(b) => ({ ...b, watchdogPublicKeys: [] }),

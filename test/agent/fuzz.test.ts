@@ -4,14 +4,25 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../agent/src/log";
 import { listenAgent } from "../../agent/src/server";
 import {
+	type Audience,
 	CommandRequestSchema,
 	ErrorResponseSchema,
+	formatAudience,
 	HEADERS,
 	MAX_BODY_BYTES,
+	MAX_TERM,
 	signRequest,
 	toBase64Url,
 } from "../../protocol";
-import { configFor, fakeRunner, onCleanup, startTestAgent, tempDir, watchdogKeys } from "./helpers";
+import {
+	configFor,
+	fakeRunner,
+	onCleanup,
+	startTestAgent,
+	tempDir,
+	watchdogKeys,
+	writeAgentKeyFile,
+} from "./helpers";
 
 /** Seeded PRNG (mulberry32): a failure reproduces from the seed in its message. */
 function rng(seed: number) {
@@ -65,10 +76,35 @@ type Fuzzed = {
 	kind: string;
 };
 
+/** The standby's own audience, and audiences that differ from it in exactly one part. */
+function otherAudiences(own: Audience): Audience[] {
+	return [
+		{ ...own, pair: "office" },
+		{ ...own, pair: `${own.pair}-2` },
+		{ ...own, side: "primary" },
+		{ ...own, agent: toBase64Url(new Uint8Array(32)) },
+		{ ...own, agent: `${own.agent.slice(0, 42)}${own.agent.endsWith("A") ? "B" : "A"}` },
+	];
+}
+
+/** Terms the schema must refuse: past MAX_TERM (up to and beyond 2^53), negative, fractional, not numbers. */
+const BAD_TERMS: readonly unknown[] = [
+	MAX_TERM + 1,
+	2 ** 32,
+	Number.MAX_SAFE_INTEGER,
+	Number.MAX_SAFE_INTEGER + 1,
+	1e300,
+	-1,
+	1.5,
+	"7",
+	null,
+];
+
 async function generate(
 	r: ReturnType<typeof rng>,
 	privateKey: CryptoKey,
 	now: number,
+	audience: Audience,
 ): Promise<Fuzzed> {
 	const method = r.pick(METHODS);
 	const path = r.pick(PATHS);
@@ -124,10 +160,48 @@ async function generate(
 		}
 	};
 
-	const kind = r.int(4);
+	const kind = r.int(6);
+	if (kind === 4) {
+		// Correctly signed and well formed, but for another agent (one part of the audience differs), or
+		// an action this standby never runs: a replay across agents or sides.
+		const wrongRole = r.next() < 0.25;
+		const target = wrongRole ? audience : r.pick(otherAudiences(audience));
+		const action = wrongRole ? "/v1/sync" : r.pick(["/v1/promote", "/v1/demote", "/v1/sync"]);
+		const body = JSON.stringify({ opId: `aud${r.int(1e9)}`, term: r.int(5) });
+		Object.assign(
+			headers,
+			await signRequest({ method: "POST", path: action, body, audience: target, privateKey, now }),
+			{ "content-type": "application/json" },
+		);
+		return {
+			method: "POST",
+			path: action,
+			headers,
+			body,
+			kind: wrongRole ? "role-forbidden" : "audience-mismatch",
+		};
+	}
+	if (kind === 5) {
+		// Correctly signed for this agent, with a term outside 0..MAX_TERM: term poisoning from the wire.
+		const term = r.pick(BAD_TERMS);
+		const body = `{"opId":"ovf${r.int(1e9)}","term":${JSON.stringify(term)}}`;
+		const path = r.pick(["/v1/promote", "/v1/demote"]);
+		Object.assign(
+			headers,
+			await signRequest({ method: "POST", path, body, audience, privateKey, now }),
+			{ "content-type": "application/json" },
+		);
+		return { method: "POST", path, headers, body, kind: "term-overflow" };
+	}
 	if (kind === 0) {
 		// Pure garbage: random auth headers, any of them missing.
-		for (const name of [HEADERS.timestamp, HEADERS.nonce, HEADERS.signature, HEADERS.keyId]) {
+		for (const name of [
+			HEADERS.timestamp,
+			HEADERS.nonce,
+			HEADERS.signature,
+			HEADERS.keyId,
+			HEADERS.audience,
+		]) {
 			if (r.next() < 0.6) headers[name] = randomText();
 		}
 		if (r.next() < 0.7) headers["content-type"] = r.pick(CONTENT_TYPES);
@@ -143,9 +217,16 @@ async function generate(
 		// A valid signed command, then one thing changed after signing.
 		const body = JSON.stringify({ opId: `fz${r.int(1e9)}`, term: r.int(5) });
 		const signedPath = r.pick(["/v1/promote", "/v1/demote", "/v1/sync"]);
-		const signed = await signRequest({ method: "POST", path: signedPath, body, privateKey, now });
+		const signed = await signRequest({
+			method: "POST",
+			path: signedPath,
+			body,
+			audience,
+			privateKey,
+			now,
+		});
 		Object.assign(headers, signed, { "content-type": "application/json" });
-		const tamper = r.int(6);
+		const tamper = r.int(7);
 		let outBody: string | Uint8Array = body;
 		let outPath = signedPath;
 		if (tamper === 0)
@@ -161,6 +242,8 @@ async function generate(
 				sig.slice(0, i) + (sig[i] === "A" ? "B" : "A") + sig.slice(i + 1);
 		}
 		if (tamper === 5) outBody = `${body} `;
+		// The audience header rewritten after signing: it is signed, so this is a bad signature.
+		if (tamper === 6) headers[HEADERS.audience] = formatAudience(r.pick(otherAudiences(audience)));
 		return { method: "POST", path: outPath, headers, body: outBody, kind: `tampered-${tamper}` };
 	}
 	if (kind === 2) {
@@ -173,14 +256,14 @@ async function generate(
 		const m = r.pick(["POST", "PUT", "PATCH"]);
 		Object.assign(
 			headers,
-			await signRequest({ method: m, path: "/v1/promote", body, privateKey, now }),
+			await signRequest({ method: m, path: "/v1/promote", body, audience, privateKey, now }),
 		);
 		headers["content-type"] = r.pick(CONTENT_TYPES);
 		return { method: m, path: "/v1/promote", headers, body, kind: "signed-garbage-body" };
 	}
 	// Correctly signed GET/other to random paths: only /v1/status may answer 200.
 	const p = r.pick(PATHS).split("?")[0] ?? "/";
-	Object.assign(headers, await signRequest({ method, path: p, privateKey, now }));
+	Object.assign(headers, await signRequest({ method, path: p, audience, privateKey, now }));
 	return { method, path: p, headers, kind: "signed-random-path" };
 }
 
@@ -193,7 +276,7 @@ describe("fuzz", () => {
 		const t = await startTestAgent({ runStep: runner.runStep, now: () => now });
 		const kinds = new Map<string, number>();
 		for (let i = 0; i < 1000; i++) {
-			const req = await generate(r, t.keys.privateKey, now);
+			const req = await generate(r, t.keys.privateKey, now, t.audience);
 			kinds.set(req.kind, (kinds.get(req.kind) ?? 0) + 1);
 			const env = { incoming: { socket: { remoteAddress: `10.0.${r.int(4)}.${r.int(250)}` } } };
 			const init: RequestInit = { method: req.method, headers: req.headers };
@@ -207,23 +290,39 @@ describe("fuzz", () => {
 					new URL(req.path, "http://x").pathname,
 				);
 			} else if (req.method !== "HEAD") {
-				expect(ErrorResponseSchema.safeParse(await res.json()).success, context).toBe(true);
+				const body = await res.json();
+				expect(ErrorResponseSchema.safeParse(body).success, context).toBe(true);
+				const code = (body as { error: { code: string } }).error.code;
+				// 429: the address already spent its reject budget (the limiter answers first), also a refusal.
+				const limited = res.status === 429;
+				if (req.kind === "audience-mismatch" && !limited)
+					expect([res.status, code], context).toEqual([403, "wrong-audience"]);
+				if (req.kind === "role-forbidden" && !limited)
+					expect([res.status, code], context).toEqual([403, "action-not-allowed"]);
+				if (req.kind === "term-overflow" && !limited)
+					expect([res.status, code], context).toEqual([400, "invalid-body"]);
 			}
 		}
 		expect(runner.calls, `seed ${seed}`).toHaveLength(0);
 		// Every generator branch was exercised, and the agent still serves a valid command.
 		expect([...kinds.keys()].filter((k) => !k.startsWith("tampered")).sort()).toEqual([
+			"audience-mismatch",
 			"garbage",
+			"role-forbidden",
 			"signed-garbage-body",
 			"signed-random-path",
+			"term-overflow",
 		]);
-		const ok = await t.command("sync", { opId: "after-fuzz", term: 1, waitMs: 5_000 });
+		// The standby's state kept its bounded term: no overflowing term was recorded.
+		expect(t.agent.state.term).toBeLessThanOrEqual(MAX_TERM);
+		const ok = await t.command("promote", { opId: "after-fuzz", term: 1, waitMs: 5_000 });
 		expect(await ok.json()).toMatchObject({ status: "succeeded" });
-	});
+	}, 120_000); // 1000 requests, most Ed25519-signed: a few seconds alone, far more on a loaded 2-core machine
 
 	it("malformed HTTP on a real socket never takes the agent down", async () => {
 		const keys = await watchdogKeys();
 		const stateDir = await tempDir();
+		await writeAgentKeyFile(stateDir);
 		const config = configFor(
 			{ stateDir, listen: { host: "127.0.0.1", port: 0 } },
 			keys.publicKeyText,

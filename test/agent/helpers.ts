@@ -1,5 +1,5 @@
 // Shared test fixtures for the agent: temp state dirs, a configured agent with a fake step runner, signed requests.
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
@@ -9,7 +9,15 @@ import { silentLogger } from "../../agent/src/log";
 import type { RunStep } from "../../agent/src/operations";
 import type { Step } from "../../agent/src/steps/schema";
 import type { StepContext, StepOutcome } from "../../agent/src/steps/types";
-import { type GeneratedKeyPair, generateKeyPair, signRequest } from "../../protocol";
+import {
+	type Audience,
+	agentFingerprint,
+	type GeneratedKeyPair,
+	generateKeyPair,
+	HEADERS,
+	type Role,
+	signRequest,
+} from "../../protocol";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -33,12 +41,49 @@ export function watchdogKeys(): Promise<GeneratedKeyPair> {
 	return sharedKeys;
 }
 
+let sharedAgentKeys: Promise<GeneratedKeyPair> | null = null;
+/** One agent key pair per test file: the key the test agents sign their answers with. */
+export function agentKeys(): Promise<GeneratedKeyPair> {
+	sharedAgentKeys ??= generateKeyPair();
+	return sharedAgentKeys;
+}
+
+/** The pair name test agents serve unless told otherwise. */
+export const TEST_PAIR = "home";
+
+/** Writes an agent private key file (mode 0600) as `failover-agent keygen --agent` does; returns its path. */
+export async function writeAgentKeyFile(
+	dir: string,
+	keys?: GeneratedKeyPair,
+	name = "agent.key",
+): Promise<string> {
+	const file = join(dir, name);
+	await writeFile(file, `${(keys ?? (await agentKeys())).privateKeyText}\n`, { mode: 0o600 });
+	await chmod(file, 0o600);
+	return file;
+}
+
+/** The audience a request to an agent with this key, pair and side must be signed for. */
+export async function audienceOf(
+	keys: GeneratedKeyPair,
+	side: Role = "standby",
+	pair = TEST_PAIR,
+): Promise<Audience> {
+	return { pair, side, agent: await agentFingerprint(keys.publicKeyText) };
+}
+
+/**
+ * A parsed test config. `agentKeyFile` defaults to `<stateDir>/agent.key`, which startTestAgent writes
+ * (a test calling createAgent itself writes it with writeAgentKeyFile(stateDir)).
+ */
 export function configFor(
 	input: Partial<AgentConfigInput> & { stateDir: string },
 	publicKey: string,
 ): AgentConfig {
 	const parsed = parseConfig(
 		{
+			pair: TEST_PAIR,
+			agentKeyFile: join(input.stateDir, "agent.key"),
 			role: "standby",
 			watchdogPublicKeys: [publicKey],
 			workspace: "/nonexistent/workspace",
@@ -70,10 +115,21 @@ export function fakeRunner(
 export interface TestAgent {
 	agent: Agent;
 	config: AgentConfig;
+	/** The watchdog's keys (sign requests). */
 	keys: GeneratedKeyPair;
+	/** The agent's own keys (sign its answers). */
+	agentKeys: GeneratedKeyPair;
+	/** Who this agent is: requests are signed for it unless a test says otherwise. */
+	audience: Audience;
 	stateDir: string;
 	/** Sends a request through app.request(), signed unless told otherwise. */
 	send(method: string, path: string, options?: SendOptions): Promise<Response>;
+	/** As send(), and returns the request's nonce too (to verify the signed answer). */
+	request(
+		method: string,
+		path: string,
+		options?: SendOptions,
+	): Promise<{ res: Response; nonce: string }>;
 	command(
 		action: "promote" | "demote" | "sync",
 		body: Record<string, unknown>,
@@ -88,6 +144,8 @@ export interface SendOptions {
 	signedAt?: number;
 	/** Sign with this key pair instead of the configured one. */
 	keys?: GeneratedKeyPair;
+	/** Sign for this audience instead of the agent's own. */
+	audience?: Audience;
 	unsigned?: boolean;
 	/** Source address seen by the rate limiter. */
 	from?: string;
@@ -103,25 +161,31 @@ export async function startTestAgent(
 	} = {},
 ): Promise<TestAgent> {
 	const keys = await watchdogKeys();
+	const ownKeys = await agentKeys();
 	const stateDir = options.stateDir ?? (await tempDir());
+	if (options.config?.agentKeyFile === undefined) await writeAgentKeyFile(stateDir, ownKeys);
 	const config = configFor({ stateDir, ...options.config }, keys.publicKeyText);
+	const audience = await audienceOf(ownKeys, config.role, config.pair);
 	const now = options.now ?? Date.now;
 	const agent = await createAgent(config, {
 		runStep: options.runStep ?? fakeRunner().runStep,
 		log: silentLogger,
 		now,
 		startPeerProbe: false,
+		// Tests drive agent.local.checkOnce() with a fake systemctl; no real systemctl in unit tests.
+		startLocalCheck: false,
 		...options.io,
 	});
 	onCleanup(() => agent.close());
-	const send = async (method: string, path: string, opts: SendOptions = {}) => {
+	const request = async (method: string, path: string, opts: SendOptions = {}) => {
 		const body = opts.body;
-		const signed = opts.unsigned
+		const signed: Record<string, string> = opts.unsigned
 			? {}
 			: await signRequest({
 					method,
 					path,
 					body: body ?? "",
+					audience: opts.audience ?? audience,
 					privateKey: (opts.keys ?? keys).privateKey,
 					now: opts.signedAt ?? now(),
 				});
@@ -131,18 +195,24 @@ export async function startTestAgent(
 			...opts.headers,
 		};
 		const env = { incoming: { socket: { remoteAddress: opts.from ?? "192.0.2.1" } } };
-		return agent.app.request(
+		const res = await agent.app.request(
 			path,
 			{ method, headers, ...(body !== undefined ? { body } : {}) },
 			env,
 		);
+		return { res, nonce: headers[HEADERS.nonce] ?? "" };
 	};
+	const send = async (method: string, path: string, opts: SendOptions = {}) =>
+		(await request(method, path, opts)).res;
 	return {
 		agent,
 		config,
 		keys,
+		agentKeys: ownKeys,
+		audience,
 		stateDir,
 		send,
+		request,
 		command: (action, body, opts = {}) =>
 			send("POST", `/v1/${action}`, { ...opts, body: JSON.stringify(body) }),
 	};

@@ -188,7 +188,7 @@ describe("serialization", () => {
 		expect(await d.json()).toMatchObject({ status: "succeeded" });
 		// Which request reaches the queue first is up to the scheduler; either way one action's steps
 		// all run before the other's start.
-		const promoteSteps = ["promote:git-pull", "promote:systemd-start", "promote:wait-ready"];
+		const promoteSteps = ["promote:git-sync", "promote:systemd-start", "promote:wait-ready"];
 		const demoteSteps = ["demote:systemd-stop", "demote:git-push"];
 		expect([
 			[...promoteSteps, ...demoteSteps],
@@ -246,7 +246,7 @@ describe("waiting and results", () => {
 		).json()) as OperationRecord;
 		expect(record.status).toBe("failed");
 		expect(record.steps).toEqual([
-			{ step: "git-pull", status: "succeeded", ms: 1, output: "" },
+			{ step: "git-sync", status: "succeeded", ms: 1, output: "" },
 			{
 				step: "systemd-start",
 				status: "failed",
@@ -269,7 +269,8 @@ describe("waiting and results", () => {
 			}
 			return { status: "succeeded", ms: 1, output: "" };
 		});
-		const t = await startTestAgent({ runStep: runner.runStep });
+		// sync: the primary's only action.
+		const t = await startTestAgent({ runStep: runner.runStep, config: { role: "primary" } });
 		const bad = (await (
 			await t.command("sync", { opId: "b", term: 1, waitMs: 5_000 })
 		).json()) as OperationRecord;
@@ -287,7 +288,7 @@ describe("waiting and results", () => {
 			ms: 1,
 			output: `${"a".repeat(10_000)}END`,
 		}));
-		const t = await startTestAgent({ runStep: runner.runStep });
+		const t = await startTestAgent({ runStep: runner.runStep, config: { role: "primary" } });
 		const record = (await (
 			await t.command("sync", { opId: "o", term: 1, waitMs: 5_000 })
 		).json()) as OperationRecord;
@@ -348,7 +349,7 @@ describe("persistence", () => {
 	});
 
 	it("history keeps the last 50 finished operations", async () => {
-		const t = await startTestAgent();
+		const t = await startTestAgent({ config: { role: "primary" } });
 		for (let i = 0; i < 55; i++) await t.command("sync", { opId: `s${i}`, term: 1, waitMs: 5_000 });
 		const ops = t.agent.state.state.operations;
 		expect(ops).toHaveLength(50);

@@ -118,3 +118,25 @@ describe("status over the signed API", () => {
 		expect(status).toMatchObject({ role: "primary", peer: null });
 	});
 });
+
+describe("peer prober: the shared probe spec (protocol/probe-spec.ts)", () => {
+	async function answering(status: number, body: string) {
+		const { createServer } = await import("node:http");
+		const server = createServer((_req, res) => res.writeHead(status).end(body));
+		await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+		onCleanup(async () => new Promise<void>((r) => server.close(() => r())));
+		const port = (server.address() as { port: number }).port;
+		return `http://127.0.0.1:${port}/readyz`;
+	}
+	it("a 200 without OpenClaw's body is a body mismatch, as the Worker sees it", async () => {
+		const p = prober(await answering(200, "<html>captive</html>"));
+		expect(await p.probeOnce()).toMatchObject({ ok: false, reason: "body-mismatch", status: 200 });
+	});
+	it.each([403, 404, 302])(
+		"HTTP %i is reported with its status (refused or misdirected)",
+		async (status) => {
+			const p = prober(await answering(status, "no"));
+			expect(await p.probeOnce()).toMatchObject({ ok: false, reason: "http-status", status });
+		},
+	);
+});

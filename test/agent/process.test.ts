@@ -6,9 +6,16 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callAgent } from "../../agent/src/client";
-import type { OperationRecord, StatusResponse } from "../../protocol";
+import { type OperationRecord, PROTOCOL_VERSION, type StatusResponse } from "../../protocol";
 import { buildBundle, startAgentProcess } from "./agent-process";
-import { onCleanup, tempDir, watchdogKeys } from "./helpers";
+import {
+	agentKeys,
+	audienceOf,
+	onCleanup,
+	tempDir,
+	watchdogKeys,
+	writeAgentKeyFile,
+} from "./helpers";
 
 let bundle = "";
 let bundleDir = "";
@@ -20,11 +27,14 @@ afterAll(() => rm(bundleDir, { recursive: true, force: true }));
 async function writeConfig(dir: string, promote: unknown[]) {
 	const keys = await watchdogKeys();
 	const file = join(dir, "agent.json");
+	await writeAgentKeyFile(dir);
 	await writeFile(
 		file,
 		JSON.stringify({
 			listen: { host: "127.0.0.1", port: 0 },
+			pair: "home",
 			role: "standby",
+			agentKeyFile: "agent.key",
 			watchdogPublicKeys: [keys.publicKeyText],
 			workspace: dir,
 			gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
@@ -33,7 +43,13 @@ async function writeConfig(dir: string, promote: unknown[]) {
 			actions: { promote, demote: [], sync: [] },
 		}),
 	);
-	return { file, keys };
+	const own = await agentKeys();
+	// What every call to this standby needs: who it is, and the key its answers must verify with.
+	const target = {
+		audience: await audienceOf(own),
+		agentPublicKey: own.publicKey,
+	};
+	return { file, keys, target };
 }
 
 async function until<T>(
@@ -53,17 +69,18 @@ async function until<T>(
 describe("agent process", () => {
 	it("answers a signed status on a real port, and stops cleanly on SIGTERM", async () => {
 		const dir = await tempDir();
-		const { file, keys } = await writeConfig(dir, []);
+		const { file, keys, target } = await writeConfig(dir, []);
 		const agent = await startAgentProcess(bundle, file);
 		const status = await callAgent({
 			baseUrl: agent.url,
 			action: "status",
 			privateKey: keys.privateKey,
+			...target,
 		});
 		expect(status).toMatchObject({
 			ok: true,
 			httpStatus: 200,
-			body: { version: 1, role: "standby", term: 0 },
+			body: { version: PROTOCOL_VERSION, role: "standby", term: 0 },
 		});
 		const health = await fetch(`${agent.url}/healthz`);
 		expect(await health.json()).toEqual({ ok: true });
@@ -73,7 +90,7 @@ describe("agent process", () => {
 		// JSON lines only, and no secret material in them.
 		for (const line of agent.lines) expect(() => JSON.parse(line)).not.toThrow();
 		expect(agent.lines.join("\n")).not.toContain(keys.privateKeyText.slice(13, 40));
-	});
+	}, 30_000); // Starts one or two agent processes: seconds each on a loaded 2-core machine.
 
 	it("killed with SIGKILL during a slow step, restarted: status reports the step as interrupted", async () => {
 		const dir = await tempDir();
@@ -86,7 +103,7 @@ describe("agent process", () => {
 				timeoutMs: 60_000,
 			},
 		];
-		const { file, keys } = await writeConfig(dir, promote);
+		const { file, keys, target } = await writeConfig(dir, promote);
 		onCleanup(async () => {
 			if (!existsSync(pidFile)) return;
 			const pid = Number((await readFile(pidFile, "utf8")).trim());
@@ -100,6 +117,7 @@ describe("agent process", () => {
 			baseUrl: first.url,
 			action: "promote",
 			privateKey: keys.privateKey,
+			...target,
 			term: 4,
 			opId: "slow-promote",
 			waitMs: 0,
@@ -114,6 +132,7 @@ describe("agent process", () => {
 			baseUrl: second.url,
 			action: "status",
 			privateKey: keys.privateKey,
+			...target,
 		});
 		if (!status.ok) throw new Error(JSON.stringify(status));
 		const body = status.body as StatusResponse;
@@ -135,6 +154,7 @@ describe("agent process", () => {
 			baseUrl: second.url,
 			action: "promote",
 			privateKey: keys.privateKey,
+			...target,
 			term: 4,
 			opId: "slow-promote",
 			waitMs: 0,
@@ -143,7 +163,7 @@ describe("agent process", () => {
 		expect((again.ok && (again.body as OperationRecord).steps[0]?.status) || "").toBe(
 			"interrupted",
 		);
-	});
+	}, 30_000); // Starts one or two agent processes: seconds each on a loaded 2-core machine.
 
 	it("refuses to start on an invalid config, naming the problem (exit 1)", async () => {
 		const dir = await tempDir();

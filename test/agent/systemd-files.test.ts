@@ -88,11 +88,15 @@ describe("agent/systemd", () => {
 			primaryReadyUrl: _p,
 			workspace: _w,
 			role: _r,
+			pair: _pair,
+			agentKeyFile: _keyFile,
 			...rest
 		} = example;
 		const defaults = parseConfig(
 			{
+				pair: "home",
 				role: "standby",
+				agentKeyFile: "/etc/failover-agent/agent.key",
 				watchdogPublicKeys: [keys.publicKeyText],
 				workspace: "/w",
 				gatewayUnit: example.gatewayUnit,

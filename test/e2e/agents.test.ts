@@ -82,6 +82,7 @@ describe("agents", () => {
 				path: ROUTES.promote,
 				body,
 				privateKey: forgedKey.privateKey,
+				audience: await lab.audience("standby"),
 			}),
 		);
 		expect(forged.status).toBe(401);
@@ -92,6 +93,7 @@ describe("agents", () => {
 			method: "GET",
 			path: ROUTES.status,
 			privateKey: lab.keys.privateKey,
+			audience: await lab.audience("standby"),
 		});
 		const first = await fetch(`${lab.standbyAgent.url}${ROUTES.status}`, {
 			headers: statusHeaders,
@@ -111,6 +113,7 @@ describe("agents", () => {
 			path: ROUTES.promote,
 			body,
 			privateKey: lab.keys.privateKey,
+			audience: await lab.audience("standby"),
 		});
 		const tampered = await fetch(url, {
 			method: "POST",

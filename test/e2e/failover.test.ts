@@ -15,9 +15,16 @@ describe("failover and failback", () => {
 
 		const promoting = await lab.waitForEvent("promoting", t0, 20 * lab.interval);
 		const promoted = await lab.waitForEvent("promoted", t0, 30 * lab.interval);
-		// The promotion's evidence shows both witnesses: the Worker's probe and the standby's own view.
-		expect(promoting.evidence.map((e) => e.witness)).toEqual(["worker", "standby"]);
+		// The promotion's evidence shows both witnesses (the Worker's probe and the standby's own view),
+		// then each agent's report on its own gateway: the primary's is stopped, not starting.
+		expect(promoting.evidence.map((e) => e.witness)).toEqual([
+			"worker",
+			"standby",
+			"agent",
+			"agent",
+		]);
 		expect(promoting.evidence[1]?.saw).toContain("standby sees the primary down");
+		expect(promoting.evidence[3]?.saw).toMatch(/stopped/);
 		expect(lab.standbyGw.running).toBe(true);
 		const toCommand = intervals(promoting.at - t0, lab);
 		const toReady = intervals(promoted.at - t0, lab);
@@ -116,6 +123,27 @@ describe("failover and failback", () => {
 		);
 		expect(failures.length).toBeGreaterThan(0);
 		expect(failures[0]?.summary).toContain("webhook failed after 3 attempt(s)");
+		expect(failures[0]?.summary).toContain("kept in the outbox");
 		expect(lab.webhook.failedRequests).toBeGreaterThanOrEqual(3);
-	});
+		expect(p.notifications.outbox.waiting).toBeGreaterThan(0);
+
+		// The endpoint comes back: the alerts that waited are delivered by a later alarm (the first
+		// retry is 30 s after the failure), signed, and the outbox empties.
+		lab.webhook.failing = false;
+		const deadline = Date.now() + 60_000;
+		let after = await lab.pair();
+		while (after.notifications.outbox.waiting > 0 && Date.now() < deadline) {
+			await sleep(1_000);
+			after = await lab.pair();
+		}
+		expect(after.notifications.outbox.waiting).toBe(0);
+		const delivered = lab.webhook.received.map(
+			(r) => (r.json as { event: { kind: string } }).event.kind,
+		);
+		expect(delivered).toContain("promoting");
+		const late = (await lab.events()).filter(
+			(e) => e.kind === "notification" && /on attempt \d+, \d+ s late/.test(e.summary),
+		);
+		expect(late.length).toBeGreaterThan(0);
+	}, 180_000);
 });

@@ -71,44 +71,50 @@ describe("no false failover", () => {
 		expect(lab.standbyGw.running).toBe(false);
 	});
 
-	it("flapping primary: damped by hysteresis both ways, then held after maxFailoversPerHour", async () => {
-		const lab = await startLab({ maxFailoversPerHour: 2, minActiveSeconds: 2 });
-		const cycle = async (n: number) => {
-			const t = Date.now();
-			await lab.primaryGw.stop();
-			await lab.waitForEvent("promoted", t, 30 * lab.interval);
-			// While the standby serves, the primary flickers: one good probe must not fail back.
-			for (let i = 0; i < 3; i++) {
-				await lab.primaryGw.start();
-				await sleep(lab.interval / 2);
-				await lab.primaryGw.stop();
-				await sleep(lab.interval);
-			}
-			expect((await lab.pair()).state).toBe("standby-active");
-			const back = Date.now();
-			await lab.primaryGw.start();
-			const demoted = await lab.waitForEvent("demoted", back, 40 * lab.interval);
-			recordTiming(
-				"flapping",
-				`cycle ${n} demote after primary back`,
-				intervals(demoted.at - back, lab),
-			);
-		};
-		await cycle(1);
-		await cycle(2);
-		// The third outage within the hour: held on the primary, no third promotion.
-		const t = Date.now();
+	it("flapping primary: damped by hysteresis both ways; failing again after a failback holds the next failback on the standby", async () => {
+		const lab = await startLab({ minActiveSeconds: 2 });
+		const t1 = Date.now();
 		await lab.primaryGw.stop();
-		const held = await lab.waitForEvent("held", t, 20 * lab.interval);
-		expect(held.summary).toContain("failovers already happened in the last hour");
-		await sleep(3 * lab.interval);
+		await lab.waitForEvent("promoted", t1, 30 * lab.interval);
+		// While the standby serves, the primary flickers: one good probe must not fail back.
+		for (let i = 0; i < 3; i++) {
+			await lab.primaryGw.start();
+			await sleep(lab.interval / 2);
+			await lab.primaryGw.stop();
+			await sleep(lab.interval);
+		}
+		expect((await lab.pair()).state).toBe("standby-active");
+		const back = Date.now();
+		await lab.primaryGw.start();
+		const demoted = await lab.waitForEvent("demoted", back, 40 * lab.interval);
+		recordTiming("flapping", "demote after primary back", intervals(demoted.at - back, lab));
+		// The primary fails again within the hour: the failover happens, the failback is held.
+		const t2 = Date.now();
+		await lab.primaryGw.stop();
+		await lab.waitForEvent("failback-held", t2, 30 * lab.interval);
+		await lab.waitForEvent("promoted", t2, 30 * lab.interval);
+		await lab.primaryGw.start();
+		await sleep(15 * lab.interval);
 		const p = await lab.pair();
-		expect(p.state).toBe("held");
-		expect(p.active).toBe("primary");
-		expect(kinds(await lab.events()).filter((k) => k === "promoting")).toHaveLength(2);
-
-		// Only an operator moves a held pair: resume, and the (still down) primary fails over again.
+		expect(p.state).toBe("standby-active");
+		expect(p.reason).toBe("primary flapping, failback held; resume or fail back by hand");
+		expect(kinds(await lab.events()).filter((k) => k === "demoting")).toHaveLength(1);
+		// The operator resumes: the failback follows once the primary has been ready long enough.
 		expect((await lab.operator("resume")).status).toBe(200);
-		await lab.waitForEvent("promoted", Date.now() - 100, 30 * lab.interval);
+		await lab.waitForEvent("demoted", Date.now() - 100, 40 * lab.interval);
+	});
+
+	it("a primary answering 403 to both probes is never promoted, and says so once", async () => {
+		const lab = await startLab();
+		lab.primaryGw.mode = "forbidden";
+		await sleep(12 * lab.interval);
+		const p = await lab.pair();
+		expect(p.state).toBe("primary-active");
+		const events = await lab.events();
+		expect(kinds(events).filter((k) => k === "promoting")).toEqual([]);
+		expect(kinds(events).filter((k) => k === "config-problem")).toHaveLength(2);
+		expect(events.find((e) => e.kind === "config-problem")?.summary).toMatch(/HTTP 403/);
+		expect(lab.standbyGw.running).toBe(false);
+		recordTiming("refusing primary (403)", "false promotions", 0);
 	});
 });

@@ -1,4 +1,4 @@
-// The status page in a real browser (Debian's chromium, headless) against the real Worker served by the lab:
+// The status page in a real browser (the installed Chrome or Chromium, headless) against the real Worker served by the lab:
 // state, a failure on the probe timeline, a clear error for a wrong token, and a pause with the right one.
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -18,6 +18,8 @@ export class AgentProcess {
 		/** The agent config without `listen`; the lab fills it in. */
 		private readonly config: Record<string, unknown>,
 		private readonly onLine?: (line: string) => void,
+		/** Merged over this process's environment (the lab puts its fake systemctl on PATH). */
+		private readonly env?: Record<string, string>,
 	) {}
 
 	get url(): string {
@@ -43,7 +45,12 @@ export class AgentProcess {
 		this.child = spawn(
 			process.execPath,
 			[join(root, "agent/bin/failover-agent.mjs"), "serve", "--config", this.configPath],
-			{ cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true },
+			{
+				cwd: root,
+				stdio: ["ignore", "pipe", "pipe"],
+				detached: true,
+				...(this.env ? { env: { ...process.env, ...this.env } } : {}),
+			},
 		);
 		const collect = (buf: Buffer) => {
 			for (const line of buf.toString("utf8").split("\n")) {

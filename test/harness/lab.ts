@@ -1,13 +1,24 @@
 // The whole product on one machine: the real Worker in local workerd, real agent processes, stand-in gateways,
 // a git workspace with a bare remote and a webhook receiver, all on loopback. Used by e2e tests, demo and bench.
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair } from "../../protocol";
+import { runOperatorCli } from "../../operator/src/cli";
+import {
+	type Audience,
+	agentFingerprint,
+	generateKeyPair,
+	importPrivateKey,
+	importPublicKey,
+	keyId,
+	publicKeyTextOf,
+} from "../../protocol";
 import { AgentProcess } from "./agent-process";
 import { BreakableProxy } from "./breakable-proxy";
 import { ControlServer } from "./control-server";
 import { FakeGateway } from "./fake-gateway";
+import { FAKE_UNIT_FILE_ENV, writeFakeSystemctl } from "./fake-systemctl";
 import { createWorkspaces, type Workspaces } from "./git-workspace";
 import { freePort, waitFor } from "./ports";
 import { WebhookReceiver } from "./webhook-receiver";
@@ -21,12 +32,23 @@ export interface LabOptions {
 	failThreshold?: number;
 	recoverThreshold?: number;
 	minActiveSeconds?: number;
+	/** Continuous readiness before failback, seconds (the product's default is 120; the lab's 3). */
+	recoverSeconds?: number;
 	maxFailoversPerHour?: number;
 	failback?: "auto" | "manual";
 	/** Run an agent on the primary too, so failback ends with a sync (git pull there). */
 	primaryAgent?: boolean;
+	/**
+	 * Set up as a new user would: `failover-gateway init --yes --local-dev` writes the key, the Worker
+	 * config and the agent configs; the Worker runs with that config file (`--var`, as deployed) and
+	 * those secrets, the agents with the produced configs plus what only a lab needs (its workspaces,
+	 * state dirs and stand-in gateway control). Thresholds other than the interval are init's defaults.
+	 */
+	viaInit?: boolean;
 	/** Called with every log line of every process, prefixed by its source. */
 	onLine?: (source: string, line: string) => void;
+	/** More fields for the pair's config (e.g. the judge's start grace), merged over the lab's. */
+	pairExtra?: Record<string, unknown>;
 }
 
 export interface PairEventView {
@@ -52,10 +74,25 @@ export interface PairView {
 		pending: { action: string; opId: string } | null;
 		lastDrill?: { ok?: boolean; outcome?: string } | null;
 	} | null;
-	witnesses: { standby: { summary: string } };
+	witnesses: {
+		standby: {
+			summary: string;
+			view?: { gateway?: { state: string; failing: string[] } | null } | null;
+		};
+		primaryAgent?: {
+			configured: boolean;
+			summary: string;
+			view: {
+				reachable: boolean;
+				gateway?: { state: string; failing: string[]; detail: string } | null;
+				maintenanceUntil?: number | null;
+			} | null;
+		};
+	};
 	notifications: {
 		notifiers: string[];
 		last: Record<string, { ok: boolean; attempts: number; error?: string }>;
+		outbox: { waiting: number; critical: number; oldestAt?: number; nextAt?: number };
 	};
 }
 
@@ -70,15 +107,27 @@ export class Lab {
 	readonly standbyRoute: BreakableProxy;
 	readonly control: ControlServer;
 	readonly webhook = new WebhookReceiver();
-	readonly adminToken = "lab-admin-token-0123456789";
+	/**
+	 * Random per lab, as `openssl rand -base64 32` would make it: the Worker refuses a short or
+	 * predictable one. With viaInit: the one init generated.
+	 */
+	adminToken = randomBytes(32).toString("base64");
 	readonly webhookSecret = "lab-webhook-secret-0123456789";
 	standbyAgent!: AgentProcess;
 	primaryAgent: AgentProcess | undefined;
 	worker!: WorkerDev;
 	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
 	keys!: Awaited<ReturnType<typeof generateKeyPair>>;
+	/** Each agent's own key pair (the agent holds the private one, the Worker's config the public one). */
+	agentKeys!: Record<"primary" | "standby", Awaited<ReturnType<typeof generateKeyPair>>>;
 	readonly interval: number;
-	private readonly opts: Required<Omit<LabOptions, "onLine">> & Pick<LabOptions, "onLine">;
+	/** With viaInit: init's output folder and what it printed. */
+	initDir: string | undefined;
+	initOutput = "";
+	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra">> &
+		Pick<LabOptions, "onLine" | "pairExtra">;
+	/** Folder of the fake `systemctl` the agents find first on their PATH. */
+	private readonly binDir: string;
 
 	private constructor(opts: LabOptions, ports: { primary: number; standby: number }) {
 		this.opts = {
@@ -86,19 +135,28 @@ export class Lab {
 			failThreshold: 3,
 			recoverThreshold: 3,
 			minActiveSeconds: 3,
+			recoverSeconds: 3,
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
+			viaInit: false,
 			...opts,
 		};
 		this.interval = this.opts.intervalSeconds * 1000;
 		this.root = mkdtempSync(join(tmpdir(), "fg-lab-"));
 		this.ws = createWorkspaces(this.root);
-		this.primaryGw = new FakeGateway("primary", ports.primary);
-		this.standbyGw = new FakeGateway("standby", ports.standby);
+		// Each gateway keeps its unit's `systemctl show` output in a file its agent's fake systemctl prints.
+		this.binDir = writeFakeSystemctl(join(this.root, "bin"));
+		this.primaryGw = new FakeGateway("primary", ports.primary, join(this.root, "primary.unit"));
+		this.standbyGw = new FakeGateway("standby", ports.standby, join(this.root, "standby.unit"));
 		this.proxy = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.standbyRoute = new BreakableProxy({ host: "127.0.0.1", port: ports.primary });
 		this.control = new ControlServer({ primary: this.primaryGw, standby: this.standbyGw });
+	}
+
+	/** The audience a request to this side's agent must be signed for. */
+	async audience(side: "primary" | "standby"): Promise<Audience> {
+		return { pair: PAIR, side, agent: await agentFingerprint(this.agentKeys[side].publicKeyText) };
 	}
 
 	static async create(opts: LabOptions = {}): Promise<Lab> {
@@ -117,9 +175,17 @@ export class Lab {
 	}
 
 	private async boot(): Promise<void> {
+		if (this.opts.viaInit) return this.bootViaInit();
 		const o = this.opts;
 		const keys = await generateKeyPair();
 		this.keys = keys;
+		this.agentKeys = { primary: await generateKeyPair(), standby: await generateKeyPair() };
+		// As failover-agent keygen --agent writes them: one private key file per agent, mode 0600.
+		const keyFile = (side: "primary" | "standby") => {
+			const file = join(this.root, `${side}-agent.key`);
+			writeFileSync(file, `${this.agentKeys[side].privateKeyText}\n`, { mode: 0o600 });
+			return file;
+		};
 		await this.primaryGw.start();
 		await this.proxy.start();
 		await this.standbyRoute.start();
@@ -127,17 +193,29 @@ export class Lab {
 		await this.webhook.start();
 		// The standby agent probes the primary often enough that every Worker tick sees a fresh view.
 		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
+		// Each agent checks its own gateway twice per tick, so every tick reads a report under one interval old.
+		const localProbe = {
+			intervalMs: Math.max(200, Math.floor(this.interval / 2)),
+			timeoutMs: Math.min(1000, Math.max(100, Math.floor(this.interval / 2))),
+		};
+		const agentEnv = (gw: FakeGateway) => ({
+			PATH: `${this.binDir}:${process.env.PATH ?? ""}`,
+			[FAKE_UNIT_FILE_ENV]: gw.unitFile ?? "",
+		});
 		this.standbyAgent = new AgentProcess(
 			"standby",
 			this.root,
 			{
+				pair: PAIR,
 				role: "standby",
+				agentKeyFile: keyFile("standby"),
 				watchdogPublicKeys: [keys.publicKeyText],
 				primaryReadyUrl: `${this.standbyRoute.url}/readyz`,
 				peerProbe: { intervalMs: peerInterval, timeoutMs: Math.min(peerInterval, 1500) },
 				workspace: this.ws.standby,
 				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 				localReadyUrl: this.standbyGw.readyUrl,
+				localProbe,
 				actions: {
 					promote: [
 						{ type: "git-pull" },
@@ -154,6 +232,7 @@ export class Lab {
 				logLevel: "info",
 			},
 			this.line("standby-agent"),
+			agentEnv(this.standbyGw),
 		);
 		await this.standbyAgent.start();
 		if (o.primaryAgent) {
@@ -161,16 +240,20 @@ export class Lab {
 				"primary",
 				this.root,
 				{
+					pair: PAIR,
 					role: "primary",
+					agentKeyFile: keyFile("primary"),
 					watchdogPublicKeys: [keys.publicKeyText],
 					workspace: this.ws.primary,
 					gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 					localReadyUrl: this.primaryGw.readyUrl,
+					localProbe,
 					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
 					stateDir: join(this.root, "primary-state"),
 					logLevel: "info",
 				},
 				this.line("primary-agent"),
+				agentEnv(this.primaryGw),
 			);
 			await this.primaryAgent.start();
 		}
@@ -179,21 +262,33 @@ export class Lab {
 			primary: {
 				// The Worker and the standby each reach the primary through their own breakable route.
 				readyUrl: `${this.proxy.url}/readyz`,
-				...(this.primaryAgent ? { agentUrl: this.primaryAgent.url } : {}),
+				...(this.primaryAgent
+					? {
+							agentUrl: this.primaryAgent.url,
+							agentPublicKey: this.agentKeys.primary.publicKeyText,
+						}
+					: {}),
 			},
-			standby: { agentUrl: this.standbyAgent.url },
+			standby: {
+				agentUrl: this.standbyAgent.url,
+				agentPublicKey: this.agentKeys.standby.publicKeyText,
+			},
 			probeIntervalSeconds: o.intervalSeconds,
 			probeTimeoutMs: Math.min(2500, Math.floor(this.interval * 0.6)),
 			failThreshold: o.failThreshold,
 			recoverThreshold: o.recoverThreshold,
 			minActiveSeconds: o.minActiveSeconds,
+			recoverSeconds: o.recoverSeconds,
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
+			...o.pairExtra,
 		};
 		this.worker = new WorkerDev({
 			vars: {
 				WATCHDOG_CONFIG: JSON.stringify({ pairs: [pair] }),
+				// The lab runs on loopback over plain http: allowed only in local development.
+				LOCAL_DEVELOPMENT: "1",
 				ADMIN_TOKEN: this.adminToken,
 				WATCHDOG_PRIVATE_KEY: keys.privateKeyText,
 				NOTIFY_WEBHOOK_URL: this.webhook.url,
@@ -208,12 +303,134 @@ export class Lab {
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
 	}
 
+	/** The lab's actions for one side: start/stop the stand-in gateway, git pull/push the workspace. */
+	private labAgentFields(side: "primary" | "standby"): Record<string, unknown> {
+		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
+		const common = {
+			workspace: side === "primary" ? this.ws.primary : this.ws.standby,
+			localReadyUrl: side === "primary" ? this.primaryGw.readyUrl : this.standbyGw.readyUrl,
+			stateDir: join(this.root, `${side}-state`),
+			logLevel: "info",
+		};
+		if (side === "primary") {
+			return { ...common, actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] } };
+		}
+		return {
+			...common,
+			peerProbe: { intervalMs: peerInterval, timeoutMs: Math.min(peerInterval, 1500) },
+			actions: {
+				promote: [
+					{ type: "git-pull" },
+					{ type: "exec", argv: this.control.execArgv("start", "standby") },
+					{ type: "wait-ready", intervalMs: 100, timeoutMs: 15_000 },
+				],
+				demote: [
+					{ type: "exec", argv: this.control.execArgv("stop", "standby") },
+					{ type: "git-push" },
+				],
+				sync: [{ type: "git-pull" }],
+			},
+		};
+	}
+
+	private async bootViaInit(): Promise<void> {
+		await this.primaryGw.start();
+		await this.proxy.start();
+		await this.standbyRoute.start();
+		await this.control.start();
+		await this.webhook.start();
+		const ports = { standby: await freePort(), primary: await freePort() };
+		const agentUrl = (port: number) => `http://127.0.0.1:${port}`;
+		const dir = join(this.root, "init");
+		this.initDir = dir;
+		const out: string[] = [];
+		const code = await runOperatorCli(
+			[
+				"init",
+				"--yes",
+				"--local-dev",
+				"--dir",
+				dir,
+				"--ready-url",
+				`${this.proxy.url}/readyz`,
+				"--standby-agent-url",
+				agentUrl(ports.standby),
+				"--primary-agent-url",
+				agentUrl(ports.primary),
+				"--peer-ready-url",
+				`${this.standbyRoute.url}/readyz`,
+				"--probe-interval",
+				String(this.opts.intervalSeconds),
+			],
+			{ out: (t) => out.push(t), err: (t) => out.push(t) },
+			{ env: {}, fetch },
+		);
+		this.initOutput = out.join("");
+		if (code !== 0) throw new Error(`failover-gateway init failed (${code}):\n${this.initOutput}`);
+		const produced = (file: string) => JSON.parse(readFileSync(join(dir, file), "utf8"));
+		const secrets = produced("worker-secrets.json") as Record<string, string>;
+		const privateKey = await importPrivateKey(secrets.WATCHDOG_PRIVATE_KEY as string);
+		const publicKeyText = await publicKeyTextOf(secrets.WATCHDOG_PRIVATE_KEY as string);
+		const publicKey = await importPublicKey(publicKeyText);
+		this.keys = {
+			privateKey,
+			publicKey,
+			privateKeyText: secrets.WATCHDOG_PRIVATE_KEY as string,
+			publicKeyText,
+			keyId: (await keyId(publicKey)) ?? "",
+		};
+		this.standbyAgent = new AgentProcess(
+			"standby",
+			this.root,
+			{ ...produced(join(PAIR, "standby", "config.json")), ...this.labAgentFields("standby") },
+			this.line("standby-agent"),
+		);
+		this.standbyAgent.port = ports.standby;
+		await this.standbyAgent.start();
+		this.primaryAgent = new AgentProcess(
+			"primary",
+			this.root,
+			{ ...produced(join(PAIR, "primary", "config.json")), ...this.labAgentFields("primary") },
+			this.line("primary-agent"),
+		);
+		this.primaryAgent.port = ports.primary;
+		await this.primaryAgent.start();
+		this.worker = new WorkerDev({
+			vars: {
+				...secrets,
+				NOTIFY_WEBHOOK_URL: this.webhook.url,
+				NOTIFY_WEBHOOK_SECRET: this.webhookSecret,
+			},
+			// As deployed: the config file, unchanged, through --var.
+			args: ["--var", `WATCHDOG_CONFIG:${readFileSync(join(dir, "worker-config.json"), "utf8")}`],
+			persistTo: join(this.root, "worker-state"),
+			onLine: this.line("worker"),
+		});
+		this.adminToken = secrets.ADMIN_TOKEN as string;
+		await this.worker.start();
+		await this.worker.scheduled();
+		await this.waitForState("primary-active", 10 * this.interval + 10_000);
+	}
+
 	async pair(): Promise<PairView> {
 		// Detail needs the admin token (the public summary does not).
 		const r = await this.worker.api<PairView>(`/api/v1/pairs/${PAIR}`, { token: this.adminToken });
 		if (r.status !== 200)
 			throw new Error(`GET pair answered ${r.status}: ${JSON.stringify(r.body)}`);
 		return r.body;
+	}
+
+	/**
+	 * Waits until `phase` (0..1) of a probe interval after one of the Worker's ticks (read from the
+	 * pair's lastTickAt), so a fault can be injected at a chosen point of the probe cycle.
+	 */
+	async atPhase(phase: number): Promise<void> {
+		const r = await this.worker.api<{ lastTickAt: number | null }>(`/api/v1/pairs/${PAIR}`, {
+			token: this.adminToken,
+		});
+		let at = (r.body.lastTickAt ?? Date.now()) + phase * this.interval;
+		while (at < Date.now() + 50) at += this.interval;
+		await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
 	}
 
 	/** The event log, oldest first. */

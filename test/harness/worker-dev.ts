@@ -12,6 +12,8 @@ const ROOT = projectRoot();
 export interface WorkerDevOptions {
 	/** Plain vars and secrets alike: locally both are env bindings. */
 	vars: Record<string, string>;
+	/** Extra `wrangler dev` arguments (e.g. `--var WATCHDOG_CONFIG:<file text>`, as a deploy passes it). */
+	args?: readonly string[];
 	/** Where the Durable Object's SQLite lives; a fresh temp dir by default. */
 	persistTo?: string;
 	/** Called with every line wrangler prints (for debugging a failing test). */
@@ -67,6 +69,7 @@ export class WorkerDev {
 				"--show-interactive-dev-session=false",
 				"--log-level",
 				"warn",
+				...(this.opts.args ?? []),
 			],
 			{
 				cwd: ROOT,

@@ -1,20 +1,28 @@
 // Key encodings: round trips, the fixture's key id, and clear errors for anything else.
 import { describe, expect, it } from "vitest";
 import {
+	type Audience,
+	agentFingerprint,
+	type CanonicalInput,
 	decodePrivateKey,
 	decodePublicKey,
 	exportPublicKey,
 	generateKeyPair,
 	importPrivateKey,
 	importPublicKey,
+	importSigningKey,
 	KeyFormatError,
 	keyId,
 	PRIVATE_KEY_PREFIX,
 	PUBLIC_KEY_PREFIX,
+	publicKeyTextOf,
 	signRequest,
 	verifyRequest,
 } from "../../protocol";
 import vector from "../fixtures/protocol-vector.json";
+
+/** The audience every fixture request is signed for (the fixture key doubles as the agent key). */
+const AUD = vector.cases[0]?.audience as Audience;
 
 describe("keys", () => {
 	it("generated keys export to the documented prefixes and import back", async () => {
@@ -28,10 +36,24 @@ describe("keys", () => {
 		expect(await keyId(priv)).toBe(pair.keyId);
 		expect(await keyId(pub)).toBe(pair.keyId);
 		const now = 1_800_000_000_000;
-		const headers = await signRequest({ method: "GET", path: "/v1/status", privateKey: priv, now });
+		const headers = await signRequest({
+			method: "GET",
+			path: "/v1/status",
+			privateKey: priv,
+			now,
+			audience: AUD,
+		});
 		expect(
-			(await verifyRequest({ method: "GET", path: "/v1/status", headers, publicKeys: [pub], now }))
-				.ok,
+			(
+				await verifyRequest({
+					method: "GET",
+					path: "/v1/status",
+					headers,
+					publicKeys: [pub],
+					now,
+					audience: AUD,
+				})
+			).ok,
 		).toBe(true);
 	});
 
@@ -43,6 +65,15 @@ describe("keys", () => {
 
 	it("the fixture key id is derived from its public key", async () => {
 		expect(await keyId(await importPublicKey(vector.publicKey))).toBe(vector.keyId);
+	});
+
+	it("importSigningKey derives the public key text, and the agent fingerprint is its full SHA-256", async () => {
+		const pair = await generateKeyPair();
+		const imported = await importSigningKey(pair.privateKeyText);
+		expect(imported.publicKeyText).toBe(pair.publicKeyText);
+		expect(await agentFingerprint(vector.publicKey)).toBe(vector.agentFingerprint);
+		expect(vector.agentFingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
+		await expect(agentFingerprint("ed25519:short")).rejects.toThrow(TypeError);
 		expect(await keyId(await importPrivateKey(vector.privateKey))).toBe(vector.keyId);
 	});
 
@@ -79,5 +110,21 @@ describe("keys", () => {
 
 	it("decodePrivateKey accepts the fixture", () => {
 		expect(decodePrivateKey(vector.privateKey).ok).toBe(true);
+	});
+});
+
+describe("publicKeyTextOf", () => {
+	it("names the public half of a generated private key", async () => {
+		const pair = await generateKeyPair();
+		expect(await publicKeyTextOf(pair.privateKeyText)).toBe(pair.publicKeyText);
+		expect(await publicKeyTextOf(`  ${pair.privateKeyText}\n`)).toBe(pair.publicKeyText);
+	});
+
+	it.each([
+		"",
+		"ed25519:AAAA",
+		"ed25519-priv:bm90IGEga2V5IGF0IGFsbCwganVzdCBzb21lIHRleHQgdGhhdCBpcyBsb25nIGVub3VnaA==",
+	])("refuses %j with a KeyFormatError", async (text) => {
+		await expect(publicKeyTextOf(text)).rejects.toBeInstanceOf(KeyFormatError);
 	});
 });

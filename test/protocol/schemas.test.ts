@@ -6,6 +6,7 @@ import {
 	formatIssues,
 	fromBase64,
 	fromBase64Url,
+	PROTOCOL_VERSION,
 	StatusResponseSchema,
 	toBase64Url,
 } from "../../protocol";
@@ -56,7 +57,7 @@ describe("CommandRequestSchema", () => {
 describe("response schemas", () => {
 	it("parse a status answer and tolerate fields a newer agent adds", () => {
 		const status = {
-			version: 1,
+			version: PROTOCOL_VERSION,
 			role: "standby",
 			term: 4,
 			gatewayActive: false,

@@ -1,10 +1,11 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../worker/src/api";
 import { loadConfig } from "../../worker/src/config-cache";
 import { healthReport } from "../../worker/src/health";
 import type { PairSummary } from "../../worker/src/pair-view";
+import { summaryMemo } from "../../worker/src/read-memo";
 import {
 	dropAlarm,
 	setGateway,
@@ -20,6 +21,9 @@ type ErrorBody = { error: { code: string; message: string; field?: string } };
 
 const post = (path: string, headers: Record<string, string> = {}, body?: string) =>
 	app.request(path, { method: "POST", headers, body }, env);
+
+// Each test reads what it just ticked: the anonymous memo (read-memo.ts) has its own tests in cost.test.ts.
+beforeEach(() => summaryMemo.clear());
 
 afterAll(async () => {
 	for (const g of ["g-api", "g-api-ops", "g-mixed"]) await dropAlarm(watchdog(g));
@@ -58,7 +62,10 @@ describe("GET /healthz", () => {
 				{
 					name: "solo",
 					primary: { readyUrl: "https://primary.example.test/readyz" },
-					standby: { agentUrl: "https://standby.example.test" },
+					standby: {
+						agentUrl: "https://standby.example.test",
+						agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+					},
 				},
 			],
 		});

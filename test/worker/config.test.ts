@@ -2,10 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GROUP, parseWatchConfig } from "../../worker/src/config";
 
+const AGENT_KEY = "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
 const pair = (name: string, over: Record<string, unknown> = {}) => ({
 	name,
 	primary: { readyUrl: "https://primary.example.test/readyz" },
-	standby: { agentUrl: "https://standby.example.test:8443" },
+	standby: { agentUrl: "https://standby.example.test:8443", agentPublicKey: AGENT_KEY },
 	...over,
 });
 
@@ -99,5 +101,39 @@ describe("parseWatchConfig", () => {
 			'unknown pair "zzz"',
 			'pair "a" is already in group "x"; a pair belongs to one group',
 		]);
+	});
+
+	it("needs each agent's public key: the standby's always, the primary's with its agentUrl", () => {
+		const noStandbyKey = parseWatchConfig({
+			pairs: [pair("a", { standby: { agentUrl: "https://standby.example.test" } })],
+		});
+		expect(noStandbyKey.errors.map((e) => e.path)).toContain("pairs[0].standby.agentPublicKey");
+		const primaryWithoutKey = parseWatchConfig({
+			pairs: [
+				pair("b", {
+					primary: {
+						readyUrl: "https://primary.example.test/readyz",
+						agentUrl: "https://primary.example.test:8443",
+					},
+				}),
+			],
+		});
+		expect(primaryWithoutKey.errors).toEqual([
+			expect.objectContaining({
+				path: "pairs[0].primary.agentPublicKey",
+				message: expect.stringContaining("keygen --agent"),
+			}),
+		]);
+		const badKey = parseWatchConfig({
+			pairs: [
+				pair("c", {
+					standby: { agentUrl: "https://s.example.test", agentPublicKey: "ssh-ed25519 AAAA" },
+				}),
+			],
+		});
+		expect(badKey.errors[0]).toMatchObject({
+			path: "pairs[0].standby.agentPublicKey",
+			message: expect.stringContaining('"ed25519:'),
+		});
 	});
 });

@@ -58,10 +58,13 @@ describe("toward failback", () => {
 			activeSince: since,
 			fails: 4,
 		});
-	const back = tick(OK, sbUp(1));
+	// The standby's own gateway runs while it serves (gatewayActive), as a real agent reports.
+	const back = tick(OK, sbUp(1, true));
 
 	it("one good probe does not demote; alternating ok/fail for 1000 ticks never demotes", () => {
-		const obs = Array.from({ length: 1000 }, (_, i) => (i % 2 ? tick(FAIL, sbDown(1)) : back));
+		const obs = Array.from({ length: 1000 }, (_, i) =>
+			i % 2 ? tick(FAIL, sbDown(1, true)) : back,
+		);
 		const r = feed(serving(T0 - 3_600_000), obs, cfg(), T0);
 		expect(r.decisions.every((d) => d.state.state === "standby-active")).toBe(true);
 		expect(r.decisions.flatMap((d) => d.commands)).toEqual([]);
@@ -80,6 +83,8 @@ describe("toward failback", () => {
 		(recover, minActive, interval, at) => {
 			const c = cfg({
 				recoverThreshold: recover,
+				// recoverSeconds has its own table below; here the probe count and minActiveSeconds rule.
+				recoverSeconds: 0,
 				minActiveSeconds: minActive,
 				probeIntervalSeconds: interval,
 				probeTimeoutMs: 900,
@@ -94,9 +99,33 @@ describe("toward failback", () => {
 		},
 	);
 
+	it.each([
+		// recoverThreshold, recoverSeconds, interval s, tick index of the demote (first good probe at tick 0)
+		[6, 120, 5, 24], // 120 s of continuous readiness outlasts 6 probes
+		[6, 20, 5, 5], // 6 probes outlast 20 s
+		[3, 90, 30, 3], // 3 probes at 30 s = 60 s < 90 s: needs tick 3 (90 s)
+		[6, 121, 5, 25], // 121 s needs the tick at 125 s
+	])(
+		"recoverThreshold %i, recoverSeconds %i, %i s ticks: demote at tick %i, counted from the primary's return",
+		(recover, recoverSeconds, interval, at) => {
+			const c = cfg({
+				recoverThreshold: recover,
+				recoverSeconds,
+				minActiveSeconds: 0,
+				probeIntervalSeconds: interval,
+				probeTimeoutMs: 900,
+			});
+			// Promoted an hour ago: minActiveSeconds is long past, so only the return counts.
+			const down = Array(7).fill(tick(FAIL, sbDown(1, true)));
+			const r = feed(serving(T0 - 3_600_000), [...down, ...Array(at + 5).fill(back)], c, T0);
+			const first = r.decisions.findIndex((d) => d.state.state === "demoting");
+			expect(first - down.length).toBe(at);
+		},
+	);
+
 	it("a failure in between restarts the count of good probes", () => {
-		const c = cfg({ minActiveSeconds: 0 });
-		const obs = [back, back, back, back, back, tick(FAIL, sbDown(1)), ...Array(5).fill(back)];
+		const c = cfg({ minActiveSeconds: 0, recoverSeconds: 0 });
+		const obs = [back, back, back, back, back, tick(FAIL, sbDown(1, true)), ...Array(5).fill(back)];
 		const r = feed(serving(T0), obs, c, T0);
 		expect(r.state.state).toBe("standby-active");
 		const more = feed(r.state, [back], c, T0 + 60_000);
@@ -104,7 +133,7 @@ describe("toward failback", () => {
 	});
 
 	it("manual failback waits for the operator, says so once in 1000 ticks, then fails back on request", () => {
-		const c = cfg({ failback: "manual" });
+		const c = cfg({ failback: "manual", recoverSeconds: 0 });
 		const r = feed(serving(T0 - 600_000), Array(1000).fill(back), c, T0);
 		expect(r.state.state).toBe("standby-active");
 		expect(notified(r.decisions)).toEqual(["failback-awaiting"]);
@@ -115,10 +144,10 @@ describe("toward failback", () => {
 	});
 
 	it("judgement: manual failback-awaiting is once per stay in standby-active, not per recovery", () => {
-		const c = cfg({ failback: "manual" });
+		const c = cfg({ failback: "manual", recoverSeconds: 0 });
 		const obs: Observation[] = [
 			...Array(20).fill(back),
-			...Array(5).fill(tick(FAIL, sbDown(1))),
+			...Array(5).fill(tick(FAIL, sbDown(1, true))),
 			...Array(20).fill(back),
 		];
 		const r = feed(serving(T0 - 600_000), obs, c, T0);

@@ -23,185 +23,187 @@ import { checkRow, type Row, type Want } from "./support/decide-table";
 type Cell = Want | RegExp;
 
 /** state label, input state, and what each operator command does there (a RegExp = refused with that reason). */
-const MATRIX: [string, Partial<PairState>, Record<OperatorCommand, Cell>][] = [
+// reset-term has its own table (decide-terms.test.ts).
+const MATRIX: [string, Partial<PairState>, Record<Exclude<OperatorCommand, "reset-term">, Cell>][] =
 	[
-		"primary-active",
-		PA,
-		{
-			pause: paused("primary-active"),
-			resume: /resume applies to a paused or held pair; this pair is primary-active/,
-			promote: forced(2),
-			demote: /applies when the standby is active; the primary is active/,
-			failback: /applies when the standby is active/,
-			drill: drilling(2),
-		},
-	],
-	[
-		"primary-active with a sync in flight",
-		PAS,
-		{
-			pause: paused("primary-active"),
-			resume: /resume applies/,
-			promote: forced(3),
-			demote: /the primary is active/,
-			failback: /the primary is active/,
-			drill: drilling(3),
-		},
-	],
-	[
-		"promoting",
-		PROM,
-		{
-			pause: paused("promoting"),
-			resume: /resume applies/,
-			promote: /a promote is already in progress/,
-			demote: /the primary is active/,
-			failback: /the primary is active/,
-			drill: /a drill starts from primary-active; this pair is promoting/,
-		},
-	],
-	[
-		"standby-active",
-		SA,
-		{
-			pause: paused("standby-active"),
-			resume: /resume applies/,
-			promote: /the standby is already active/,
-			demote: demoting(),
-			failback: demoting(),
-			drill: /a drill starts from primary-active; this pair is standby-active/,
-		},
-	],
-	[
-		"demoting",
-		DEM,
-		{
-			pause: paused("demoting"),
-			resume: /resume applies/,
-			promote: /the standby is already active/,
-			demote: /a demote is already in progress/,
-			failback: /a demote is already in progress/,
-			drill: /this pair is demoting/,
-		},
-	],
-	[
-		"suspect-partition",
-		SP,
-		{
-			pause: paused("suspect-partition"),
-			resume: /resume applies/,
-			promote: forced(2),
-			demote: /the primary is active/,
-			failback: /the primary is active/,
-			drill: /this pair is suspect-partition/,
-		},
-	],
-	[
-		"paused",
-		PAUSED,
-		{
-			pause: /already paused/,
-			resume: { state: "primary-active", events: ["resumed"] },
-			promote: /paused: resume it first/,
-			demote: /paused: resume it first/,
-			failback: /paused: resume it first/,
-			drill: /this pair is paused/,
-		},
-	],
-	[
-		"paused mid-promotion",
-		PAUSED_PROM,
-		{
-			pause: /already paused/,
-			resume: {
-				state: "promoting",
-				events: ["resumed"],
-				commands: [cmd("promote", 2)],
-				pending: "same",
+		[
+			"primary-active",
+			PA,
+			{
+				pause: paused("primary-active"),
+				resume: /resume applies to a paused or held pair; this pair is primary-active/,
+				promote: forced(2),
+				demote: /applies when the standby is active; the primary is active/,
+				failback: /applies when the standby is active/,
+				drill: drilling(2),
 			},
-			promote: /paused: resume it first/,
-			demote: /paused: resume it first/,
-			failback: /paused: resume it first/,
-			drill: /this pair is paused/,
-		},
-	],
-	[
-		"held on the primary",
-		HELD,
-		{
-			pause: paused("held"),
-			resume: {
-				state: "primary-active",
-				events: ["resumed"],
-				check: (s) => expect(s.failovers).toEqual([]),
+		],
+		[
+			"primary-active with a sync in flight",
+			PAS,
+			{
+				pause: paused("primary-active"),
+				resume: /resume applies/,
+				promote: forced(3),
+				demote: /the primary is active/,
+				failback: /the primary is active/,
+				drill: drilling(3),
 			},
-			promote: forced(4),
-			demote: /the primary is active/,
-			failback: /the primary is active/,
-			drill: /this pair is held/,
-		},
-	],
-	[
-		"held on the standby",
-		HELD_S,
-		{
-			pause: paused("held"),
-			resume: { state: "standby-active", events: ["resumed"] },
-			promote: /the standby is already active/,
-			demote: demoting(),
-			failback: /failback applies in standby-active; this pair is held \(use demote to force\)/,
-			drill: /this pair is held/,
-		},
-	],
-	[
-		"both-down",
-		BD,
-		{
-			pause: paused("both-down"),
-			resume: /resume applies/,
-			promote: forced(2),
-			demote: /the primary is active/,
-			failback: /the primary is active/,
-			drill: /this pair is both-down/,
-		},
-	],
-	[
-		"both-down with a promote cut off",
-		BDP,
-		{
-			pause: paused("both-down"),
-			resume: /resume applies/,
-			promote: /a promote is already in progress/,
-			demote: /the primary is active/,
-			failback: /the primary is active/,
-			drill: /this pair is both-down/,
-		},
-	],
-	[
-		"both-down on the standby",
-		BDS,
-		{
-			pause: paused("both-down"),
-			resume: /resume applies/,
-			promote: /the standby is already active/,
-			demote: demoting(),
-			failback: /failback applies in standby-active/,
-			drill: /this pair is both-down/,
-		},
-	],
-	[
-		"both-down with a demote cut off",
-		BDD,
-		{
-			pause: paused("both-down"),
-			resume: /resume applies/,
-			promote: /the standby is already active/,
-			demote: /a demote is already in progress/,
-			failback: /a demote is already in progress/,
-			drill: /this pair is both-down/,
-		},
-	],
-];
+		],
+		[
+			"promoting",
+			PROM,
+			{
+				pause: paused("promoting"),
+				resume: /resume applies/,
+				promote: /a promote is already in progress/,
+				demote: /the primary is active/,
+				failback: /the primary is active/,
+				drill: /a drill starts from primary-active; this pair is promoting/,
+			},
+		],
+		[
+			"standby-active",
+			SA,
+			{
+				pause: paused("standby-active"),
+				resume: /resume applies/,
+				promote: /the standby is already active/,
+				demote: demoting(),
+				failback: demoting(),
+				drill: /a drill starts from primary-active; this pair is standby-active/,
+			},
+		],
+		[
+			"demoting",
+			DEM,
+			{
+				pause: paused("demoting"),
+				resume: /resume applies/,
+				promote: /the standby is already active/,
+				demote: /a demote is already in progress/,
+				failback: /a demote is already in progress/,
+				drill: /this pair is demoting/,
+			},
+		],
+		[
+			"suspect-partition",
+			SP,
+			{
+				pause: paused("suspect-partition"),
+				resume: /resume applies/,
+				promote: forced(2),
+				demote: /the primary is active/,
+				failback: /the primary is active/,
+				drill: /this pair is suspect-partition/,
+			},
+		],
+		[
+			"paused",
+			PAUSED,
+			{
+				pause: /already paused/,
+				resume: { state: "primary-active", events: ["resumed"] },
+				promote: /paused: resume it first/,
+				demote: /paused: resume it first/,
+				failback: /paused: resume it first/,
+				drill: /this pair is paused/,
+			},
+		],
+		[
+			"paused mid-promotion",
+			PAUSED_PROM,
+			{
+				pause: /already paused/,
+				resume: {
+					state: "promoting",
+					events: ["resumed"],
+					commands: [cmd("promote", 2)],
+					pending: "same",
+				},
+				promote: /paused: resume it first/,
+				demote: /paused: resume it first/,
+				failback: /paused: resume it first/,
+				drill: /this pair is paused/,
+			},
+		],
+		[
+			"held on the primary",
+			HELD,
+			{
+				pause: paused("held"),
+				resume: {
+					state: "primary-active",
+					events: ["resumed"],
+					check: (s) => expect(s.failovers).toEqual([]),
+				},
+				promote: forced(4),
+				demote: /the primary is active/,
+				failback: /the primary is active/,
+				drill: /this pair is held/,
+			},
+		],
+		[
+			"held on the standby",
+			HELD_S,
+			{
+				pause: paused("held"),
+				resume: { state: "standby-active", events: ["resumed"] },
+				promote: /the standby is already active/,
+				demote: demoting(),
+				failback: /failback applies in standby-active; this pair is held \(use demote to force\)/,
+				drill: /this pair is held/,
+			},
+		],
+		[
+			"both-down",
+			BD,
+			{
+				pause: paused("both-down"),
+				resume: /resume applies/,
+				promote: forced(2),
+				demote: /the primary is active/,
+				failback: /the primary is active/,
+				drill: /this pair is both-down/,
+			},
+		],
+		[
+			"both-down with a promote cut off",
+			BDP,
+			{
+				pause: paused("both-down"),
+				resume: /resume applies/,
+				promote: /a promote is already in progress/,
+				demote: /the primary is active/,
+				failback: /the primary is active/,
+				drill: /this pair is both-down/,
+			},
+		],
+		[
+			"both-down on the standby",
+			BDS,
+			{
+				pause: paused("both-down"),
+				resume: /resume applies/,
+				promote: /the standby is already active/,
+				demote: demoting(),
+				failback: /failback applies in standby-active/,
+				drill: /this pair is both-down/,
+			},
+		],
+		[
+			"both-down with a demote cut off",
+			BDD,
+			{
+				pause: paused("both-down"),
+				resume: /resume applies/,
+				promote: /the standby is already active/,
+				demote: /a demote is already in progress/,
+				failback: /a demote is already in progress/,
+				drill: /this pair is both-down/,
+			},
+		],
+	];
 
 function paused(from: PairState["state"]): Want {
 	return {

@@ -109,7 +109,8 @@ describe("decide() over every state x observation x config", () => {
 });
 
 describe("5000 random observation sequences (seeded)", () => {
-	it("keep every invariant", () => {
+	// About 300,000 decide() calls with their checks: tens of seconds on a loaded 2-core machine.
+	it("keep every invariant", { timeout: 240_000 }, () => {
 		let steps = 0;
 		const seen = new Set<string>();
 		for (let seed = 1; seed <= 5000; seed++) {

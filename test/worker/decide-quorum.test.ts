@@ -29,7 +29,8 @@ describe("k-of-n", () => {
 	it.each([
 		["all", sbDown(), TS_DOWN, "promoting"],
 		["all", sbDown(), TS_ERR, "promoting"],
-		["all", sbDown(), TS_UP, "suspect-partition"],
+		// Tailscale sees the host: its "up" never outvotes the standby's gateway-level down.
+		["all", sbDown(), TS_UP, "promoting"],
 		["all", sbUp(), TS_DOWN, "suspect-partition"],
 		["all", sbStale(), TS_ERR, "suspect-partition"],
 		[1, sbUp(), TS_DOWN, "promoting"],
@@ -127,15 +128,30 @@ describe("standby unreachable", () => {
 		const r = feed(start(), times(3, tick(FAIL, SB_GONE)), c, T0);
 		expect(r.state.state).toBe("both-down");
 	});
-	it("judgement: one missed standby poll at the threshold is enough for both-down (it cannot promote now)", () => {
+	it("one missed standby poll at the threshold delays by a tick and says nothing critical (issue 9 §6)", () => {
 		const r = feed(
 			start(),
 			[tick(FAIL, sbDown()), tick(FAIL, sbDown()), tick(FAIL, SB_GONE)],
 			cfg(),
 			T0,
 		);
-		expect(r.state.state).toBe("both-down");
+		expect(r.state.state).toBe("primary-active");
+		expect(kinds(r.decisions)).toEqual([]);
 		const back = feed(r.state, [tick(FAIL, sbDown())], cfg(), T0 + 15_000);
 		expect(back.state.state).toBe("promoting");
 	});
+	it.each([1, 2, 3, 5])(
+		"failThreshold %i: both-down only after failThreshold missed polls in a row",
+		(threshold) => {
+			const c = cfg({ failThreshold: threshold });
+			const lead = times(threshold - 1, tick(FAIL, sbDown()));
+			const r = feed(start(), [...lead, ...times(threshold, tick(FAIL, SB_GONE))], c, T0);
+			const firstBothDown = r.decisions.findIndex((d) => d.state.state === "both-down");
+			expect(firstBothDown).toBe(lead.length + threshold - 1);
+			const critical = r.decisions
+				.slice(0, firstBothDown)
+				.flatMap((d) => d.events.filter((e) => e.severity === "critical"));
+			expect(critical).toEqual([]);
+		},
+	);
 });

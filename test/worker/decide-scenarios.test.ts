@@ -55,17 +55,21 @@ describe("flapping primary (down 4 ticks, up 40, for two hours)", () => {
 		r.opIds(action).map((id) => r.sent.find((c) => c.opId === id) ?? expect.fail(id));
 	const firstStarts = starts("promote");
 
-	it("fails over and back three times, then holds on the fourth outage", () => {
-		expect(firstStarts.map((c) => c.term)).toEqual([1, 2, 3]);
-		expect(r.opIds("demote")).toHaveLength(3);
-		const heldAt = r.firstTick((s) => s.state === "held");
-		expect(heldAt).toBe(10 + 3 * 44 + 2);
-		expect(r.ticks[heldAt]?.state.active).toBe("primary");
+	it("fails over, fails back once, and after the next outage rests on the standby with failback held", () => {
+		expect(firstStarts.map((c) => c.term)).toEqual([1, 2]);
+		expect(r.opIds("demote")).toHaveLength(1);
+		expect(r.ticks.every((x) => x.state.state !== "held")).toBe(true);
+		expect(r.final).toMatchObject({
+			state: "standby-active",
+			active: "standby",
+			failbackHeld: true,
+		});
 	});
-	it("stays held for the rest of the two hours (ticks never move it), notified once", () => {
-		expect(r.final.state).toBe("held");
-		expect(r.notified("held")).toHaveLength(1);
-		expect(r.notified("held")[0]?.next).toMatch(/resume/);
+	it("says so once, with the way out (resume or fail back by hand)", () => {
+		const held = r.notified("failback-held");
+		expect(held).toHaveLength(1);
+		expect(held[0]?.next).toMatch(/resume the pair .* or fail back by hand/);
+		expect(r.final.reason).toBe("primary flapping, failback held; resume or fail back by hand");
 	});
 	it("never more than maxFailoversPerHour promotions in any hour", () => {
 		for (const a of firstStarts) {
@@ -73,11 +77,12 @@ describe("flapping primary (down 4 ticks, up 40, for two hours)", () => {
 			expect(inHour.length).toBeLessThanOrEqual(C.maxFailoversPerHour);
 		}
 	});
-	it("each failback waited for 6 good probes and 60 s of standby service", () => {
+	it("the failback waited for recoverSeconds (120 s) of continuous readiness, counted from the primary's return", () => {
 		for (const d of starts("demote")) {
-			const promotedAt = r.events.filter((e) => e.kind === "promoted" && e.t <= d.t).at(-1)?.t;
-			expect(promotedAt).toBeDefined();
-			expect(d.t - (promotedAt ?? 0)).toBe(12); // 60 s at 5 s ticks outlasts 6 good probes
+			// 24 ticks of 5 s: every probe in the 120 s before the failback was good.
+			for (let t = d.t - 24; t <= d.t; t++) expect(flapping(t).ok, `tick ${t}`).toBe(true);
+			const promotedAt = r.events.filter((e) => e.kind === "promoted" && e.t <= d.t).at(-1)?.t ?? 0;
+			expect(d.t - promotedAt).toBeGreaterThanOrEqual(24);
 		}
 	});
 });
@@ -285,10 +290,11 @@ describe("primary back during promotion", () => {
 		expect(r.firstSent("promote")).toBe(12);
 		expect(r.firstTick((s) => s.state === "standby-active")).toBe(17);
 	});
-	it("fails back after 6 good probes and 60 s, once; no flapping afterwards", () => {
-		expect(r.firstSent("demote")).toBe(17 + 12);
-		expect(r.ticks[33]?.state.state).toBe("demoting");
-		expect(r.ticks[34]?.state.state).toBe("primary-active");
+	it("fails back once the primary has been ready 120 s (recoverSeconds) after the promotion, once; no flapping afterwards", () => {
+		// Probes while promoting do not count: the run starts at tick 18, the first after promotion.
+		expect(r.firstSent("demote")).toBe(18 + 24);
+		expect(r.ticks[46]?.state.state).toBe("demoting");
+		expect(r.ticks[47]?.state.state).toBe("primary-active");
 		expect(r.opIds("promote")).toHaveLength(1);
 		expect(r.opIds("demote")).toHaveLength(1);
 		expect(r.final).toMatchObject({ state: "primary-active", active: "primary" });

@@ -104,8 +104,14 @@ const primaryActive: Row[] = [
 		want: { state: "suspect-partition", events: ["suspect-partition"] },
 	},
 	{
-		name: "at threshold, standby unreachable -> both-down, no promote",
+		name: "at threshold, standby missed ONE poll -> wait a tick, nothing critical (issue 9 §6)",
 		from: PA2,
+		obs: tick(FAIL, SB_GONE),
+		want: { state: "primary-active", check: (s) => void (s.standbyMisses === 1 || fail("misses")) },
+	},
+	{
+		name: "at threshold, standby unreachable failThreshold polls -> both-down, no promote",
+		from: { ...PA2, standbyMisses: 2 },
 		obs: tick(FAIL, SB_GONE),
 		want: { state: "both-down", events: ["both-down"] },
 	},
@@ -123,9 +129,16 @@ const primaryActive: Row[] = [
 		want: promoted2,
 	},
 	{
-		name: "tailscale: standby down + tailscale up -> suspect-partition (all must agree)",
+		name: "tailscale: standby down + tailscale up -> promote (a host-level up never outvotes the gateway-level down)",
 		from: PA2,
 		obs: tick(FAIL, sbDown(1), TS_UP),
+		config: cfgTailscale(),
+		want: promoted2,
+	},
+	{
+		name: "tailscale: standby has no probe + tailscale up, timeouts -> suspect-partition (host up, path broken)",
+		from: PA2,
+		obs: tick(FAIL, sbNoProbe(1), TS_UP),
 		config: cfgTailscale(),
 		want: { state: "suspect-partition", events: ["suspect-partition"] },
 	},
@@ -172,10 +185,14 @@ const primaryActive: Row[] = [
 		want: promoted2,
 	},
 	{
-		name: "3 promotions in the last hour -> held, no command, term unchanged",
+		name: "3 promotions in the last hour -> the failover still happens, the failback is held",
 		from: { ...PA2, failovers: [NOW - 50 * MIN, NOW - 20 * MIN, NOW - MIN] },
 		obs: tick(FAIL, sbDown(1)),
-		want: { state: "held", events: ["held"] },
+		want: {
+			...promoted2,
+			events: ["promoting", "failback-held"],
+			check: (s) => void (s.failbackHeld === true || fail("failbackHeld")),
+		},
 	},
 	{
 		name: "3 promotions, one 61 min ago (out of the window) -> promote",
@@ -416,8 +433,8 @@ const suspect: Row[] = [
 		want: promoted2,
 	},
 	{
-		name: "the standby becomes unreachable -> both-down",
-		from: SP,
+		name: "the standby becomes unreachable for failThreshold polls -> both-down",
+		from: { ...SP, standbyMisses: 2 },
 		obs: tick(FAIL, SB_GONE),
 		want: { state: "both-down", events: ["both-down"] },
 	},

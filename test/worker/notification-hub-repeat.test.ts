@@ -1,19 +1,9 @@
 // NotificationHub dedupe and the last word: a critical alert that comes back after another event is sent again.
 import { describe, expect, it } from "vitest";
-import { type HubStore, NotificationHub } from "../../worker/src/notification-hub";
+import { NotificationHub } from "../../worker/src/notification-hub";
 import { parseNotifyConfig } from "../../worker/src/notify";
 import type { PairEvent } from "../../worker/src/types";
-
-class MemStore implements HubStore {
-	meta = new Map<string, string>();
-	getMeta(k: string) {
-		return this.meta.get(k);
-	}
-	setMeta(k: string, v: string) {
-		this.meta.set(k, v);
-	}
-	appendEvents() {}
-}
+import { MemStore } from "./support/mem-hub-store";
 
 const bothDown: PairEvent = {
 	kind: "both-down",
@@ -71,15 +61,20 @@ function hub(store = new MemStore()) {
 	return { h, clock, sent, settle: () => Promise.all(pending) };
 }
 
+// Each dispatch is settled before the next: dedupe counts deliveries, and a repeat while the first
+// delivery is still under way is folded into it (notification-hub-outbox.test.ts).
 describe("NotificationHub: repeats", () => {
 	it("a critical alert back after another event of the pair is sent again within the window", async () => {
 		const { h, clock, sent, settle } = hub();
 		h.dispatch("home", [bothDown]);
+		await settle();
 		clock.now += 60_000;
 		h.dispatch("home", [recovered]);
+		await settle();
 		clock.now += 60_000;
 		// Swallowing this would leave "recovered" as the last word while nothing can take over.
 		h.dispatch("home", [bothDown]);
+		await settle();
 		await settle();
 		expect(sent).toEqual(["both-down", "recovered", "both-down"]);
 	});
@@ -87,10 +82,13 @@ describe("NotificationHub: repeats", () => {
 	it("a straight repeat is still suppressed, and another pair's events change nothing", async () => {
 		const { h, clock, sent, settle } = hub();
 		h.dispatch("home", [bothDown]);
+		await settle();
 		clock.now += 60_000;
 		h.dispatch("office", [recovered]);
+		await settle();
 		clock.now += 60_000;
 		h.dispatch("home", [bothDown]);
+		await settle();
 		await settle();
 		expect(sent).toEqual(["both-down", "recovered"]);
 		expect(h.status().suppressed).toBe(1);
@@ -100,8 +98,10 @@ describe("NotificationHub: repeats", () => {
 		const { h, clock, sent, settle } = hub();
 		for (let i = 0; i < 3; i++) {
 			h.dispatch("home", [suspect]);
+			await settle();
 			clock.now += 30_000;
 			h.dispatch("home", [cleared]);
+			await settle();
 			clock.now += 30_000;
 		}
 		await settle();

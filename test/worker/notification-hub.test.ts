@@ -1,22 +1,9 @@
 // NotificationHub: dedupe across calls (persisted), background delivery, and failures visible in status and the log.
 import { describe, expect, it } from "vitest";
-import { type HubStore, NotificationHub } from "../../worker/src/notification-hub";
+import { NotificationHub } from "../../worker/src/notification-hub";
 import { parseNotifyConfig } from "../../worker/src/notify";
 import type { PairEvent } from "../../worker/src/types";
-
-class MemStore implements HubStore {
-	meta = new Map<string, string>();
-	log: { pair: string; event: PairEvent }[] = [];
-	getMeta(k: string) {
-		return this.meta.get(k);
-	}
-	setMeta(k: string, v: string) {
-		this.meta.set(k, v);
-	}
-	appendEvents(pair: string, events: readonly PairEvent[]) {
-		for (const event of events) this.log.push({ pair, event });
-	}
-}
+import { MemStore } from "./support/mem-hub-store";
 
 const ev = (over: Partial<PairEvent> = {}): PairEvent => ({
 	kind: "promoting",

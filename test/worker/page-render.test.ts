@@ -83,6 +83,7 @@ function detail(name: string): PairDetail {
 			last: { [`n${EVIL}`]: { at: NOW, ok: false, attempts: 3, kind: "held", error: EVIL } },
 			sent: 1,
 			suppressed: 0,
+			outbox: { waiting: 0, critical: 0 },
 		},
 		configHash: null,
 	};
@@ -173,6 +174,34 @@ describe("escaping", () => {
 		}
 		// In attributes too: the pair name in id and data-pair.
 		expect(doc).toContain(`data-pair="home${escapeHtml(EVIL)}"`);
+	});
+
+	it("shows messages waiting in the notification outbox, and nothing when none wait", () => {
+		const name = "home";
+		const base = detail(name);
+		const withOutbox = (outbox: PairDetail["notifications"]["outbox"]) =>
+			page({
+				pairs: [
+					{
+						summary: summary(name),
+						detail: {
+							ok: true,
+							pair: { ...base, notifications: { ...base.notifications, outbox } },
+							events: [],
+						},
+					},
+				],
+			});
+		const waiting = withOutbox({
+			waiting: 3,
+			critical: 1,
+			oldestAt: NOW - 120_000,
+			nextAt: NOW + 90_000,
+		});
+		expect(waiting).toContain("3 waiting</span> for a retry");
+		expect(waiting).toContain("1 critical");
+		expect(waiting).toContain("next try in");
+		expect(withOutbox({ waiting: 0, critical: 0 })).not.toContain("Outbox:");
 	});
 
 	it("without the token: no detail and no data beyond the summary; private and not allowed: no pair at all", async () => {

@@ -1,7 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../worker/src/api";
+import { summaryMemo } from "../../worker/src/read-memo";
 import {
 	dropAlarm,
 	setGateway,
@@ -15,6 +16,9 @@ const TOKEN = testEnv.ADMIN_TOKEN as string;
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const get = (path: string, headers: Record<string, string> = {}, e: Env = env) =>
 	app.request(path, { headers }, e);
+
+// Each test reads what it just ticked: the anonymous memo (read-memo.ts) has its own tests in cost.test.ts.
+beforeEach(() => summaryMemo.clear());
 
 afterAll(async () => {
 	await dropAlarm(watchdog("g-api"));

@@ -80,33 +80,41 @@ describe("tailscaleVote", () => {
 
 describe("otherVotes", () => {
 	it("counts the standby when it is a witness and was gathered", () => {
-		expect(otherVotes(cfg(), sbDown(), undefined)).toEqual([{ witness: "standby", vote: "down" }]);
+		expect(otherVotes(cfg(), sbDown(), undefined)).toEqual([
+			{ witness: "standby", vote: "down", level: "gateway" },
+		]);
 	});
 	it("a standby that was not gathered this tick is not a vote at all (not even unknown)", () => {
 		expect(otherVotes(cfg(), undefined, undefined)).toEqual([]);
 	});
 	it("an unreachable standby is an unknown vote", () => {
 		expect(otherVotes(cfg(), SB_GONE, undefined)).toEqual([
-			{ witness: "standby", vote: "unknown" },
+			{ witness: "standby", vote: "unknown", level: "gateway" },
 		]);
 	});
 	it("ignores the standby's view when the standby is not a witness", () => {
 		expect(otherVotes(cfg({ witnesses: { standby: false } }), sbUp(), undefined)).toEqual([]);
 	});
 	it("ignores a Tailscale view when Tailscale is not configured", () => {
-		expect(otherVotes(cfg(), sbDown(), TS_UP)).toEqual([{ witness: "standby", vote: "down" }]);
+		expect(otherVotes(cfg(), sbDown(), TS_UP)).toEqual([
+			{ witness: "standby", vote: "down", level: "gateway" },
+		]);
 	});
 	it("counts Tailscale when configured", () => {
 		expect(otherVotes(cfgTailscale(), sbDown(), TS_ERR)).toEqual([
-			{ witness: "standby", vote: "down" },
-			{ witness: "tailscale", vote: "unknown" },
+			{ witness: "standby", vote: "down", level: "gateway" },
+			{ witness: "tailscale", vote: "unknown", level: "host" },
 		]);
 	});
 });
 
 describe("verdict (k-of-n among the other witnesses)", () => {
 	const v = (...votes: Vote[]): WitnessVote[] =>
-		votes.map((vote, i) => ({ witness: i === 0 ? "standby" : "tailscale", vote }));
+		votes.map((vote, i) =>
+			i === 0
+				? { witness: "standby", vote, level: "gateway" }
+				: { witness: "tailscale", vote, level: "host" },
+		);
 	it.each<[string, WitnessVote[], "all" | number, Verdict]>([
 		["no other witness", [], "all", "alone"],
 		["no other witness, numeric quorum", [], 2, "alone"],
@@ -114,16 +122,23 @@ describe("verdict (k-of-n among the other witnesses)", () => {
 		["all: one up", v("up"), "all", "disagree"],
 		["all: one unknown", v("unknown"), "all", "unconfirmed"],
 		["all: down + down", v("down", "down"), "all", "down"],
-		["all: down + up", v("down", "up"), "all", "disagree"],
+		// Tailscale (second) is host-level: its "up" never outvotes the standby's gateway-level down.
+		["all: down + host up", v("down", "up"), "all", "down"],
 		["all: down + unknown (unknown is not a vote against)", v("down", "unknown"), "all", "down"],
 		["all: unknown + unknown", v("unknown", "unknown"), "all", "unconfirmed"],
 		["all: up + unknown", v("up", "unknown"), "all", "disagree"],
 		["1-of-n: down + up (one down suffices)", v("down", "up"), 1, "down"],
-		["1-of-n: unknown + up", v("unknown", "up"), 1, "disagree"],
+		[
+			"1-of-n: unknown + host up (counts: no gateway-level vote)",
+			v("unknown", "up"),
+			1,
+			"disagree",
+		],
 		["1-of-n: unknown", v("unknown"), 1, "unconfirmed"],
 		["2-of-n: down + down", v("down", "down"), 2, "down"],
 		["2-of-n: down + unknown", v("down", "unknown"), 2, "unconfirmed"],
-		["2-of-n: down + up", v("down", "up"), 2, "disagree"],
+		["2-of-n: down + host up (host up not counted)", v("down", "up"), 2, "unconfirmed"],
+		["2-of-n: up + host down", v("up", "down"), 2, "disagree"],
 		["2-of-n with one witness: never down", v("down"), 2, "unconfirmed"],
 	])("%s -> %s", (_n, votes, quorum, out) => {
 		expect(verdict(votes, quorum)).toBe(out);
@@ -173,5 +188,56 @@ describe("descriptions (evidence text)", () => {
 			"standby",
 			"tailscale",
 		]);
+	});
+});
+
+describe("evidence levels (verdict with the Worker's own level)", () => {
+	const sb = (vote: Vote): WitnessVote => ({ witness: "standby", vote, level: "gateway" });
+	const ts = (vote: Vote): WitnessVote => ({ witness: "tailscale", vote, level: "host" });
+	it.each<[string, WitnessVote[], "all" | number, "service" | "connection", Verdict]>([
+		// The issue's input: 503 on every tick, standby down, Tailscale connected, quorum all.
+		["service: standby down + host up", [sb("down"), ts("up")], "all", "service", "down"],
+		["service: standby unknown + host up", [sb("unknown"), ts("up")], "all", "service", "down"],
+		["service: standby unknown only", [sb("unknown")], "all", "service", "down"],
+		[
+			"service: standby up (the gateway answers it)",
+			[sb("up"), ts("up")],
+			"all",
+			"service",
+			"disagree",
+		],
+		["service: numeric quorum 2, one down", [sb("down"), ts("unknown")], 2, "service", "down"],
+		[
+			"connection: standby unknown + host up -> partition",
+			[sb("unknown"), ts("up")],
+			"all",
+			"connection",
+			"disagree",
+		],
+		[
+			"connection: standby unknown + host down",
+			[sb("unknown"), ts("down")],
+			"all",
+			"connection",
+			"down",
+		],
+		["connection: standby down + host up", [sb("down"), ts("up")], "all", "connection", "down"],
+		["connection: standby up + host down", [sb("up"), ts("down")], "all", "connection", "disagree"],
+		["connection: only host up", [ts("up")], "all", "connection", "disagree"],
+		["service: only host up", [ts("up")], "all", "service", "down"],
+	])("%s -> %s", (_n, votes, quorum, level, out) => {
+		expect(verdict(votes, quorum, level)).toBe(out);
+	});
+
+	it("property: a host-level up never turns a verdict against a gateway-level down", () => {
+		const votes: Vote[] = ["up", "down", "unknown"];
+		for (const sv of votes)
+			for (const quorum of ["all", 1, 2] as const)
+				for (const level of ["service", "connection"] as const) {
+					const withUp = verdict([sb(sv), ts("up")], quorum, level);
+					const without = verdict([sb(sv), ts("unknown")], quorum, level);
+					if (sv === "down" || level === "service")
+						expect(withUp, `${sv} ${quorum} ${level}`).toBe(without);
+				}
 	});
 });

@@ -1,9 +1,14 @@
 // The watchdog's side of the agent protocol, as an interface the Durable Object is given; the signed client comes later.
-
-import { importPrivateKey, MAX_SKEW_MS, type StatusResponse } from "../../protocol";
+import {
+	importPrivateKey,
+	type Lease,
+	MAX_SKEW_MS,
+	type StatusResponse,
+	signLease,
+} from "../../protocol";
 import { type AgentTransport, agentTransport, heartbeatMs, type PairConfig } from "./config";
-import { createSignedAgentClient, standbyViewOf } from "./signed-agent-client";
-import type { Command, CommandOutcome, Side, StandbyView } from "./types";
+import { createSignedAgentClient, primaryViewOf, standbyViewOf } from "./signed-agent-client";
+import type { Command, CommandOutcome, PrimaryAgentView, Side, StandbyView } from "./types";
 
 export interface CommandOptions {
 	/** How long the agent may hold the request for the operation to finish before answering "running". */
@@ -16,9 +21,17 @@ export interface CommandOptions {
 export interface AgentClient {
 	/**
 	 * The standby agent's view of the primary (GET /v1/status). `undefined` means this client has no way
-	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer.
+	 * to ask, so the tick passes "unknown" to decide() rather than an invented answer. `lease`: this tick's
+	 * lease (worker/src/lease.ts buildLease); the client signs it and sends it as x-fg-lease.
 	 */
-	status(signal: AbortSignal): Promise<StandbyView | undefined>;
+	/** `lease`: this tick's lease (worker/src/lease.ts), signed and sent with the request. */
+	status(signal: AbortSignal, lease?: Lease): Promise<StandbyView | undefined>;
+	/**
+	 * The primary's own agent (GET /v1/status): its gateway's local readiness and maintenance window.
+	 * `undefined` when there is no primary agent to ask (no `primary.agentUrl`, or no client): the
+	 * restart grace is then off. Optional so clients without a primary side need not implement it.
+	 */
+	primaryStatus?(signal: AbortSignal, lease?: Lease): Promise<PrimaryAgentView | undefined>;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }
@@ -28,6 +41,9 @@ export type AgentClientFactory = (pair: PairConfig, sockets?: DialOutSockets) =>
 /** Used until the signed protocol client exists: it sends nothing and says so in every outcome. */
 export const noAgentClient: AgentClient = {
 	async status() {
+		return undefined;
+	},
+	async primaryStatus() {
 		return undefined;
 	},
 	async command(cmd) {
@@ -55,6 +71,8 @@ export const DIAL_OUT_HOST_SUFFIX = ".dial-out.invalid";
 /** The agents' dial-out sockets, as the client needs them (AgentSockets in the Durable Object). */
 export interface DialOutSockets {
 	fetchFor(pair: string, side: Side): typeof fetch;
+	/** Sends `side` this tick's signed lease (a tick frame), when it is connected. */
+	sendLease(pair: string, side: Side, lease: string): void;
 	/** The newest status `side` pushed within `maxAgeMs`, and its age by the Worker's clock (ms). */
 	latestStatus(
 		pair: string,
@@ -112,18 +130,33 @@ export function agentClientsFor(
 				fetch: routed,
 			});
 			const maxAge = pushedStatusMaxAgeMs(heartbeatMs(pair));
+			/** A dial-out side's newest pushed status; its lease goes out in a tick frame (outgoing: free). */
+			const pushed = async (side: Side, lease: Lease | undefined) => {
+				if (sockets && lease) {
+					try {
+						sockets.sendLease(pair.name, side, await signLease(lease, await privateKey));
+					} catch {
+						// A bad key is reported by every signed call; the status below still says what it saw.
+					}
+				}
+				return sockets?.latestStatus(pair.name, side, maxAge);
+			};
+			const silent = (side: Side) =>
+				`no status pushed by the ${side} agent in the last ${Math.round(maxAge / 1000)} s (dial-out)`;
 			client = {
 				command: (cmd, opts) => signed.command(cmd, opts),
-				async status(signal) {
-					if (standby.kind !== "dial-out") return signed.status(signal);
-					const pushed = sockets?.latestStatus(pair.name, "standby", maxAge);
-					if (!pushed) {
-						return {
-							reachable: false,
-							reason: `no status pushed by the standby agent in the last ${Math.round(maxAge / 1000)} s (dial-out)`,
-						};
-					}
-					return standbyViewOf(pushed.status, pushed.ageMs);
+				async status(signal, lease) {
+					if (standby.kind !== "dial-out") return signed.status(signal, lease);
+					const p = await pushed("standby", lease);
+					if (!p) return { reachable: false, reason: silent("standby") };
+					return standbyViewOf(p.status, p.ageMs);
+				},
+				async primaryStatus(signal, lease): Promise<PrimaryAgentView | undefined> {
+					if (primary.kind === "none") return undefined;
+					if (primary.kind === "endpoint") return signed.primaryStatus(signal, lease);
+					const p = await pushed("primary", lease);
+					if (!p) return { reachable: false, reason: silent("primary") };
+					return primaryViewOf(p.status);
 				},
 			};
 			clients.set(key, client);

@@ -309,16 +309,23 @@ export class AgentSockets {
 		}) as typeof fetch;
 	}
 
-	/** Sends each authenticated socket of `pair` its tick frame (liveness, and the lease when there is one). */
-	tick(pair: string, leases: Partial<Record<Side, string | null>>): void {
+	/** Sends each authenticated socket of `pair` a tick frame without a lease: liveness only. */
+	tick(pair: string): void {
+		for (const side of ["primary", "standby"] as const) this.sendTick(pair, side, null);
+	}
+
+	/** Sends `side` of `pair` a tick frame carrying its signed lease (the x-fg-lease text). */
+	sendLease(pair: string, side: Side, lease: string): void {
+		this.sendTick(pair, side, lease);
+	}
+
+	private sendTick(pair: string, side: Side, lease: string | null): void {
 		const now = this.deps.clock();
-		for (const side of ["primary", "standby"] as const) {
-			for (const ws of this.authed(tagOf(pair, side))) {
-				try {
-					ws.send(JSON.stringify({ t: "tick", serverTime: now, lease: leases[side] ?? null }));
-				} catch {
-					// Closing: the close handler cleans up.
-				}
+		for (const ws of this.authed(tagOf(pair, side))) {
+			try {
+				ws.send(JSON.stringify({ t: "tick", serverTime: now, lease }));
+			} catch {
+				// Closing: the close handler cleans up.
 			}
 		}
 	}

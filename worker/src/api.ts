@@ -1,23 +1,29 @@
 // The HTTP API (Hono): the status page, health, pair summary (public unless STATUS_PAGE=private), pair detail and
 // event log and the operator commands (admin token).
+//
+// Reads without the token (anonymous) pass the per-address rate limit, come from the per-isolate memo
+// and leave through publicView (no URLs, hosts or paths); token holders read their groups directly.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import {
-	canReadSummary,
-	checkAdminToken,
-	requireAdmin,
-	requireReader,
-	statusPageMode,
-} from "./auth";
+import { anonymousGate } from "./anonymous-gate";
+import { authenticate, requireAdmin, requireReader, statusPageMode } from "./auth";
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { DIAL_OUT_PATH, dialOutUpgrade } from "./dial-out-route";
-import { configErrors, healthReport } from "./health";
+import { mountDoctor } from "./doctor";
+import { anonymousSummaries, readGroups } from "./group-read";
+import {
+	configErrors,
+	configOnlyVerdict,
+	healthReport,
+	withWorkerProblems,
+	workerProblems,
+} from "./health";
 import { apiError, apiErrorResponse } from "./http-error";
 import { pairPages } from "./page/data";
 import { pageResponse } from "./page/response";
-import type { PairSummary } from "./pair-view";
+import { publicView } from "./public-view";
 import { OBSERVATION_RING } from "./store";
 import type { OperatorCommand } from "./types";
 import { watchdogFor } from "./watchdog";
@@ -31,6 +37,8 @@ const OPERATOR_COMMANDS = [
 	"demote",
 	"failback",
 	"drill",
+	// Sets the term to the agents' highest reported one (a term anomaly; docs/runbook.md).
+	"reset-term",
 ] as const satisfies readonly OperatorCommand[];
 
 // Operator commands carry no body; 1 KiB leaves room for a client that sends `{}` or a note.
@@ -40,64 +48,74 @@ export const app = new Hono<Env_>();
 
 app.get(DIAL_OUT_PATH, (c) => dialOutUpgrade(c));
 
-app.get("/", async (c) => {
-	const { mode, problem } = statusPageMode(c.env);
-	const auth = await checkAdminToken(c.env, c.req.header("authorization"));
-	const canRead = mode === "public" || auth === "valid";
+app.get("/", anonymousGate, async (c) => {
+	const { mode } = statusPageMode(c.env);
+	const auth = await authenticate(c);
+	const admin = auth === "valid";
+	const canRead = mode === "public" || admin;
 	const part = c.req.query("part") === "content" ? "content" : "page";
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const now = Date.now();
 	if (!canRead) return pageResponse({ now, mode, auth, canRead, pairs: [], problems: [] }, part);
-	const { pairs, unreachable } = await allPairs(c.env, config);
+	// One call per group: summaries, and for the token holder every pair's detail in the same answer.
+	const read = admin ? await readGroups(c.env, config, { detail: true }) : undefined;
+	const { pairs, unreachable } = read ?? (await anonymousSummaries(c.env, config));
 	// Pair-level config errors show on the pair's card; these concern the whole Worker.
+	const own = workerProblems(c.env);
 	const problems = [
-		...(problem ? [problem] : []),
+		...own.problems,
+		...(admin ? own.warnings : []),
 		...config.globalErrors.map((e) => `config ${e.path}: ${e.message}`),
 		...unreachable.map((g) => `group ${g}: its Durable Object did not answer`),
 	];
+	const pages = pairPages(pairs, read);
 	return pageResponse(
 		{
 			now,
 			mode,
 			auth,
 			canRead,
-			pairs: await pairPages(c.env, config, pairs, auth === "valid"),
-			problems,
+			pairs: admin ? pages : publicView(pages),
+			problems: admin ? problems : publicView(problems),
 		},
 		part,
 	);
 });
 
-app.get("/healthz", async (c) => {
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
-	const { pairs, unreachable } = await allPairs(c.env, config);
-	const report = healthReport(config, pairs, unreachable, Date.now());
-	const { problem } = statusPageMode(c.env);
-	if (problem) {
-		report.problems.push(problem);
-		report.ok = false;
-	}
-	// 503 whenever a configured pair is not being watched, so an uptime monitor pages someone.
-	const status = report.ok ? 200 : 503;
-	// Private: the verdict stays public for uptime monitors, the names and problems need the token.
-	if (!(await canReadSummary(c))) {
+app.get("/healthz", anonymousGate, async (c) => {
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
+	const admin = (await authenticate(c)) === "valid";
+	if (statusPageMode(c.env).mode === "private" && !admin) {
+		// The verdict stays public for uptime monitors, but without the token it comes from the config
+		// alone: a tokenless flood must not reach the Durable Object at all.
+		const ok = configOnlyVerdict(config, c.env);
 		return c.json(
 			{
-				ok: report.ok,
+				ok,
 				private: true,
 				message:
-					"STATUS_PAGE is private: send Authorization: Bearer <ADMIN_TOKEN> for problems and pairs",
+					"STATUS_PAGE is private: without the token this verdict covers the configuration only; send Authorization: Bearer <ADMIN_TOKEN> for problems, pairs and whether each loop ticks",
 			},
-			status,
+			ok ? 200 : 503,
 		);
 	}
-	return c.json(report, status);
+	const { pairs, unreachable } = admin
+		? await readGroups(c.env, config, { detail: false })
+		: await anonymousSummaries(c.env, config);
+	const report = withWorkerProblems(healthReport(config, pairs, unreachable, Date.now()), c.env);
+	// 503 whenever a configured pair is not being watched, so an uptime monitor pages someone.
+	// Warnings (a rate limit not bound) are for the operator, not for whoever is probing the limits.
+	return c.json(admin ? report : publicView({ ...report, warnings: [] }), report.ok ? 200 : 503);
 });
 
-app.get("/api/v1/pairs", requireReader, async (c) => {
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
-	const { pairs, unreachable } = await allPairs(c.env, config);
-	return c.json({ pairs, configErrors: configErrors(config), unreachableGroups: unreachable });
+app.get("/api/v1/pairs", anonymousGate, requireReader, async (c) => {
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
+	const admin = (await authenticate(c)) === "valid";
+	const { pairs, unreachable } = admin
+		? await readGroups(c.env, config, { detail: false })
+		: await anonymousSummaries(c.env, config);
+	const body = { pairs, configErrors: configErrors(config), unreachableGroups: unreachable };
+	return c.json(admin ? body : publicView(body));
 });
 
 app.get("/api/v1/pairs/:pair", requireAdmin, async (c) => {
@@ -109,7 +127,7 @@ app.get("/api/v1/pairs/:pair", requireAdmin, async (c) => {
 		fallback: 20,
 	});
 	const detail = await watchdogFor(c.env, group).getPair(name, observations);
-	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	if (!detail) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT));
 	return c.json(detail);
 });
 
@@ -117,7 +135,7 @@ app.get("/api/v1/pairs/:pair/events", requireAdmin, async (c) => {
 	const { name, group } = resolvePair(c);
 	const limit = intQuery(c, "limit", { min: 1, max: 1000, fallback: 50 });
 	const events = await watchdogFor(c.env, group).getEvents(name, limit);
-	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG));
+	if (!events) throw unknownPair(name, loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT));
 	return c.json({ pair: name, events });
 });
 
@@ -146,6 +164,8 @@ for (const command of OPERATOR_COMMANDS) {
 	});
 }
 
+mountDoctor(app);
+
 app.notFound(() =>
 	apiErrorResponse(404, "not-found", "no such route; see /, /healthz and /api/v1/pairs"),
 );
@@ -173,7 +193,7 @@ function resolvePair(c: Context<Env_>): { name: string; group: string } {
 			{ field: "pair" },
 		);
 	}
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const group = groupOf(config, name);
 	if (group === undefined) throw unknownPair(name, config);
 	return { name, group };
@@ -202,22 +222,4 @@ function intQuery(
 		);
 	}
 	return n;
-}
-
-async function allPairs(
-	env: Env,
-	config: LoadedConfig,
-): Promise<{ pairs: PairSummary[]; unreachable: string[] }> {
-	const groups = [...config.groups.keys()];
-	const settled = await Promise.allSettled(groups.map((g) => watchdogFor(env, g).getPairs(g)));
-	const pairs: PairSummary[] = [];
-	const unreachable: string[] = [];
-	settled.forEach((r, i) => {
-		if (r.status === "fulfilled") pairs.push(...r.value);
-		else {
-			console.error(`group ${groups[i]} did not answer`, r.reason);
-			unreachable.push(groups[i] as string);
-		}
-	});
-	return { pairs, unreachable };
 }

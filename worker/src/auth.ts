@@ -1,5 +1,8 @@
-// Who may read and who may command: the admin bearer token (compared in constant time) and the STATUS_PAGE switch.
+// Who may read and who may command: the admin bearer token (strong, compared in constant time, guesses
+// limited per address) and the STATUS_PAGE switch.
 import type { Context, MiddlewareHandler } from "hono";
+import { adminTokenWeakness } from "./admin-token";
+import { clientAddress, LIMITS, withinLimit } from "./client-limits";
 import { apiError } from "./http-error";
 
 const CHALLENGE = 'Bearer realm="failover-gateway"';
@@ -22,28 +25,99 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
 	return diff === 0;
 }
 
-/** What the request's Authorization header amounts to. "unset": the Worker has no ADMIN_TOKEN at all. */
-export type TokenCheck = "valid" | "missing" | "wrong" | "unset";
+/**
+ * What the request's Authorization header amounts to. "unset": the Worker has no ADMIN_TOKEN at all;
+ * "weak": it has one too short or predictable to guard anything (admin-token.ts), so nothing is accepted.
+ */
+export type TokenCheck = "valid" | "missing" | "wrong" | "unset" | "weak";
 
+/** Pure check of one header against ADMIN_TOKEN; routes use `authenticate`, which also limits guesses. */
 export async function checkAdminToken(
 	env: { ADMIN_TOKEN?: string },
 	authorization: string | undefined,
 ): Promise<TokenCheck> {
-	const expected = env.ADMIN_TOKEN;
+	// A secret piped in from a shell may end in a newline; a header cannot carry one anyway.
+	const expected = env.ADMIN_TOKEN?.trim();
 	if (!expected) return "unset";
+	if (adminTokenWeakness(expected) !== undefined) return "weak";
 	const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
 	if (!m?.[1]) return "missing";
 	return (await tokensEqual(m[1], expected)) ? "valid" : "wrong";
 }
 
+/**
+ * Addresses past their failed-attempt limit, until when (ms since epoch). Per isolate: the binding's
+ * counter cannot be read without counting, so the block it decides is remembered here. An address
+ * that reaches another isolate gets one more comparison there before that isolate blocks it too.
+ */
+const blockedUntil = new Map<string, number>();
+// Bounds memory under a flood of distinct addresses; past it, the oldest block is dropped.
+const MAX_BLOCKED = 10_000;
+
+/**
+ * The admin check every route uses: an address past its limit of failed attempts gets 429 for any
+ * token, right or wrong, until its window ends, so guessing gains nothing by going faster. Only
+ * requests that carry an Authorization header count; anonymous reads are limited elsewhere.
+ */
+export function authenticate(c: Context<{ Bindings: Env }>): Promise<TokenCheck> {
+	// Once per request: a gate and a route both asking must not count one wrong token twice.
+	let check = checked.get(c.req.raw);
+	if (!check) {
+		check = authenticateOnce(c);
+		checked.set(c.req.raw, check);
+	}
+	return check;
+}
+
+const checked = new WeakMap<Request, Promise<TokenCheck>>();
+
+async function authenticateOnce(c: Context<{ Bindings: Env }>): Promise<TokenCheck> {
+	const header = c.req.header("authorization");
+	if (header === undefined) return checkAdminToken(c.env, header);
+	const ip = clientAddress(c.req.raw.headers);
+	const now = Date.now();
+	if (ip !== undefined) {
+		const until = blockedUntil.get(ip);
+		if (until !== undefined && until > now) throw tooManyAttempts(until - now);
+		if (until !== undefined) blockedUntil.delete(ip);
+	}
+	const check = await checkAdminToken(c.env, header);
+	if (check === "wrong" && ip !== undefined && !(await withinLimit(c.env, "adminFailures", ip))) {
+		const until = now + LIMITS.adminFailures.periodMs;
+		if (blockedUntil.size >= MAX_BLOCKED) {
+			const oldest = blockedUntil.keys().next().value;
+			if (oldest !== undefined) blockedUntil.delete(oldest);
+		}
+		blockedUntil.set(ip, until);
+		throw tooManyAttempts(until - now);
+	}
+	return check;
+}
+
+function tooManyAttempts(waitMs: number) {
+	const s = Math.max(1, Math.ceil(waitMs / 1000));
+	return apiError(
+		429,
+		"too-many-attempts",
+		`too many wrong admin tokens from your address (${LIMITS.adminFailures.limit} a minute); every admin request from it is refused for ${s} s`,
+		{ headers: { "retry-after": String(s) } },
+	);
+}
+
 export const requireAdmin: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
-	const check = await checkAdminToken(c.env, c.req.header("authorization"));
-	if (check !== "valid") throw tokenError(check);
+	const check = await authenticate(c);
+	if (check !== "valid") throw tokenError(check, c.env);
 	await next();
 };
 
-function tokenError(check: Exclude<TokenCheck, "valid">) {
+function tokenError(check: Exclude<TokenCheck, "valid">, env: { ADMIN_TOKEN?: string }) {
 	switch (check) {
+		case "weak":
+			return apiError(
+				503,
+				"admin-token-weak",
+				adminTokenWeakness(env.ADMIN_TOKEN?.trim()) ?? "ADMIN_TOKEN is too weak",
+			);
 		case "unset":
 			return apiError(
 				503,
@@ -81,12 +155,6 @@ export function statusPageMode(env: { STATUS_PAGE?: string }): {
 		mode: "private",
 		problem: `STATUS_PAGE: expected "public" or "private", got ${JSON.stringify(raw.slice(0, 40))}; treated as "private"`,
 	};
-}
-
-/** May this request read the summary? Always when public; with the admin token when private. */
-export async function canReadSummary(c: Context<{ Bindings: Env }>): Promise<boolean> {
-	if (statusPageMode(c.env).mode === "public") return true;
-	return (await checkAdminToken(c.env, c.req.header("authorization"))) === "valid";
 }
 
 /** The summary endpoints: open when STATUS_PAGE is public, behind the admin token when private. */

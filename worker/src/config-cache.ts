@@ -10,11 +10,21 @@ export interface LoadedConfig extends WatchConfig {
 	readonly hash: string;
 }
 
-let cached: { raw: unknown; config: LoadedConfig } | undefined;
+let cached: { raw: unknown; local: boolean; config: LoadedConfig } | undefined;
 
-export function loadConfig(raw: unknown): LoadedConfig {
-	if (cached && cached.raw === raw) return cached.config;
-	const parsed = parseWatchConfig(raw);
+/**
+ * True when the Worker var LOCAL_DEVELOPMENT is "1": the lab, the demo, the bench and the tests set
+ * it, so loopback and plain-http URLs are accepted. Never set it in a deployment.
+ */
+export function isLocalDevelopment(value: unknown): boolean {
+	return value === "1" || value === "true";
+}
+
+/** Parses WATCHDOG_CONFIG (with LOCAL_DEVELOPMENT, the var that allows loopback URLs) once per isolate. */
+export function loadConfig(raw: unknown, localDevelopment: unknown = undefined): LoadedConfig {
+	const local = isLocalDevelopment(localDevelopment);
+	if (cached && cached.raw === raw && cached.local === local) return cached.config;
+	const parsed = parseWatchConfig(raw, { localDevelopment: local });
 	const names = pairNamesByIndex(raw);
 	const pairErrors = new Map<string, ConfigError[]>();
 	const globalErrors: ConfigError[] = [];
@@ -35,7 +45,7 @@ export function loadConfig(raw: unknown): LoadedConfig {
 		globalErrors,
 		hash: fnv1a(typeof raw === "string" ? raw : JSON.stringify(raw ?? null)),
 	});
-	cached = { raw, config };
+	cached = { raw, local, config };
 	return config;
 }
 

@@ -1,6 +1,11 @@
 // Watchdog configuration: the zod schema, parsed once at the edge into frozen objects, with per-pair errors.
 import { z } from "zod";
-import { decodePublicKey } from "../../protocol";
+import {
+	checkWorkerFetchableUrl,
+	DEFAULT_EXPECT_BODY,
+	DEFAULT_LEASE_SECONDS,
+	decodePublicKey,
+} from "../../protocol";
 
 /** An agent's public key, "ed25519:..." as printed by `failover-agent keygen --agent`. */
 const agentPublicKey = z.string().refine((k) => decodePublicKey(k).ok, {
@@ -37,8 +42,11 @@ export const PairConfigSchema = z
 				/** Readiness URL the Worker probes (OpenClaw: /readyz, 200 ready, 503 not ready). */
 				readyUrl: httpUrl,
 				expectStatus: z.number().int().min(100).max(599).default(200),
-				/** When set, the probe body must contain this text. */
-				expectBody: z.string().min(1).max(256).optional(),
+				/**
+				 * The probe body must contain this text (protocol/probe-spec.ts). Default: OpenClaw's
+				 * `"ready":true`; "" turns the body check off.
+				 */
+				expectBody: z.string().max(256).default(DEFAULT_EXPECT_BODY),
 				/** The primary's own agent behind an endpoint (told to sync after failback, read as a witness). Optional. */
 				agentUrl: httpUrl.optional(),
 				/**
@@ -67,14 +75,37 @@ export const PairConfigSchema = z
 		/** Probe deadline, ms; must stay below the interval so a tick never overlaps the next. */
 		probeTimeoutMs: z.number().int().min(100).max(30_000).default(2_500),
 		probeIntervalSeconds: z.number().int().min(1).max(300).default(5),
+		/**
+		 * How long the lease the Worker sends both agents every tick stays valid, s: an active agent
+		 * replicates to the main branch only while it holds a fresh one (protocol/lease.ts). At least
+		 * three probe intervals, so two lost ticks never cost an active side its lease. Default: 30 s, or
+		 * three intervals when that is longer (leaseSecondsOf).
+		 */
+		leaseSeconds: z.number().int().min(3).max(3600).optional(),
 		/** Consecutive failed Worker probes before the primary can be judged down. */
 		failThreshold: z.number().int().min(1).max(100).default(3),
 		/** Consecutive good probes before failback. */
 		recoverThreshold: z.number().int().min(1).max(1000).default(6),
 		/** The standby stays active at least this long before failback. */
 		minActiveSeconds: z.number().int().min(0).max(86_400).default(60),
-		/** Flap damping: beyond this many promotions in an hour, the pair is held. */
+		/**
+		 * Recovery: the primary must also have been ready without a break for this long, counted from its
+		 * return. 120 s outlasts a gateway's start-up grace (OpenClaw reports ready before its channels
+		 * work, and crash-looping gateways stay ready for a minute or two after each restart).
+		 */
+		recoverSeconds: z.number().int().min(0).max(86_400).default(120),
+		/**
+		 * Flap damping: beyond this many failovers in the last hour, automatic failback is held
+		 * (the pair rests on the standby). A failure within an hour of a failback holds it at once.
+		 */
 		maxFailoversPerHour: z.number().int().min(1).max(60).default(3),
+		/**
+		 * Restart grace: while the primary's agent reports its gateway `starting`, failing probes do not
+		 * count for up to this long. 180 s: a bare OpenClaw gateway restarts in 11-16 s here, but public
+		 * reports show 60-170 s starts with many channels and plugins; the grace only runs while the
+		 * agent says `starting`, so a generous cap costs nothing on a real crash. Capped at 600 s.
+		 */
+		startGraceSeconds: z.number().int().min(0).max(600).default(180),
 		failback: z.enum(["auto", "manual"]).default("auto"),
 		/** Agent command deadline per call, ms. */
 		commandTimeoutMs: z.number().int().min(500).max(30_000).default(4_000),
@@ -109,6 +140,13 @@ export const PairConfigSchema = z
 					"expected the primary agent's public key (failover-agent keygen --agent on the primary's VPS) whenever primary.agentUrl is set: its answers are verified with it",
 			});
 		}
+		if (p.leaseSeconds !== undefined && p.leaseSeconds < 3 * p.probeIntervalSeconds) {
+			ctx.addIssue({
+				code: "custom",
+				path: ["leaseSeconds"],
+				message: `expected at least 3 x probeIntervalSeconds (${3 * p.probeIntervalSeconds} s): the lease is renewed every tick, and an active agent must keep it through two lost ticks`,
+			});
+		}
 		if (p.probeTimeoutMs >= p.probeIntervalSeconds * 1000) {
 			ctx.addIssue({
 				code: "custom",
@@ -134,9 +172,43 @@ export function agentTransport(pair: PairConfig, side: "primary" | "standby"): A
 	return { kind: "none" };
 }
 
+/** Whether the pair has an agent on `side` at all (behind an endpoint or dialing out). */
+export function hasAgent(pair: PairConfig, side: "primary" | "standby"): boolean {
+	return agentTransport(pair, side).kind !== "none";
+}
+
 /** The status push interval of a dial-out agent, ms (heartbeatSeconds, default half the probe interval). */
 export function heartbeatMs(pair: PairConfig): number {
 	return Math.round((pair.heartbeatSeconds ?? pair.probeIntervalSeconds / 2) * 1000);
+}
+
+/** The lease length the Worker grants for this pair, s: leaseSeconds, or max(30, 3 probe intervals). */
+export function leaseSecondsOf(pair: PairConfig): number {
+	return pair.leaseSeconds ?? Math.max(DEFAULT_LEASE_SECONDS, 3 * pair.probeIntervalSeconds);
+}
+
+export interface ParseOptions {
+	/**
+	 * Local development (the Worker var LOCAL_DEVELOPMENT="1"): loopback and plain-http URLs are
+	 * accepted. Never set in a deployment (protocol/url-policy.ts says why).
+	 */
+	localDevelopment: boolean;
+}
+
+/** URL fields a deployed Worker must be able to fetch, checked beyond the schema. */
+function urlErrors(p: PairConfig, prefix: string, opts: ParseOptions): ConfigError[] {
+	const out: ConfigError[] = [];
+	const fields: [string, string | undefined][] = [
+		["primary.readyUrl", p.primary.readyUrl],
+		["primary.agentUrl", p.primary.agentUrl],
+		["standby.agentUrl", p.standby.agentUrl],
+	];
+	for (const [field, url] of fields) {
+		if (url === undefined) continue;
+		const v = checkWorkerFetchableUrl(url, { allowLocal: opts.localDevelopment });
+		if (!v.ok) out.push({ path: `${prefix}.${field}`, message: v.message });
+	}
+	return out;
 }
 
 const GroupSchema = z.object({ name, pairs: z.array(name).min(1) }).strict();
@@ -172,7 +244,10 @@ function issues(prefix: string, error: z.ZodError): ConfigError[] {
  * Parses the WATCHDOG_CONFIG var (a JSON string or an object). Each pair is validated on its own:
  * one bad pair is reported and skipped while the others are watched.
  */
-export function parseWatchConfig(raw: unknown): WatchConfig {
+export function parseWatchConfig(
+	raw: unknown,
+	opts: ParseOptions = { localDevelopment: false },
+): WatchConfig {
 	const errors: ConfigError[] = [];
 	const pairs = new Map<string, PairConfig>();
 	const groups = new Map<string, string[]>();
@@ -222,6 +297,11 @@ export function parseWatchConfig(raw: unknown): WatchConfig {
 			return;
 		}
 		allNames.push(r.data.name);
+		const bad = urlErrors(r.data, `pairs[${i}]`, opts);
+		if (bad.length > 0) {
+			errors.push(...bad);
+			return;
+		}
 		pairs.set(r.data.name, Object.freeze(r.data));
 	});
 	if (top.groups === undefined) {

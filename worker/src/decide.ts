@@ -1,139 +1,27 @@
 // The pure decision core: (state, observation, config, now) -> next state, agent commands and events. No I/O, no clock.
 import type { PairConfig } from "./config";
-import type {
-	Command,
-	CommandAction,
-	CommandOutcome,
-	Decision,
-	EventKind,
-	Evidence,
-	Observation,
-	OperatorCommand,
-	PairEvent,
-	PairState,
-	PendingCommand,
-	Severity,
-	StandbyView,
-	StateName,
-} from "./types";
-import { describeStandby, otherVotes, tickEvidence, verdict } from "./witness";
+import { Draft, HOUR_MS } from "./decide-draft";
+import { fmtMs, nextTerm, startDemotion } from "./decide-moves";
+import { onOperator } from "./decide-operator";
+import { onCommand } from "./decide-outcome";
+import { countProbe, watchMaintenance, watchTerms, watchWitnesses } from "./decide-watch";
+import type { Decision, Evidence, Observation, PairState, StandbyView, StateName } from "./types";
+import {
+	describeStandby,
+	otherVotes,
+	standbyGatewayNotReady,
+	tickEvidence,
+	verdict,
+	workerVerdict,
+} from "./witness";
 
-const HOUR_MS = 3_600_000;
+export { initialState, opIdFor } from "./decide-draft";
 
-export function initialState(now: number): PairState {
-	return {
-		state: "primary-active",
-		active: "primary",
-		term: 0,
-		since: now,
-		activeSince: now,
-		fails: 0,
-		oks: 0,
-		standbyMisses: 0,
-		pending: null,
-		failovers: [],
-		resumeTo: null,
-		reason: "watching the primary",
-		announced: [],
-	};
-}
-
-/** The operation id of a command: deterministic, so re-sending it is a poll, never a second run. */
-export function opIdFor(
-	pair: string,
-	action: CommandAction,
-	term: number,
-	attempt: number,
-): string {
-	return `${pair}:${action}:t${term}:a${attempt}`;
-}
-
-/** Accumulates the next state and its outputs; every transition goes through `moveTo`. */
-class Draft {
-	commands: Command[] = [];
-	readonly events: PairEvent[] = [];
-	refused: string | undefined;
-	s: PairState;
-
-	constructor(
-		prev: PairState,
-		readonly config: PairConfig,
-		readonly now: number,
-	) {
-		this.s = { ...prev, failovers: prev.failovers.filter((t) => now - t < HOUR_MS) };
-	}
-
-	moveTo(to: StateName, reason: string): void {
-		if (to !== this.s.state) {
-			this.s.since = this.now;
-			this.s.announced = [];
-		}
-		this.s.state = to;
-		this.s.reason = reason;
-	}
-
-	event(
-		kind: EventKind,
-		severity: Severity,
-		from: StateName,
-		summary: string,
-		evidence: Evidence[],
-		next = "",
-		notify = true,
-	): void {
-		this.events.push({
-			kind,
-			severity,
-			at: this.now,
-			from,
-			to: this.s.state,
-			term: this.s.term,
-			summary,
-			evidence,
-			next,
-			notify,
-		});
-	}
-
-	/** Announces a condition once while the pair stays in the current state. */
-	once(kind: EventKind): boolean {
-		if (this.s.announced.includes(kind)) return false;
-		this.s.announced = [...this.s.announced, kind];
-		return true;
-	}
-
-	issue(action: CommandAction, term: number, attempt: number): void {
-		const pending: PendingCommand = {
-			action,
-			target: action === "sync" ? "primary" : "standby",
-			term,
-			opId: opIdFor(this.config.name, action, term, attempt),
-			attempt,
-			issuedAt: this.now,
-		};
-		this.s.pending = pending;
-		this.commands.push(strip(pending));
-	}
-
-	/** Re-send the pending command (same op id): the agent answers with its current progress. */
-	poll(): void {
-		if (this.s.pending) this.commands.push(strip(this.s.pending));
-	}
-
-	done(): Decision {
-		const d: Decision = { state: this.s, commands: this.commands, events: this.events };
-		if (this.refused !== undefined) d.refused = this.refused;
-		return d;
-	}
-}
-
-function strip(p: PendingCommand): Command {
-	return { action: p.action, target: p.target, term: p.term, opId: p.opId };
-}
-
-function activeState(d: Draft): StateName {
-	return d.s.active === "primary" ? "primary-active" : "standby-active";
-}
+/**
+ * A primary that fails again within this long of a failback is flapping: the failback that follows
+ * the next failover is held. An hour, the same window as maxFailoversPerHour, so one rule covers both.
+ */
+export const FLAP_WINDOW_MS = HOUR_MS;
 
 export function decide(
 	state: PairState,
@@ -150,7 +38,7 @@ export function decide(
 			onCommand(d, obs.outcome);
 			break;
 		case "operator":
-			onOperator(d, obs.command);
+			onOperator(d, obs.command, obs.term);
 			break;
 		default:
 			obs satisfies never;
@@ -163,30 +51,16 @@ type Tick = Extract<Observation, { kind: "tick" }>;
 function onTick(d: Draft, obs: Tick): void {
 	const s = d.s;
 	const cfg = d.config;
-	if (obs.probe.ok) {
-		s.oks += 1;
-		s.fails = 0;
-	} else {
-		s.fails += 1;
-		s.oks = 0;
-	}
 	const standby = obs.standby;
+	const evidenceNow = () =>
+		tickEvidence(obs.probe, s.fails, s.oks, standby, obs.tailscale, cfg, obs.primaryAgent);
+	countProbe(d, obs, evidenceNow());
 	if (standby?.reachable === false) s.standbyMisses += 1;
 	else if (standby?.reachable) s.standbyMisses = 0;
-	if (standby?.reachable && standby.term > s.term && !s.pending) {
-		const from = s.term;
-		s.term = standby.term;
-		d.event(
-			"term-adopted",
-			"info",
-			s.state,
-			`adopted term ${standby.term} from the standby agent (was ${from})`,
-			[{ witness: "standby", saw: `agent reports term ${standby.term}` }],
-			"",
-			false,
-		);
-	}
-	const evidence = tickEvidence(obs.probe, s.fails, s.oks, standby, obs.tailscale, cfg);
+	watchTerms(d, obs);
+	const evidence = evidenceNow();
+	watchWitnesses(d, obs, evidence);
+	if (watchMaintenance(d, obs, evidence)) return;
 
 	switch (s.state) {
 		case "paused":
@@ -262,7 +136,11 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	standbyReachableNotice(d, obs.standby, evidence);
 	standbyServingNotice(d, obs.standby, evidence);
 
-	if (s.fails < cfg.failThreshold) {
+	const worker = workerVerdict(obs.probe);
+	// Judged only on a tick whose own probe says down: a refused answer or a probe held by the restart
+	// grace leaves the count where it was but decides nothing.
+	const judging = s.fails >= cfg.failThreshold && d.failCounted;
+	if (!judging) {
 		if (from === "suspect-partition" && obs.probe.ok) {
 			d.moveTo("primary-active", "primary ready again");
 			d.event(
@@ -273,13 +151,24 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 				evidence,
 			);
 		} else if (from === "primary-active") {
-			s.reason = obs.probe.ok ? "primary ready" : "primary probe failing, below the threshold";
+			s.reason = obs.probe.ok
+				? "primary ready"
+				: worker.class === "refused"
+					? "the primary's readiness URL refuses the Worker (a config problem, not counted)"
+					: !d.failCounted
+						? "the primary's gateway is starting (restart grace)"
+						: "primary probe failing, below the threshold";
 		}
 		standbyUnreachableNotice(d, obs.standby, evidence);
 		return;
 	}
 
 	if (obs.standby?.reachable === false) {
+		if (s.standbyMisses < cfg.failThreshold) {
+			// One missed status poll on the threshold tick is noise, as everywhere else: wait a tick.
+			s.reason = `primary failing; the standby agent missed ${s.standbyMisses} poll(s), judging again next tick`;
+			return;
+		}
 		d.moveTo("both-down", "primary failing and the standby agent unreachable");
 		d.event(
 			"both-down",
@@ -293,14 +182,20 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	}
 
 	const votes = otherVotes(cfg, obs.standby, obs.tailscale);
-	const v = verdict(votes, cfg.witnesses.quorum);
+	const v = verdict(
+		votes,
+		cfg.witnesses.quorum,
+		worker.class === "down" ? worker.level : "connection",
+	);
 	switch (v) {
 		case "down":
 		case "alone": {
 			const why =
 				v === "alone"
 					? `primary failed ${s.fails} probes in a row (the Worker's probe is the only witness configured)`
-					: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
+					: worker.class === "down" && worker.level === "service"
+						? `primary failed ${s.fails} probes in a row with an HTTP answer (the Worker's path works, so no partition) and no witness sees it ready`
+						: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
 			startPromotion(d, from, why, evidence);
 			return;
 		}
@@ -333,20 +228,13 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 function startPromotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
 	const s = d.s;
 	const cfg = d.config;
-	if (s.failovers.length >= cfg.maxFailoversPerHour) {
-		d.moveTo("held", `flap damping: ${s.failovers.length} failovers in the last hour`);
-		d.event(
-			"held",
-			"critical",
-			from,
-			`${why}, but ${s.failovers.length} failovers already happened in the last hour (maxFailoversPerHour ${cfg.maxFailoversPerHour}): holding on the ${s.active} instead of failing over again`,
-			evidence,
-			"Find out why the primary keeps failing, then resume the pair (POST /api/v1/pairs/<pair>/resume) or force a promotion.",
-		);
-		return;
-	}
-	s.term += 1;
+	const term = nextTerm(d, from, evidence);
+	if (term === null) return;
+	s.term = term;
 	s.failovers = [...s.failovers, d.now];
+	// Damping holds the failback, never the failover: the pair rests on the side that works.
+	const flapped = s.lastFailbackAt != null && d.now - s.lastFailbackAt < FLAP_WINDOW_MS;
+	const tooMany = s.failovers.length > cfg.maxFailoversPerHour;
 	// A failback sync still in flight is moot once the primary is down again.
 	d.commands = d.commands.filter((c) => c.action !== "sync");
 	d.moveTo("promoting", why);
@@ -359,6 +247,19 @@ function startPromotion(d: Draft, from: StateName, why: string, evidence: Eviden
 		evidence,
 		"Nothing to do: the standby pulls the workspace and starts its gateway. You will be told when it is serving.",
 	);
+	if ((flapped || tooMany) && !s.failbackHeld) {
+		s.failbackHeld = true;
+		d.event(
+			"failback-held",
+			"warning",
+			"promoting",
+			flapped
+				? `primary flapping, failback held: it failed again ${fmtMs(d.now - (s.lastFailbackAt ?? d.now))} after the last failback`
+				: `primary flapping, failback held: ${s.failovers.length} failovers in the last hour (maxFailoversPerHour ${cfg.maxFailoversPerHour})`,
+			evidence,
+			"The pair stays on the standby once it is serving. Find out why the primary keeps failing, then resume the pair (POST /api/v1/pairs/<pair>/resume) or fail back by hand.",
+		);
+	}
 }
 
 function tickInFlight(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]): void {
@@ -402,10 +303,22 @@ function tickStandbyActive(d: Draft, standby: StandbyView | undefined, evidence:
 		return;
 	}
 	standbyUnreachableNotice(d, standby, evidence);
+	if (watchActiveStandby(d, standby, evidence)) return;
 	const activeFor = d.now - s.activeSince;
-	const recovered = s.oks >= cfg.recoverThreshold && activeFor >= cfg.minActiveSeconds * 1000;
+	const upFor = s.okSince != null && s.oks > 0 ? d.now - s.okSince : 0;
+	const recovered =
+		s.oks >= cfg.recoverThreshold &&
+		upFor >= cfg.recoverSeconds * 1000 &&
+		activeFor >= cfg.minActiveSeconds * 1000;
+	if (s.failbackHeld) {
+		s.reason = "primary flapping, failback held; resume or fail back by hand";
+		return;
+	}
 	if (!recovered) {
-		s.reason = s.oks > 0 ? `primary ready ${s.oks}/${cfg.recoverThreshold}` : "standby serving";
+		s.reason =
+			s.oks > 0
+				? `primary ready ${s.oks}/${cfg.recoverThreshold} probes, ${fmtMs(upFor)} of ${cfg.recoverSeconds} s`
+				: "standby serving";
 		return;
 	}
 	if (cfg.failback === "manual") {
@@ -415,26 +328,71 @@ function tickStandbyActive(d: Draft, standby: StandbyView | undefined, evidence:
 				"failback-awaiting",
 				"info",
 				"standby-active",
-				`the primary has been ready for ${s.oks} probes; failback is manual`,
+				`the primary has been ready for ${s.oks} probes (${fmtMs(upFor)}); failback is manual`,
 				evidence,
 				"When ready, POST /api/v1/pairs/<pair>/failback (or press Failback on the status page).",
 			);
 		}
 		return;
 	}
-	startDemotion(d, "standby-active", `primary ready for ${s.oks} probes in a row`, evidence);
-}
-
-function startDemotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
-	d.moveTo("demoting", why);
-	d.issue("demote", d.s.term, 1);
-	d.event(
-		"demoting",
-		"info",
-		from,
-		`failing back to the primary: ${why}. The standby stops its gateway and pushes its workspace first`,
+	startDemotion(
+		d,
+		"standby-active",
+		`primary ready for ${s.oks} probes in a row (${fmtMs(upFor)} since it returned)`,
 		evidence,
 	);
+}
+
+/**
+ * Watches the side that serves: the standby's own gateway not ready for `failThreshold` polls is
+ * critical (once). If the primary is ready by then, fail back at once (no minActiveSeconds, no
+ * recoverSeconds, no flap hold: the serving side is the broken one). Returns true when it moved.
+ */
+function watchActiveStandby(
+	d: Draft,
+	standby: StandbyView | undefined,
+	evidence: Evidence[],
+): boolean {
+	const s = d.s;
+	const cfg = d.config;
+	if (!standby?.reachable) return false;
+	const bad = standbyGatewayNotReady(standby);
+	if (bad === null) {
+		d.clear("active-not-ready", () =>
+			d.event(
+				"condition-cleared",
+				"info",
+				s.state,
+				"the standby's gateway is ready again",
+				evidence,
+			),
+		);
+		return false;
+	}
+	const what =
+		bad === "inactive"
+			? "the standby's gateway is not running"
+			: `the standby's gateway is ${bad.state}${bad.failing.length ? ` (failing ${bad.failing.join(", ")})` : ""}`;
+	const primaryReady = s.oks >= cfg.failThreshold;
+	d.see(
+		"active-not-ready",
+		`${what} while it is the active side`,
+		() =>
+			d.event(
+				"active-not-ready",
+				"critical",
+				s.state,
+				`${what} for ${cfg.failThreshold} polls while it is the active side${primaryReady ? "; the primary is ready, failing back" : "; the primary is not ready either"}`,
+				evidence,
+				primaryReady
+					? "Nothing to do now: failing back to the primary. Look at the standby's gateway logs."
+					: "Check both gateways: nothing is serving. Look at the standby's gateway (journalctl -u openclaw-gateway) first.",
+			),
+		{ after: cfg.failThreshold },
+	);
+	if (!d.raised("active-not-ready") || !primaryReady) return false;
+	startDemotion(d, "standby-active", `${what} and the primary is ready`, evidence);
+	return true;
 }
 
 function tickBothDown(d: Draft, obs: Tick, evidence: Evidence[]): void {
@@ -472,326 +430,6 @@ function tickBothDown(d: Draft, obs: Tick, evidence: Evidence[]): void {
 	}
 	// The standby answers again while the primary still fails: judge afresh (promote or suspect a partition).
 	if (standbyBack) tickPrimaryActive(d, obs, evidence, "both-down");
-}
-
-function onCommand(d: Draft, outcome: CommandOutcome): void {
-	const s = d.s;
-	const p = s.pending;
-	if (!p || p.opId !== outcome.opId) return; // A late answer for a superseded command changes nothing.
-	// Paused means nothing moves and nothing is sent. The op stays pending: resume polls the same op id
-	// and the agent replays this result (a repeated id returns the first result).
-	if (s.state === "paused") return;
-	const evidence: Evidence[] = [
-		{
-			witness: "agent",
-			saw: `${outcome.action} ${outcome.opId}: ${outcome.result}: ${outcome.detail}`,
-		},
-	];
-	if (outcome.result === "running") return;
-	if (p.action === "sync") return onSyncOutcome(d, p, outcome, evidence);
-	if (outcome.result === "unreachable") return; // Polled again next tick; a lost standby is caught by tickInFlight.
-	const from = s.state;
-	if (outcome.result === "succeeded") {
-		s.pending = null;
-		if (p.action === "promote") {
-			s.active = "standby";
-			s.activeSince = d.now;
-			s.oks = 0;
-			d.moveTo("standby-active", "standby promoted and ready");
-			if (s.drill) {
-				continueDrill(d, evidence);
-				return;
-			}
-			d.event(
-				"promoted",
-				"critical",
-				from,
-				`the standby is serving (term ${s.term})`,
-				evidence,
-				"Nothing to do now. Fix the primary; failback happens automatically once it has been ready for a while (or manually, if failback is manual).",
-			);
-		} else {
-			s.active = "primary";
-			s.activeSince = d.now;
-			s.fails = 0;
-			d.moveTo("primary-active", "failback complete");
-			d.event(
-				"demoted",
-				"info",
-				from,
-				"failback complete: the standby stopped and pushed its workspace; the primary is active",
-				evidence,
-				d.config.primary.agentUrl
-					? ""
-					: "No primary agent is configured: run `git pull` in the primary's workspace to get what the standby wrote.",
-			);
-			if (d.config.primary.agentUrl) d.issue("sync", s.term, 1);
-			if (s.drill) endDrill(d, true, "");
-		}
-		return;
-	}
-	const verb = p.action === "promote" ? "promotion" : "failback";
-	if (outcome.result === "unsupported") {
-		s.pending = null;
-		// The shell cannot send commands at all (no or a bad WATCHDOG_PRIVATE_KEY): say what it would have done.
-		d.moveTo("held", `cannot ${p.action}: ${outcome.detail}`);
-		d.event(
-			p.action === "promote" ? "promote-failed" : "demote-failed",
-			"critical",
-			from,
-			`${outcome.detail}; nothing was sent`,
-			evidence,
-			"Set WATCHDOG_PRIVATE_KEY (npx wrangler secret put WATCHDOG_PRIVATE_KEY) and the standby agent's URL, then resume the pair.",
-		);
-		endDrill(d, false, `the ${p.action} could not be sent`);
-		freshTermAfterGivingUp(d, p);
-		return;
-	}
-	// failed or rejected
-	const failedKind = p.action === "promote" ? "promote-failed" : "demote-failed";
-	if (p.attempt >= d.config.commandAttempts) {
-		s.pending = null;
-		d.moveTo("held", `${verb} failed ${p.attempt} times`);
-		endDrill(d, false, `the ${p.action} failed ${p.attempt} times`);
-		d.event(
-			failedKind,
-			"critical",
-			from,
-			`${verb} failed ${p.attempt} times (${outcome.result}: ${outcome.detail}); holding for an operator`,
-			evidence,
-			`Look at the standby agent's status and logs (failover-agent call <url> status). Fix the cause, then resume the pair or force a ${p.action}.`,
-		);
-		freshTermAfterGivingUp(d, p);
-		return;
-	}
-	// A rejection for a stale term means the agent has seen a newer one: move past it.
-	let term = p.term;
-	if (outcome.result === "rejected" && p.action === "promote") {
-		term = s.term + 1;
-		s.term = term;
-	}
-	d.issue(p.action, term, p.attempt + 1);
-	d.event(
-		failedKind,
-		"warning",
-		from,
-		`${verb} attempt ${p.attempt} ${outcome.result}: ${outcome.detail}; retrying (attempt ${p.attempt + 1} of ${d.config.commandAttempts})`,
-		evidence,
-	);
-}
-
-/** The standby is up in a drill: demote at once, unless the primary has really failed meanwhile. */
-function continueDrill(d: Draft, evidence: Evidence[]): void {
-	const s = d.s;
-	const drill = s.drill;
-	if (!drill) return;
-	const promoteMs = d.now - drill.startedAt;
-	s.drill = { ...drill, promotedAt: d.now };
-	if (s.fails > 0) {
-		// Failing back now would stop the only gateway that works: keep the standby, as a real failover.
-		endDrill(d, false, "the primary started failing during the drill; staying on the standby");
-		d.event(
-			"promoted",
-			"critical",
-			"promoting",
-			`drill turned into a real failover: the primary is failing, so the standby keeps serving (term ${s.term})`,
-			evidence,
-			"Fix the primary; failback follows the usual rules.",
-		);
-		return;
-	}
-	startDemotion(
-		d,
-		"standby-active",
-		`drill: the standby was ready ${fmtMs(promoteMs)} after the drill started`,
-		evidence,
-	);
-}
-
-/** Records how a drill ended (when one is running) and says so in one notified event. */
-function endDrill(d: Draft, ok: boolean, why: string): void {
-	const s = d.s;
-	const drill = s.drill;
-	if (!drill) return;
-	const promoteMs = drill.promotedAt !== undefined ? drill.promotedAt - drill.startedAt : undefined;
-	const demoteMs = ok && drill.promotedAt !== undefined ? d.now - drill.promotedAt : undefined;
-	const outcome = ok
-		? `drill passed: promote ${fmtMs(promoteMs ?? 0)}, demote ${fmtMs(demoteMs ?? 0)}, total ${fmtMs(d.now - drill.startedAt)}`
-		: `drill failed: ${why}`;
-	s.lastDrill = { ...drill, finishedAt: d.now, ok, outcome };
-	s.drill = null;
-	d.event(
-		"drill",
-		ok ? "info" : "warning",
-		s.state,
-		outcome,
-		[],
-		ok ? "" : "Look at the event log and the standby agent's status before relying on failover.",
-	);
-}
-
-function fmtMs(ms: number): string {
-	return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
-/**
- * A demote given up on must not be repeated under the same op ids: the next demote in this term would
- * start again at attempt 1, and the agent would replay this failure instead of running it. A promotion
- * needs nothing here, since every new one takes a new term anyway.
- */
-function freshTermAfterGivingUp(d: Draft, p: PendingCommand): void {
-	if (p.action === "demote") d.s.term = Math.max(d.s.term, p.term + 1);
-}
-
-function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evidence: Evidence[]) {
-	const s = d.s;
-	if (outcome.result === "succeeded") {
-		s.pending = null;
-		d.event(
-			"synced",
-			"info",
-			s.state,
-			"the primary pulled the standby's workspace",
-			evidence,
-			"",
-			false,
-		);
-		return;
-	}
-	if (outcome.result === "unreachable" && p.attempt < d.config.commandAttempts) {
-		s.pending = { ...p, attempt: p.attempt + 1 };
-		return; // Same op id, polled next tick.
-	}
-	if (
-		(outcome.result === "failed" || outcome.result === "rejected") &&
-		p.attempt < d.config.commandAttempts
-	) {
-		d.issue("sync", p.term, p.attempt + 1);
-		return;
-	}
-	s.pending = null;
-	d.event(
-		"sync-failed",
-		"warning",
-		s.state,
-		`the primary could not pull the standby's workspace (${outcome.result}: ${outcome.detail})`,
-		evidence,
-		"The standby's work is on the git remote (or a failover/<time> branch). Run `git pull` in the primary's workspace.",
-	);
-}
-
-function onOperator(d: Draft, command: OperatorCommand): void {
-	const s = d.s;
-	const from = s.state;
-	const ev: Evidence[] = [{ witness: "operator", saw: `operator: ${command}` }];
-	switch (command) {
-		case "pause":
-			if (from === "paused") {
-				d.refused = "the pair is already paused";
-				return;
-			}
-			s.resumeTo = from;
-			d.moveTo("paused", "paused by the operator");
-			d.event(
-				"paused",
-				"info",
-				from,
-				"paused by the operator: no failover or failback until resumed",
-				ev,
-				"Resume the pair when maintenance is over.",
-			);
-			return;
-		case "resume": {
-			if (from !== "paused" && from !== "held") {
-				d.refused = `resume applies to a paused or held pair; this pair is ${from}`;
-				return;
-			}
-			const to = from === "paused" && s.resumeTo ? s.resumeTo : activeState(d);
-			s.resumeTo = null;
-			if (from === "held") s.failovers = [];
-			d.moveTo(to, `resumed by the operator (was ${from})`);
-			d.event("resumed", "info", from, `resumed by the operator; back to ${to}`, ev);
-			if (s.pending && (to === "promoting" || to === "demoting" || to === "primary-active"))
-				d.poll();
-			return;
-		}
-		case "promote":
-			if (from === "paused") {
-				d.refused = "the pair is paused: resume it first";
-				return;
-			}
-			if (s.active === "standby") {
-				d.refused = "the standby is already active";
-				return;
-			}
-			if (s.pending && s.pending.action !== "sync") {
-				d.refused = `a ${s.pending.action} is already in progress`;
-				return;
-			}
-			d.event("operator", "info", from, "operator forced a promotion", ev, "", false);
-			s.term += 1;
-			s.failovers = [...s.failovers, d.now];
-			d.moveTo("promoting", "promotion forced by the operator");
-			d.issue("promote", s.term, 1);
-			d.event(
-				"promoting",
-				"critical",
-				from,
-				`failing over to the standby (term ${s.term}): forced by the operator`,
-				ev,
-				"Nothing to do: the standby pulls the workspace and starts its gateway. You will be told when it is serving.",
-			);
-			return;
-		case "demote":
-		case "failback":
-			if (from === "paused") {
-				d.refused = "the pair is paused: resume it first";
-				return;
-			}
-			if (s.active !== "standby" || s.pending) {
-				d.refused =
-					s.active !== "standby"
-						? `${command} applies when the standby is active; the primary is active`
-						: `a ${s.pending?.action} is already in progress`;
-				return;
-			}
-			if (command === "failback" && from !== "standby-active") {
-				d.refused = `failback applies in standby-active; this pair is ${from} (use demote to force)`;
-				return;
-			}
-			startDemotion(d, from, `${command} requested by the operator`, ev);
-			return;
-		case "drill": {
-			const why =
-				from !== "primary-active"
-					? `a drill starts from primary-active; this pair is ${from}`
-					: s.pending && s.pending.action !== "sync"
-						? `a ${s.pending.action} is already in progress`
-						: s.fails > 0
-							? "the primary is failing right now: a drill needs a healthy primary to fail back to"
-							: undefined;
-			if (why !== undefined) {
-				d.refused = why;
-				return;
-			}
-			// A drill is a test, not a failure: it does not count toward flap damping.
-			s.term += 1;
-			s.drill = { startedAt: d.now };
-			d.commands = d.commands.filter((c) => c.action !== "sync");
-			d.moveTo("promoting", "drill: promoting the standby");
-			d.issue("promote", s.term, 1);
-			d.event(
-				"drill",
-				"info",
-				from,
-				`drill started (term ${s.term}): promoting the standby, then failing back as soon as it is ready`,
-				ev,
-			);
-			return;
-		}
-		default:
-			command satisfies never;
-	}
 }
 
 /** The standby view as one sentence, for the API and status page. */

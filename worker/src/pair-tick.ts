@@ -1,8 +1,10 @@
 // One pair's turn: gather witnesses, decide, persist, then run decide's commands and feed their outcomes back.
+import type { Lease } from "../../protocol";
 import type { AgentClient } from "./agent-client";
-import type { PairConfig } from "./config";
+import { hasAgent, leaseSecondsOf, type PairConfig } from "./config";
 import { deadline } from "./deadline";
 import { decide, initialState } from "./decide";
+import { buildLease } from "./lease";
 import { probeHttp } from "./probe";
 import type { Store } from "./store";
 import type {
@@ -13,6 +15,7 @@ import type {
 	OperatorCommand,
 	PairEvent,
 	PairState,
+	PrimaryAgentView,
 	ProbeResult,
 	StandbyView,
 	TailscaleView,
@@ -46,10 +49,15 @@ export interface PairTurnDeps {
 	/** Hands events to the notifiers; must not block (agent calls never wait for notifications). */
 	notify: (pair: string, events: readonly PairEvent[]) => void;
 	/** This tick's witness views, kept in memory for the status API. */
-	onWitnesses?: (
-		pair: string,
-		views: { standby: StandbyView | undefined; tailscale: TailscaleView | undefined },
-	) => void;
+	onWitnesses?: (pair: string, views: WitnessSnapshot) => void;
+}
+
+/** What one tick's witnesses answered; undefined: not asked (not configured, or no client). */
+export interface WitnessSnapshot {
+	standby: StandbyView | undefined;
+	tailscale: TailscaleView | undefined;
+	/** The primary's own agent; undefined when no primary agent is configured (restart grace off). */
+	primaryAgent?: PrimaryAgentView | undefined;
 }
 
 export interface TickReport {
@@ -75,8 +83,17 @@ export async function tickPair(
 	const endsAt = deps.perfNow() + budgetMs;
 	const before = store.state(pair.name);
 	const inFlight = (before?.pending ?? null) !== null;
-	// The standby is asked when it is a witness, or when a command is in flight (decide() watches it then).
-	const askStandby = pair.witnesses.standby || inFlight;
+	// The standby is asked when it is a witness, when a command is in flight (decide() watches it then),
+	// and while it is the active side (its own gateway is watched, and its lease must be renewed).
+	const askStandby = pair.witnesses.standby || inFlight || before?.active === "standby";
+	// Both agents get the lease every tick: the state in force now says who may replicate to the main
+	// branch (worker/src/lease.ts); the agents sign nothing with it, they only verify it.
+	const lease = buildLease(
+		pair.name,
+		before ?? initialState(deps.clock()),
+		deps.clock(),
+		leaseSecondsOf(pair),
+	);
 	// A command in flight is polled after the witnesses, so they end a little early: a primary that hung
 	// until the tick's deadline would leave the poll no time on every tick, and the pair would never
 	// learn that its promotion finished.
@@ -85,7 +102,10 @@ export async function tickPair(
 		polls && Number.isFinite(budgetMs) ? Math.min(COMMAND_RESERVE_MS, budgetMs / 4) : 0;
 	const witnessDl = reserve > 0 ? deadline(budgetMs - reserve, signal) : undefined;
 	const witnessSignal = witnessDl?.signal ?? signal;
-	const [probe, standby, tailscale] = await Promise.all([
+	// The primary's agent is read every tick when configured: its report on its own gateway tells a
+	// restart ("starting") from an outage, so it must be as fresh as the probe it qualifies.
+	const askPrimary = hasAgent(pair, "primary") && deps.agent.primaryStatus !== undefined;
+	const [probe, standby, tailscale, primaryAgent] = await Promise.all([
 		probeHttp(pair.primary.readyUrl, {
 			fetch: deps.fetch,
 			timeoutMs: pair.probeTimeoutMs,
@@ -94,16 +114,18 @@ export async function tickPair(
 			now: deps.perfNow,
 			signal: witnessSignal,
 		}),
-		askStandby ? standbyView(deps.agent, witnessSignal) : undefined,
+		askStandby ? standbyView(deps.agent, witnessSignal, lease) : undefined,
 		deps.tailscale ? deps.tailscale(witnessSignal) : undefined,
+		askPrimary ? primaryAgentView(deps.agent, witnessSignal, lease) : undefined,
 	]).finally(() => witnessDl?.clear());
-	deps.onWitnesses?.(pair.name, { standby, tailscale });
+	deps.onWitnesses?.(pair.name, { standby, tailscale, primaryAgent });
 	const now = deps.clock();
 	// Read the state again: an operator command may have landed while the witnesses answered.
 	const state = store.state(pair.name) ?? initialState(now);
 	const obs: Observation = { kind: "tick", probe };
 	if (standby !== undefined) obs.standby = standby;
 	if (tailscale !== undefined) obs.tailscale = tailscale;
+	if (primaryAgent !== undefined) obs.primaryAgent = primaryAgent;
 	const d = decide(state, obs, pair, now);
 	store.commitTick(
 		pair.name,
@@ -211,14 +233,35 @@ function notifyAll(deps: PairTurnDeps, events: readonly PairEvent[]): void {
 async function standbyView(
 	agent: AgentClient,
 	signal: AbortSignal,
+	lease: Lease,
 ): Promise<StandbyView | undefined> {
 	try {
-		return await raceSignal(agent.status(signal), signal, () => ({
+		return await raceSignal(agent.status(signal, lease), signal, () => ({
 			reachable: false as const,
 			reason: "no answer before the tick's deadline",
 		}));
 	} catch (e) {
 		console.error("agent client status() threw (a bug: failures must be values)", e);
+		return { reachable: false, reason: `agent client error: ${errorText(e)}` };
+	}
+}
+
+async function primaryAgentView(
+	agent: AgentClient,
+	signal: AbortSignal,
+	lease: Lease,
+): Promise<PrimaryAgentView | undefined> {
+	try {
+		return await raceSignal(
+			agent.primaryStatus?.(signal, lease) ?? Promise.resolve(undefined),
+			signal,
+			() => ({
+				reachable: false as const,
+				reason: "no answer before the tick's deadline",
+			}),
+		);
+	} catch (e) {
+		console.error("agent client primaryStatus() threw (a bug: failures must be values)", e);
 		return { reachable: false, reason: `agent client error: ${errorText(e)}` };
 	}
 }

@@ -1,9 +1,16 @@
 // What the status API shows of a pair: shapes returned by the Watchdog's RPC methods, built from the store.
-import type { ConfigError, PairConfig } from "./config";
+import { type ConfigError, hasAgent, type PairConfig } from "./config";
 import type { LoadedConfig } from "./config-cache";
 import type { NotificationStatus } from "./notification-hub";
 import type { ObservationRow, Store } from "./store";
-import type { PairState, Side, StandbyView, StateName } from "./types";
+import type {
+	GatewayReport,
+	PairState,
+	PrimaryAgentView,
+	Side,
+	StandbyView,
+	StateName,
+} from "./types";
 import { describeStandby } from "./witness";
 
 export interface PairSummary {
@@ -21,6 +28,13 @@ export interface PairSummary {
 	lastTickAt: number | null;
 	nextTickAt: number | null;
 	lastObservation: ObservationRow | null;
+	/**
+	 * What the judge has raised and not yet cleared (a refused readiness URL, a silent or broken
+	 * witness, the active side not ready, a term anomaly), one sentence each; from PairState.conditions.
+	 */
+	problems?: string[];
+	/** Whether the restart grace applies, in one sentence ("off: no primary agent configured" ...). */
+	restartGrace?: string;
 }
 
 export interface WitnessViews {
@@ -32,6 +46,43 @@ export interface WitnessViews {
 		summary: string;
 	};
 	tailscale: { configured: boolean; summary: string };
+	/** The primary's own agent (its gateway's local readiness, its maintenance window). */
+	primaryAgent?: {
+		/** False without `primary.agentUrl`: the restart grace is then off. */
+		configured: boolean;
+		/** Last view this object saw since it started; null when not polled. */
+		view: PrimaryAgentView | null;
+		summary: string;
+	};
+}
+
+/** The line the page shows for a pair without a primary agent. */
+export const NO_PRIMARY_AGENT = "restart grace off (no primary agent)";
+
+/** One line for people on an agent's report of its own gateway. */
+export function describeGateway(g: GatewayReport): string {
+	const up = g.uptimeMs !== undefined ? `, up ${Math.round(g.uptimeMs / 1000)} s` : "";
+	return `its gateway ${g.state}${up}: ${g.detail} (checked ${Math.round(g.ageMs / 1000)} s before the poll)`;
+}
+
+/** The primary agent's witness line: what its gateway is doing, and any maintenance window. */
+export function describePrimaryAgent(
+	configured: boolean,
+	view: PrimaryAgentView | undefined,
+	now: number,
+): string {
+	if (!configured) return NO_PRIMARY_AGENT;
+	if (view === undefined) return "not polled yet";
+	if (!view.reachable) return `primary agent unreachable: ${view.reason}`;
+	const gateway =
+		view.gateway === null
+			? "the agent does not report its gateway (an agent older than the field, or no check yet)"
+			: describeGateway(view.gateway);
+	const window =
+		view.maintenanceUntil !== null && view.maintenanceUntil > now
+			? `; maintenance until ${new Date(view.maintenanceUntil).toISOString()}`
+			: "";
+	return `${gateway}${window}`;
 }
 
 export interface PairDetail extends PairSummary {
@@ -68,7 +119,25 @@ export function summarize(
 		lastTickAt: last ?? null,
 		nextTickAt: pair && last !== undefined ? last + pair.probeIntervalSeconds * 1000 : null,
 		lastObservation: store.observations(name, 1)[0] ?? null,
+		problems: pairProblems(s ?? undefined),
+		restartGrace: restartGrace(pair),
 	};
+}
+
+/** The raised conditions of a pair's state, one sentence each. */
+export function pairProblems(s: PairState | undefined): string[] {
+	const out: string[] = [];
+	for (const c of Object.values(s?.conditions ?? {})) if (c?.raised) out.push(c.text);
+	return out;
+}
+
+/** Whether the restart grace can apply: it needs the primary's agent to say its gateway is starting. */
+export function restartGrace(pair: PairConfig | undefined): string {
+	if (!pair) return "unknown (the pair's config has errors)";
+	if (!hasAgent(pair, "primary"))
+		return "off: no primary agent configured (primary.agentUrl or primary.agentPublicKey), so a restart counts like an outage";
+	if (pair.startGraceSeconds === 0) return "off: startGraceSeconds is 0";
+	return `on: up to ${pair.startGraceSeconds} s while the primary's agent reports its gateway starting`;
 }
 
 export function detail(
@@ -78,6 +147,8 @@ export function detail(
 	opts: {
 		observations: number;
 		standby: StandbyView | undefined;
+		/** The primary agent's last view; undefined when not configured or not polled yet. */
+		primaryAgent?: PrimaryAgentView | undefined;
 		nextAlarmAt: number | null;
 		notifications: NotificationStatus;
 		tailscaleSummary: string;
@@ -105,6 +176,15 @@ export function detail(
 			tailscale: {
 				configured: pair?.witnesses.tailscale !== undefined,
 				summary: opts.tailscaleSummary,
+			},
+			primaryAgent: {
+				configured: pair !== undefined && hasAgent(pair, "primary"),
+				view: opts.primaryAgent ?? null,
+				summary: describePrimaryAgent(
+					pair !== undefined && hasAgent(pair, "primary"),
+					opts.primaryAgent,
+					summary.lastTickAt ?? 0,
+				),
 			},
 		},
 		nextAlarmAt: opts.nextAlarmAt,

@@ -1,4 +1,5 @@
 // HTTP readiness probe of the primary: one GET with a deadline, answered as a ProbeResult value, never a throw.
+// What a result proves (up, down, refused-or-misdirected) is classified by protocol/probe-spec.ts, in witness.ts.
 import { deadline } from "./deadline";
 import type { ProbeResult } from "./types";
 
@@ -6,7 +7,7 @@ export interface ProbeOptions {
 	fetch: typeof fetch;
 	timeoutMs: number;
 	expectStatus: number;
-	/** When set, the body (its first MAX_BODY_BYTES) must contain this text. */
+	/** When set and not "", the body (its first MAX_BODY_BYTES) must contain this text (protocol/probe-spec.ts). */
 	expectBody?: string;
 	/** Clock for the latency figure, ms. */
 	now: () => number;
@@ -48,7 +49,7 @@ export async function probeHttp(url: string, opts: ProbeOptions): Promise<ProbeR
 				detail: `expected HTTP ${opts.expectStatus}, got ${status}${where}`,
 			};
 		}
-		if (opts.expectBody === undefined) {
+		if (opts.expectBody === undefined || opts.expectBody === "") {
 			await discard(res);
 			return { ok: true, status, ms: elapsed() };
 		}

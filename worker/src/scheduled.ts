@@ -1,5 +1,6 @@
-// The cron backstop: makes sure every watch group's Durable Object has a live alarm, and records a heartbeat.
+// The cron backstop: makes sure every watch group's Durable Object has a live alarm, records a heartbeat, pings HEARTBEAT_URL.
 import { loadConfig } from "./config-cache";
+import { pingHeartbeat } from "./heartbeat";
 import { type BackstopResult, watchdogFor } from "./watchdog";
 
 export type BackstopOutcome =
@@ -7,7 +8,7 @@ export type BackstopOutcome =
 	| { ok: false; group: string; error: string };
 
 export async function runBackstop(env: Env, now: number): Promise<BackstopOutcome[]> {
-	const config = loadConfig(env.WATCHDOG_CONFIG);
+	const config = loadConfig(env.WATCHDOG_CONFIG, env.LOCAL_DEVELOPMENT);
 	for (const e of config.globalErrors) console.error(`config: ${e.path}: ${e.message}`);
 	for (const [pair, errors] of config.pairErrors) {
 		for (const e of errors)
@@ -31,5 +32,16 @@ export async function runBackstop(env: Env, now: number): Promise<BackstopOutcom
 export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {
 	// The controller's time, unless the cron was delivered late: the clock comes in from outside, so the
 	// backstop is tested without fake timers.
-	await runBackstop(env, Math.max(Date.now(), controller.scheduledTime));
+	const outcomes = await runBackstop(env, Math.max(Date.now(), controller.scheduledTime));
+	await pingHeartbeat(env.HEARTBEAT_URL, { skip: heartbeatSkipReason(outcomes) });
 };
+
+/**
+ * Why this run must not tell the outside monitor "alive": no pair is watched at all, or a group's
+ * Durable Object did not answer (its loop may be dead). The monitor then alerts when pings stop.
+ */
+export function heartbeatSkipReason(outcomes: readonly BackstopOutcome[]): string | undefined {
+	if (outcomes.length === 0) return "no pair is watched (see /healthz for the config errors)";
+	const failed = outcomes.filter((o) => !o.ok).map((o) => o.group);
+	return failed.length > 0 ? `group(s) ${failed.join(", ")} did not answer` : undefined;
+}

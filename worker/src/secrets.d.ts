@@ -6,12 +6,22 @@ interface Env {
 	STATUS_PAGE?: string;
 	/** The Worker's public URL, linked from notifications (e.g. https://failover.example.workers.dev). */
 	PUBLIC_URL?: string;
+	/**
+	 * Optional dead-man's switch (Healthchecks-style ping URL): the cron GETs it once a minute while
+	 * every watch group answers. A secret: the path identifies the check. See worker/src/heartbeat.ts.
+	 */
+	HEARTBEAT_URL?: string;
 	/** Ed25519 private key the watchdog signs agent commands with (see docs/configuration.md). */
 	WATCHDOG_PRIVATE_KEY?: string;
 	/** Tailscale witness: an API key, or an OAuth client (id + secret) with devices:core:read. */
 	TAILSCALE_API_KEY?: string;
 	TAILSCALE_OAUTH_CLIENT_ID?: string;
 	TAILSCALE_OAUTH_CLIENT_SECRET?: string;
+	/**
+	 * "1" in local development only (the lab, the demo, the bench, the tests): accept loopback and
+	 * plain-http readiness and agent URLs. Never set in a deployment (see protocol/url-policy.ts).
+	 */
+	LOCAL_DEVELOPMENT?: string;
 	/** Tests only: a loopback Tailscale API stand-in. */
 	TAILSCALE_API_BASE?: string;
 	/** Notifiers (all optional, any combination; parsed by worker/src/notify/config.ts). */

@@ -1,4 +1,4 @@
-// Signed HTTP client for the agents of one pair: reads the standby's status and sends promote/demote/sync.
+// Signed HTTP client for the agents of one pair: reads both agents' status and sends promote/demote/sync.
 import {
 	ACTION_ROUTES,
 	type AnswerVerdict,
@@ -8,6 +8,8 @@ import {
 	ErrorResponseSchema,
 	HEADERS,
 	importPublicKey,
+	type Lease,
+	type LocalGateway,
 	MAX_TERM,
 	MAX_WAIT_MS,
 	type OperationRecord,
@@ -16,12 +18,19 @@ import {
 	type Role,
 	type StatusResponse,
 	StatusResponseSchema,
+	signLease,
 	signRequest,
 	TermSchema,
 	verifyAnswer,
 } from "../../protocol";
 import { deadline } from "./deadline";
-import type { Command, CommandOutcome, StandbyView } from "./types";
+import type {
+	Command,
+	CommandOutcome,
+	GatewayReport,
+	PrimaryAgentView,
+	StandbyView,
+} from "./types";
 
 export interface SignedAgentClientOptions {
 	/** The pair's name: part of every request's signed audience. */
@@ -151,28 +160,6 @@ export function operationOutcome(cmd: Command, op: OperationRecord): CommandOutc
 	}
 }
 
-/**
- * The standby's status as decide() reads it. `ageMs`: how old the status already was when read (0 for
- * an answer to this tick's request; the time since a dial-out agent pushed it), added to every age in it.
- */
-export function standbyViewOf(s: StatusResponse, ageMs: number): StandbyView {
-	return {
-		reachable: true,
-		term: s.term,
-		gatewayActive: s.gatewayActive,
-		primary: s.peer
-			? {
-					ok: s.peer.ok,
-					consecutiveFailures: s.peer.consecutiveFailures,
-					consecutiveSuccesses: s.peer.consecutiveSuccesses,
-					ageMs: s.peer.ageMs + ageMs,
-					latencyMs: s.peer.latencyMs,
-					...(s.peer.reason ? { reason: s.peer.reason } : {}),
-				}
-			: null,
-	};
-}
-
 function targetFor(side: Role, pair: string, url: string, keyText: string): AgentTarget {
 	const identity = (async () => ({
 		publicKey: await importPublicKey(keyText),
@@ -188,6 +175,59 @@ function targetFor(side: Role, pair: string, url: string, keyText: string): Agen
  * MAX_TERM by the schema); otherwise `reason` says why it is not, and nothing from the answer is used.
  */
 export type VerifiedStatus = { ok: true; status: StatusResponse } | { ok: false; reason: string };
+
+/**
+ * An agent's `local` as decide() sees it. `ageMs` is measured on the agent's own clock (its `now`
+ * minus its `checkedAt`), so a skewed clock between the Worker and the VPS does not age the report.
+ */
+export function gatewayReport(local: LocalGateway, agentNow: number): GatewayReport {
+	return {
+		state: local.state,
+		failing: [...local.failing],
+		...(local.uptimeMs !== undefined ? { uptimeMs: local.uptimeMs } : {}),
+		detail: local.detail,
+		ageMs: Math.max(0, Math.round(agentNow - local.checkedAt)),
+	};
+}
+
+/**
+ * The standby's status as decide() reads it. `ageMs`: how old the status already was when read (0 for
+ * an answer to this tick's request; the time since a dial-out agent pushed it), added to the peer
+ * probe's age. `local` and `maintenanceUntil` are left out for agents older than the fields, so
+ * decide() can tell "not reported" from "none".
+ */
+export function standbyViewOf(s: StatusResponse, ageMs: number): StandbyView {
+	const view: StandbyView = {
+		reachable: true,
+		term: s.term,
+		gatewayActive: s.gatewayActive,
+		primary: s.peer
+			? {
+					ok: s.peer.ok,
+					consecutiveFailures: s.peer.consecutiveFailures,
+					consecutiveSuccesses: s.peer.consecutiveSuccesses,
+					ageMs: s.peer.ageMs + ageMs,
+					latencyMs: s.peer.latencyMs,
+					...(s.peer.reason ? { reason: s.peer.reason } : {}),
+					// The status tells a refused or misdirected probe (3xx, 4xx) from a down one (5xx).
+					...(s.peer.status !== undefined ? { status: s.peer.status } : {}),
+				}
+			: null,
+	};
+	if (s.local !== undefined) view.gateway = s.local ? gatewayReport(s.local, s.now) : null;
+	if (s.maintenanceUntil !== undefined) view.maintenanceUntil = s.maintenanceUntil;
+	return view;
+}
+
+/** The primary agent's status as decide() reads it; an agent older than `local` has `gateway: null`. */
+export function primaryViewOf(s: StatusResponse): PrimaryAgentView {
+	return {
+		reachable: true,
+		term: s.term,
+		gateway: s.local ? gatewayReport(s.local, s.now) : null,
+		maintenanceUntil: s.maintenanceUntil ?? null,
+	};
+}
 
 export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
@@ -206,6 +246,7 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		outer?: AbortSignal,
+		lease?: Lease,
 	): Promise<Attempt> {
 		let privateKey: CryptoKey;
 		try {
@@ -231,6 +272,8 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		const nonce = signed[HEADERS.nonce] ?? "";
 		const headers: Record<string, string> = { ...signed };
 		if (body !== undefined) headers["content-type"] = "application/json";
+		// Signed on its own with the same key (protocol/lease.ts), not covered by the request signature.
+		if (lease !== undefined) headers[HEADERS.lease] = await signLease(lease, privateKey);
 		// Cleared when done: a pending timer would keep the Durable Object awake.
 		const dl = deadline(timeoutMs, outer);
 		try {
@@ -291,11 +334,12 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 		body: string | undefined,
 		timeoutMs: number,
 		signal?: AbortSignal,
+		lease?: Lease,
 	): Promise<Attempt> {
 		let last: Attempt = { kind: "network", message: "not attempted" };
 		for (let i = 0; i < ATTEMPTS; i++) {
 			if (signal?.aborted) break;
-			last = await attempt(target, method, path, body, timeoutMs, signal);
+			last = await attempt(target, method, path, body, timeoutMs, signal, lease);
 			if (!retryable(last) || i === ATTEMPTS - 1) break;
 			await sleep(BACKOFF_MS[i] ?? 1000);
 		}
@@ -303,10 +347,14 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	}
 
 	/** GET /v1/status of one side's agent, verified (see VerifiedStatus). */
-	async function readStatus(side: Role, signal?: AbortSignal): Promise<VerifiedStatus> {
+	async function readStatus(
+		side: Role,
+		signal?: AbortSignal,
+		lease?: Lease,
+	): Promise<VerifiedStatus> {
 		const target = side === "standby" ? standby : primary;
 		if (target === null) return { ok: false, reason: `no ${side} agent URL and key configured` };
-		const a = await call(target, "GET", ROUTES.status, undefined, opts.timeoutMs, signal);
+		const a = await call(target, "GET", ROUTES.status, undefined, opts.timeoutMs, signal, lease);
 		if (a.kind === "network" || a.kind === "bad-key" || a.kind === "bad-answer")
 			return { ok: false, reason: a.message };
 		if (a.kind === "http-error") {
@@ -327,10 +375,26 @@ export function createSignedAgentClient(opts: SignedAgentClientOptions) {
 	return {
 		readStatus,
 
-		async status(signal?: AbortSignal): Promise<StandbyView> {
-			const read = await readStatus("standby", signal);
+		/** `lease`: this tick's lease (worker/src/lease.ts buildLease), signed and sent as x-fg-lease. */
+		async status(signal?: AbortSignal, lease?: Lease): Promise<StandbyView> {
+			const read = await readStatus("standby", signal, lease);
 			if (!read.ok) return { reachable: false, reason: read.reason };
 			return standbyViewOf(read.status, 0);
+		},
+
+		/**
+		 * The primary's own agent (GET /v1/status), read every tick for its gateway's local readiness and
+		 * its maintenance window. `undefined` when no primary agent URL is configured (the restart grace
+		 * is then off). An agent older than `local` reads as reachable with `gateway: null`.
+		 */
+		async primaryStatus(
+			signal?: AbortSignal,
+			lease?: Lease,
+		): Promise<PrimaryAgentView | undefined> {
+			if (!opts.primaryUrl) return undefined;
+			const read = await readStatus("primary", signal, lease);
+			if (!read.ok) return { reachable: false, reason: read.reason };
+			return primaryViewOf(read.status);
 		},
 
 		async command(cmd: Command, call_: CommandCallOptions): Promise<CommandOutcome> {

@@ -1,5 +1,6 @@
 // SQLite persistence for one watch group: pair state, bounded observation and event rings, and meta values.
 import { initialState } from "./decide";
+import { OutboxTable } from "./outbox-store";
 import type { PairEvent, PairState, ProbeFailure, ProbeResult, StateName } from "./types";
 import { STATE_NAMES } from "./types";
 
@@ -7,6 +8,8 @@ import { STATE_NAMES } from "./types";
 export interface SqlCursorLike {
 	toArray(): Record<string, unknown>[];
 	readonly rowsWritten: number;
+	/** Rows SQLite read for the statement, as billed (workerd has it; the benchmark's adapter may not). */
+	readonly rowsRead?: number;
 }
 export interface SqlLike {
 	exec(query: string, ...bindings: (string | number | null)[]): SqlCursorLike;
@@ -24,9 +27,13 @@ export interface SqlLike {
  *   pair_state and events: on transitions only (tens)
  *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters moved:
  *   those ride in that tick's observation row (column `state`), which is written anyway.
+ *   notify_outbox (outbox-store.ts): nothing while deliveries succeed; at worst (64 messages waiting
+ *   all day for a dead endpoint) about 3,800 (see docs/cost.md).
  */
 export const OBSERVATION_RING = 2000;
 export const EVENT_RING = 1000;
+/** A read extends the rows held in memory by up to this many more rows than it asked for (see recent). */
+const EXTEND_ROWS = 64;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -94,6 +101,26 @@ export interface ObservationRow {
 
 export type StoredEvent = PairEvent & { seq: number };
 
+/**
+ * A cap on the rows one API request may read from SQLite (see `withReadBudget`). Reads are served
+ * newest first; what the cap leaves out is the oldest part of what was asked, and `truncated` says so.
+ */
+export interface ReadBudget {
+	/** Rows still allowed. */
+	left: number;
+	/** Set when a read was cut short by the cap. */
+	truncated: boolean;
+}
+
+/**
+ * Rows already read, by seq: a row never changes once written under its seq (a later lap of the ring
+ * writes a new seq), so a refresh reads from SQLite only the rows after the newest it holds.
+ */
+interface SeqCache<T> {
+	/** Ascending, contiguous seqs. */
+	rows: T[];
+}
+
 interface PairCache {
 	current: PairState | undefined;
 	currentJson: string | undefined;
@@ -103,6 +130,9 @@ interface PairCache {
 	obsSeq: number;
 	lastAt: number | undefined;
 	eventSeq: number;
+	/** Read path only: rows already read (see SeqCache). */
+	obsRead: SeqCache<ObservationRow>;
+	eventsRead: SeqCache<StoredEvent>;
 }
 
 export class Store {
@@ -110,9 +140,50 @@ export class Store {
 	private readonly metaCache = new Map<string, string | undefined>();
 	/** Rows written since this object started, as SQLite counts them (for tests and the benchmark). */
 	rowsWritten = 0;
+	/** Rows read since this object started, as workerd bills them (cursor.rowsRead), for the cost tests. */
+	rowsRead = 0;
+	private readonly sql: SqlLike;
+	/** The cap of the request being served, if any (set by withReadBudget). */
+	private budget: ReadBudget | undefined;
+	/** Notifications waiting for a retry (notify/outbox.ts has the rules). */
+	readonly outbox: OutboxTable;
 
-	constructor(private readonly sql: SqlLike) {
+	constructor(sql: SqlLike) {
+		// Every statement goes through here, so rowsRead counts them all (load, meta, history reads).
+		this.sql = {
+			exec: (query, ...bindings) => {
+				const cursor = sql.exec(query, ...bindings);
+				return {
+					toArray: () => {
+						const rows = cursor.toArray();
+						this.rowsRead += cursor.rowsRead ?? rows.length;
+						return rows;
+					},
+					get rowsWritten() {
+						return cursor.rowsWritten;
+					},
+				};
+			},
+		};
 		this.run(SCHEMA);
+		this.outbox = new OutboxTable(sql, (rows) => {
+			this.rowsWritten += rows;
+		});
+	}
+
+	/**
+	 * Runs `read` (synchronous: no other request can interleave) with at most `maxRows` rows read from
+	 * history tables; rows already held in memory cost nothing. Returns what `read` returned and whether
+	 * the cap cut anything short.
+	 */
+	withReadBudget<T>(maxRows: number, read: () => T): { value: T; truncated: boolean } {
+		const budget: ReadBudget = { left: maxRows, truncated: false };
+		this.budget = budget;
+		try {
+			return { value: read(), truncated: budget.truncated };
+		} finally {
+			this.budget = undefined;
+		}
 	}
 
 	state(pair: string): PairState | undefined {
@@ -204,41 +275,34 @@ export class Store {
 		}
 	}
 
-	/** The newest `limit` observations, newest first. Reads only those rows (primary-key ranges). */
+	/**
+	 * The newest `limit` observations, newest first. Reads from SQLite only the rows this object has
+	 * not read before (primary-key ranges), within the request's budget if one is set. The row objects
+	 * are the ones held in memory: read them, never change them.
+	 */
 	observations(pair: string, limit: number): ObservationRow[] {
 		const c = this.load(pair);
-		const rows = this.recent("observations", pair, c.obsSeq, limit, OBSERVATION_RING);
-		return rows.map((r) => ({
-			seq: num(r.seq),
-			at: num(r.at),
-			ok: r.ok === 1,
-			status: r.status === null ? null : num(r.status),
-			ms: num(r.ms),
-			reason: (r.reason as ProbeFailure | null) ?? null,
-			detail: (r.detail as string | null) ?? null,
-			standby: (r.standby as string | null) ?? null,
-			state: r.state_name as StateName,
-			term: num(r.term),
-		}));
+		return this.recent(
+			"observations",
+			c.obsRead,
+			pair,
+			c.obsSeq,
+			limit,
+			OBSERVATION_RING,
+			toObservation,
+		);
 	}
 
-	/** The newest `limit` events, newest first. */
+	/** The newest `limit` events, newest first (read like observations). */
 	events(pair: string, limit: number): StoredEvent[] {
 		const c = this.load(pair);
-		const rows = this.recent("events", pair, c.eventSeq, limit, EVENT_RING);
-		return rows.map((r) => ({
-			seq: num(r.seq),
-			at: num(r.at),
-			kind: r.kind as PairEvent["kind"],
-			severity: r.severity as PairEvent["severity"],
-			from: r.from_state as StateName,
-			to: r.to_state as StateName,
-			term: num(r.term),
-			summary: String(r.summary),
-			evidence: JSON.parse(String(r.evidence)) as PairEvent["evidence"],
-			next: String(r.next),
-			notify: r.notify === 1,
-		}));
+		return this.recent("events", c.eventsRead, pair, c.eventSeq, limit, EVENT_RING, toEvent);
+	}
+
+	/** The newest observation seq and event seq of a pair: the cursors a client holds for delta reads. */
+	cursors(pair: string): { observations: number; events: number } {
+		const c = this.load(pair);
+		return { observations: c.obsSeq, events: c.eventSeq };
 	}
 
 	getMeta(key: string): string | undefined {
@@ -280,36 +344,101 @@ export class Store {
 		c.savedMaterial = material;
 	}
 
-	private recent(
+	/**
+	 * Rows `first..lastSeq` (the newest `limit`) of a ring table, newest first, through the pair's SeqCache:
+	 * only seqs it does not hold are read, newest first, and no more than the request's budget allows.
+	 */
+	private recent<T extends { seq: number }>(
 		table: "observations" | "events",
+		cache: SeqCache<T>,
 		pair: string,
 		lastSeq: number,
 		limit: number,
 		ring: number,
-	): Record<string, unknown>[] {
+		map: (r: Record<string, unknown>) => T,
+	): T[] {
 		const n = Math.min(limit, ring, lastSeq);
 		if (n <= 0) return [];
 		const first = lastSeq - n + 1;
+		let held = cache.rows;
+		const gap = lastSeq - (held.at(-1)?.seq ?? 0);
+		// Extend what is held up to the newest row when that costs little more than the read asked for
+		// (a summary's one row after two ticks: two rows); otherwise start afresh from what was asked.
+		if (held.length === 0 || gap < 0 || gap > n + EXTEND_ROWS) held = [];
+		if (held.length > 0 && gap > 0) {
+			const newer = this.readSeqs(table, pair, lastSeq - gap + 1, lastSeq, ring, map);
+			held = newer.length < gap ? newer : [...held, ...newer];
+		}
+		if (held.length === 0) held = this.readSeqs(table, pair, first, lastSeq, ring, map);
+		const heldLo = held[0]?.seq ?? lastSeq + 1;
+		if (heldLo > first && held.length > 0) {
+			held = [...this.readSeqs(table, pair, first, heldLo - 1, ring, map), ...held];
+		}
+		// Never more than the ring: older seqs are overwritten in SQLite and must not outlive it here.
+		const keepFrom = lastSeq - ring + 1;
+		const start = held.findIndex((r) => r.seq >= keepFrom);
+		cache.rows = start <= 0 ? held : held.slice(start);
+		const out: T[] = [];
+		for (let i = cache.rows.length - 1; i >= 0; i--) {
+			const r = cache.rows[i] as T;
+			if (r.seq < first) break;
+			out.push(r);
+		}
+		return out;
+	}
+
+	/**
+	 * Rows with seq `from..to` (ascending), read from the ring's slots. Under a budget, only the newest
+	 * rows it allows are read; the result is then the newest part of the range.
+	 */
+	private readSeqs<T extends { seq: number }>(
+		table: "observations" | "events",
+		pair: string,
+		from: number,
+		to: number,
+		ring: number,
+		map: (r: Record<string, unknown>) => T,
+	): T[] {
+		let first = Math.max(from, to - ring + 1);
+		if (first > to) return [];
+		const b = this.budget;
+		if (b) {
+			const allowed = Math.min(to - first + 1, Math.max(0, b.left));
+			if (allowed < to - first + 1) b.truncated = true;
+			if (allowed === 0) return [];
+			first = to - allowed + 1;
+			b.left -= allowed;
+		}
 		const a = first % ring;
-		const b = lastSeq % ring;
+		const z = to % ring;
 		const ranges: [number, number][] =
-			n === ring
+			to - first + 1 === ring
 				? [[0, ring - 1]]
-				: a <= b
-					? [[a, b]]
+				: a <= z
+					? [[a, z]]
 					: [
 							[a, ring - 1],
-							[0, b],
+							[0, z],
 						];
 		const rows: Record<string, unknown>[] = [];
 		for (const [lo, hi] of ranges) {
+			// LIMIT: without it SQLite reads one row past the range to find its end, and bills it.
 			rows.push(
 				...this.sql
-					.exec(`SELECT * FROM ${table} WHERE pair = ? AND slot BETWEEN ? AND ?`, pair, lo, hi)
+					.exec(
+						`SELECT * FROM ${table} WHERE pair = ? AND slot BETWEEN ? AND ? LIMIT ?`,
+						pair,
+						lo,
+						hi,
+						hi - lo + 1,
+					)
 					.toArray(),
 			);
 		}
-		return rows.filter((r) => num(r.seq) >= first).sort((x, y) => num(y.seq) - num(x.seq));
+		return rows
+			.filter((r) => num(r.seq) >= first && num(r.seq) <= to)
+			.map(map)
+			.sort((x, y) => x.seq - y.seq);
 	}
 
 	/** Loads a pair's cache once per object lifetime. */
@@ -347,6 +476,8 @@ export class Store {
 			obsSeq,
 			lastAt: last ? num(last.at) : undefined,
 			eventSeq,
+			obsRead: { rows: [] },
+			eventsRead: { rows: [] },
 		};
 		this.pairs.set(pair, c);
 		return c;
@@ -404,6 +535,37 @@ function parseState(json: string): PairState | undefined {
 		console.error("stored pair state is not JSON; starting afresh");
 		return undefined;
 	}
+}
+
+function toObservation(r: Record<string, unknown>): ObservationRow {
+	return {
+		seq: num(r.seq),
+		at: num(r.at),
+		ok: r.ok === 1,
+		status: r.status === null ? null : num(r.status),
+		ms: num(r.ms),
+		reason: (r.reason as ProbeFailure | null) ?? null,
+		detail: (r.detail as string | null) ?? null,
+		standby: (r.standby as string | null) ?? null,
+		state: r.state_name as StateName,
+		term: num(r.term),
+	};
+}
+
+function toEvent(r: Record<string, unknown>): StoredEvent {
+	return {
+		seq: num(r.seq),
+		at: num(r.at),
+		kind: r.kind as PairEvent["kind"],
+		severity: r.severity as PairEvent["severity"],
+		from: r.from_state as StateName,
+		to: r.to_state as StateName,
+		term: num(r.term),
+		summary: String(r.summary),
+		evidence: JSON.parse(String(r.evidence)) as PairEvent["evidence"],
+		next: String(r.next),
+		notify: r.notify === 1,
+	};
 }
 
 function num(v: unknown): number {

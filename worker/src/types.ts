@@ -33,6 +33,8 @@ export interface PeerProbe {
 	/** How long ago the agent last probed, ms; an old probe counts as "unknown". */
 	ageMs: number;
 	reason?: string;
+	/** HTTP status of its last probe, when it got one: a 3xx/4xx is refused or misdirected, not down. */
+	status?: number;
 	latencyMs?: number;
 }
 
@@ -116,7 +118,14 @@ export interface CommandOutcome {
 	detail: string;
 }
 
-export type OperatorCommand = "pause" | "resume" | "promote" | "demote" | "failback" | "drill";
+export type OperatorCommand =
+	| "pause"
+	| "resume"
+	| "promote"
+	| "demote"
+	| "failback"
+	| "drill"
+	| "reset-term";
 
 /** A controlled failover test: promote, see the standby ready, demote at once. */
 export interface DrillRun {
@@ -141,7 +150,12 @@ export type Observation =
 			primaryAgent?: PrimaryAgentView;
 	  }
 	| { kind: "command"; outcome: CommandOutcome }
-	| { kind: "operator"; command: OperatorCommand };
+	| {
+			kind: "operator";
+			command: OperatorCommand;
+			/** reset-term only: the term to set (0..MAX_TERM-1); absent: the agents' highest reported term. */
+			term?: number;
+	  };
 
 /** A command that was issued and has not finished. */
 export interface PendingCommand extends Command {
@@ -175,6 +189,47 @@ export interface PairState {
 	drill?: DrillRun | null;
 	/** The last finished drill, for status. */
 	lastDrill?: DrillRun | null;
+	/**
+	 * When the primary's current run of good probes began (ms since epoch); null while it fails. Recovery
+	 * is measured from here, not from the promotion. Absent in states stored before it existed.
+	 */
+	okSince?: number | null;
+	/** When the last failback completed (ms since epoch): a failure soon after it is a flap. */
+	lastFailbackAt?: number | null;
+	/** Set when the primary flapped: automatic failback is held until the operator resumes or fails back. */
+	failbackHeld?: boolean;
+	/** Conditions that persist across state transitions (config problems, silent witnesses, ...). */
+	conditions?: Partial<Record<ConditionKey, Condition>>;
+	/** Maintenance window that paused the pair (ms since epoch); the pair resumes by itself after it. */
+	maintenanceUntil?: number | null;
+	/** When the primary's restart grace began (the first failing probe while its agent said starting). */
+	graceSince?: number | null;
+	/** The terms the agents last reported, for reset-term without an argument. */
+	agentTerms?: { standby?: number; primary?: number };
+}
+
+/**
+ * A condition the judge tracks across ticks and states, raised once (an event) and cleared once (an
+ * info event): the "problems" a pair summary shows.
+ */
+export type ConditionKey =
+	| "probe-refused"
+	| "standby-probe-refused"
+	| "standby-witness-broken"
+	| "standby-silent"
+	| "tailscale-silent"
+	| "active-not-ready"
+	| "term-anomaly";
+
+export interface Condition {
+	/** When it was first seen (ms since epoch). */
+	since: number;
+	/** Consecutive ticks it has been seen. */
+	count: number;
+	/** True once its event was sent; the summary lists only raised conditions. */
+	raised: boolean;
+	/** One sentence for the summary and /healthz. */
+	text: string;
 }
 
 export type EventKind =
@@ -200,7 +255,18 @@ export type EventKind =
 	| "operator"
 	| "drill"
 	| "synced"
-	| "notification";
+	| "notification"
+	| "config-problem"
+	| "witness-broken"
+	| "witness-silent"
+	| "witness-voting"
+	| "active-not-ready"
+	| "failback-held"
+	| "restart-grace"
+	| "maintenance"
+	| "term-anomaly"
+	| "term-reset"
+	| "condition-cleared";
 
 export type Severity = "info" | "warning" | "critical";
 

@@ -6,6 +6,16 @@ import { AgentSockets, type ConnectionStats } from "./agent-sockets";
 import { agentTransport, groupOf, heartbeatMs, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { deadline } from "./deadline";
+import { doctorPair } from "./doctor-checks";
+import type { PairVerdict } from "./doctor-report";
+import {
+	DETAIL_EVENTS,
+	type GroupReadOptions,
+	type GroupView,
+	MAX_ROWS_PER_READ,
+	observationsForTimeline,
+	type PairDetailRead,
+} from "./group-view";
 import { NotificationHub } from "./notification-hub";
 import { parseNotifyConfig } from "./notify";
 import {
@@ -15,6 +25,7 @@ import {
 	type PairTurnDeps,
 	raceSignal,
 	tickPair,
+	type WitnessSnapshot,
 } from "./pair-tick";
 import { detail, type PairDetail, type PairSummary, summarize } from "./pair-view";
 import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
@@ -75,10 +86,7 @@ export class Watchdog extends DurableObject<Env> {
 	private store!: Store;
 	/** The watch group this object serves; learnt from the first call (an object does not know its name). */
 	private group: string | undefined;
-	private readonly views = new Map<
-		string,
-		{ standby: StandbyView | undefined; tailscale: TailscaleView | undefined }
-	>();
+	private readonly views = new Map<string, WitnessSnapshot>();
 	private hubInstance: NotificationHub | undefined;
 	/** The agents that dial out to this object (WebSocket Hibernation API). */
 	readonly sockets: AgentSockets;
@@ -109,7 +117,10 @@ export class Watchdog extends DurableObject<Env> {
 		this.learnGroup(group);
 		// One row a minute (see the budget note in store.ts).
 		this.store.setMeta("heartbeat", String(now));
-		const pairs = this.watchedPairs(loadConfig(this.env.WATCHDOG_CONFIG), group);
+		const pairs = this.watchedPairs(
+			loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT),
+			group,
+		);
 		const alarm = await this.ctx.storage.getAlarm();
 		if (pairs.length === 0) return { group, pairs: 0, alarmAt: alarm, rearmed: null };
 		const shortest = Math.min(...pairs.map((p) => p.probeIntervalSeconds * 1000));
@@ -125,20 +136,62 @@ export class Watchdog extends DurableObject<Env> {
 
 	async getPairs(group: string): Promise<PairSummary[]> {
 		this.learnGroup(group);
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		return (config.groups.get(group) ?? []).map((n) => summarize(this.store, config, group, n));
 	}
 
 	async getPair(name: string, observations = 20): Promise<PairDetail | null> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		const group = this.groupFor(config, name);
 		if (group === undefined) return null;
+		return this.detailOf(config, group, name, observations, await this.ctx.storage.getAlarm());
+	}
+
+	/**
+	 * Everything a page or summary needs of this group in one call (one billed request): the summaries,
+	 * and with `detail` each pair's detail, timeline and newest events. Reads at most MAX_ROWS_PER_READ
+	 * rows; rows read before are served from memory, so a refresh reads only what is new.
+	 */
+	async readGroup(group: string, opts: GroupReadOptions): Promise<GroupView> {
+		this.learnGroup(group);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
+		const nextAlarmAt = opts.detail ? await this.ctx.storage.getAlarm() : null;
+		const before = this.store.rowsRead;
+		// Synchronous from here on: nothing else runs in this object while the budget is set.
+		const { value, truncated } = this.store.withReadBudget(MAX_ROWS_PER_READ, () => {
+			const names = config.groups.get(group) ?? [];
+			// Newest first is what the cap keeps, so summaries (one row each) are read before history.
+			const pairs = names.map((n) => summarize(this.store, config, group, n));
+			if (!opts.detail) return { pairs };
+			const details: Record<string, PairDetailRead> = {};
+			for (const n of names) {
+				const own = this.groupFor(config, n) !== undefined;
+				const observations = observationsForTimeline(config.pairs.get(n)?.probeIntervalSeconds);
+				details[n] = {
+					pair: own ? this.detailOf(config, group, n, observations, nextAlarmAt) : null,
+					events: own ? this.store.events(n, DETAIL_EVENTS) : [],
+					cursors: this.store.cursors(n),
+				};
+			}
+			return { pairs, details };
+		});
+		return { ...value, rowsRead: this.store.rowsRead - before, truncated };
+	}
+
+	private detailOf(
+		config: LoadedConfig,
+		group: string,
+		name: string,
+		observations: number,
+		nextAlarmAt: number | null,
+	): PairDetail {
 		const pair = config.pairs.get(name);
 		const views = this.views.get(name);
 		return detail(summarize(this.store, config, group, name), this.store, pair, {
 			observations,
 			standby: views?.standby,
-			nextAlarmAt: await this.ctx.storage.getAlarm(),
+			primaryAgent: views?.primaryAgent,
+			nextAlarmAt,
 			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
 				? "not a witness for this pair"
@@ -149,14 +202,14 @@ export class Watchdog extends DurableObject<Env> {
 	}
 
 	async getEvents(name: string, limit: number): Promise<StoredEvent[] | null> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		if (this.groupFor(config, name) === undefined) return null;
 		return this.store.events(name, limit);
 	}
 
 	/** pause / resume / promote / demote / failback, through decide(); commands it returns are sent now. */
 	async operator(name: string, command: OperatorCommand): Promise<OperatorResult> {
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		if (this.groupFor(config, name) === undefined) {
 			return { ok: false, code: "unknown-pair", message: `no pair named "${name}"` };
 		}
@@ -239,19 +292,43 @@ export class Watchdog extends DurableObject<Env> {
 		}
 	}
 
+	/** GET /api/v1/doctor: each pair of the group (or only `pair`) checked as a failover would use it. */
+	async doctor(group: string, pair?: string): Promise<PairVerdict[]> {
+		this.learnGroup(group);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
+		const names = (config.groups.get(group) ?? []).filter((n) => pair === undefined || n === pair);
+		const ts = this.deps.tailscale;
+		return Promise.all(
+			names.map((n) =>
+				doctorPair(n, config, {
+					fetch: this.deps.fetch,
+					clock: this.deps.clock,
+					// The same signed client the loop uses, pointed at one agent (status reads are side-effect free).
+					// When agents sign their answers, this must also carry that side's agentPublicKey.
+					agentAt: (p, url) => this.deps.agents({ ...p, standby: { ...p.standby, agentUrl: url } }),
+					agentFor: (p) => this.deps.agents(p, this.sockets),
+					connection: (p, side) => this.sockets.connection(p.name, side),
+					...(ts ? { tailscale: (id, t, signal) => this.tailscaleView(id, t, signal) } : {}),
+				}),
+			),
+		);
+	}
+
 	override async alarm(): Promise<void> {
 		const group = this.group;
 		if (group === undefined) {
 			console.error("watchdog alarm fired before its group was known; the cron backstop sets it");
 			return;
 		}
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		this.store.setMeta("config_hash", config.hash);
 		const pairs = this.watchedPairs(config, group);
 		if (pairs.length === 0) {
 			console.warn(
 				`watchdog ${group}: no valid pairs to watch; the loop stops until one is configured`,
 			);
+			// Alerts already waiting still get this one try; the next alarm comes from the cron backstop.
+			this.hub().drain();
 			return;
 		}
 		this.sockets.sweep();
@@ -288,6 +365,9 @@ export class Watchdog extends DurableObject<Env> {
 			else this.ctx.waitUntil(done);
 		}
 		await Promise.all(held);
+		// Notifications that failed earlier are retried only now, in the background: the ticks' probes
+		// and agent commands never share the alarm's connections with them or wait for them.
+		this.hub().drain();
 	}
 
 	/** The notifier hook: every event decide() produced passes here after it is stored; sending never blocks. */
@@ -313,7 +393,7 @@ export class Watchdog extends DurableObject<Env> {
 		try {
 			await tickPair(this.turnDeps(pair), slot, dl.signal, budgetMs);
 			// Liveness for dial-out agents (outgoing messages are not billed).
-			this.sockets.tick(pair.name, {});
+			this.sockets.tick(pair.name);
 		} catch (e) {
 			// Expected failures are values; reaching here is a bug. The other pairs still tick.
 			console.error(`watchdog ${pair.name}: tick failed`, e);

@@ -16,6 +16,7 @@ import {
 	type Role,
 } from "../../../protocol";
 import { type CallAction, callAgent } from "../client";
+import { printable, printableJson } from "../terminal-text";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
 export const CALL_HELP = `Usage: failover-agent call URL ACTION --key FILE --pair NAME --side SIDE
@@ -118,6 +119,15 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 	const action = actionText as CallAction;
 	if (values.key === undefined)
 		return usageError(io, "call needs --key FILE (the watchdog private key)", CALL_HELP);
+	// Never a term the agent's schema would reject: the agent refuses it anyway, so say so here.
+	const term = integer(values.term, "--term", 0, MAX_TERM);
+	const wait = integer(values.wait, "--wait", 0, MAX_WAIT_MS);
+	const timeout = integer(values.timeout, "--timeout", 1, 600_000);
+	for (const value of [term, wait, timeout])
+		if (typeof value === "string") return usageError(io, value, CALL_HELP);
+	if (values.op !== undefined && !OpIdSchema.safeParse(values.op).success) {
+		return usageError(io, "--op expects 1..128 characters from [A-Za-z0-9._:-]", CALL_HELP);
+	}
 	if (values.pair === undefined || !PAIR_NAME_RE.test(values.pair)) {
 		return usageError(
 			io,
@@ -135,15 +145,6 @@ export async function callCommand(args: string[], io: CliIo): Promise<number> {
 			'call needs --agent-key "ed25519:..." (the agent\'s public key, from keygen --agent or check-config)',
 			CALL_HELP,
 		);
-	}
-	// Never a term the agent's schema would reject: the agent refuses it anyway, so say so here.
-	const term = integer(values.term, "--term", 0, MAX_TERM);
-	const wait = integer(values.wait, "--wait", 0, MAX_WAIT_MS);
-	const timeout = integer(values.timeout, "--timeout", 1, 600_000);
-	for (const value of [term, wait, timeout])
-		if (typeof value === "string") return usageError(io, value, CALL_HELP);
-	if (values.op !== undefined && !OpIdSchema.safeParse(values.op).success) {
-		return usageError(io, "--op expects 1..128 characters from [A-Za-z0-9._:-]", CALL_HELP);
 	}
 
 	let privateKey: CryptoKey;
@@ -190,25 +191,28 @@ function report(
 	if (!result.ok) {
 		switch (result.kind) {
 			case "rejected":
-				io.out(
-					`${JSON.stringify({ error: { code: result.code, message: result.message } }, null, 2)}\n`,
-				);
+				io.out(`${printableJson({ error: { code: result.code, message: result.message } })}\n`);
 				io.err(
-					`failover-agent: rejected (HTTP ${result.httpStatus} ${result.code}): ${result.message}\n`,
+					`failover-agent: rejected (HTTP ${result.httpStatus} ${printable(result.code)}): ${printable(result.message)}\n`,
 				);
 				break;
 			case "unreachable":
-				io.err(`failover-agent: agent unreachable: ${result.message}\n`);
+				io.err(`failover-agent: agent unreachable: ${printable(result.message)}\n`);
+				break;
+			case "redirected":
+				io.err(
+					`failover-agent: the agent answered HTTP ${result.httpStatus}, a redirect to ${printable(JSON.stringify(result.location))}; not followed: a signed request goes only to the URL given. If that is the right agent, call its URL directly.\n`,
+				);
 				break;
 			case "bad-response":
 				io.err(
-					`failover-agent: unexpected answer (HTTP ${result.httpStatus}): ${result.message}\n`,
+					`failover-agent: unexpected answer (HTTP ${result.httpStatus}): ${printable(result.message)}\n`,
 				);
 				break;
 		}
 		return EXIT_FAILED;
 	}
-	io.out(`${JSON.stringify(result.body, null, 2)}\n`);
+	io.out(`${printableJson(result.body)}\n`);
 	if (action !== undefined && "status" in result.body) {
 		const { status, opId } = result.body;
 		if (status === "running") io.err(`still running; poll with: --op ${opId}\n`);

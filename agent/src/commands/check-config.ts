@@ -1,15 +1,19 @@
 // `failover-agent check-config FILE`: validates an agent config and prints a summary, or every problem.
 import { access, constants } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { importPublicKey, keyId } from "../../../protocol";
+import { importPublicKey, isReadinessPath, keyId, READINESS_PATHS } from "../../../protocol";
 import { AgentKeyError, loadAgentKey } from "../agent-key";
 import { type AgentConfig, configWarnings, loadConfig } from "../config";
+import { replicationPreflight } from "../replication/preflight";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
 export const CHECK_CONFIG_HELP = `Usage: failover-agent check-config FILE
 
 Validates an agent config file (JSON). Prints a summary and exits 0, or names
-every problem (field and what was expected) and exits 1.
+every problem (field and what was expected) and exits 1. With replication
+enabled it also checks, as the user running it, that the workspace is a git
+repository on a branch, the remote answers, and a push would be accepted
+(git push --dry-run); problems are printed as warnings.
 
 See docs/agent.md for every field.`;
 
@@ -47,10 +51,20 @@ export async function summarize(config: AgentConfig): Promise<string> {
 		["workspace", config.workspace],
 		["gateway unit", `${config.gatewayUnit.name} (${config.gatewayUnit.scope})`],
 		["local ready", config.localReadyUrl],
+		[
+			"local check",
+			`every ${config.localProbe.intervalMs} ms (timeout ${config.localProbe.timeoutMs} ms, start window ${config.localProbe.startWindowMs / 1000} s)`,
+		],
 		["state dir", config.stateDir],
 		["promote", steps(config, "promote")],
 		["demote", steps(config, "demote")],
 		["sync", steps(config, "sync")],
+		[
+			"replication",
+			config.replication.enabled
+				? `every ${config.replication.replicateIntervalSeconds} s to ${config.replication.remote}`
+				: "off",
+		],
 	];
 	return rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join("\n");
 }
@@ -62,6 +76,30 @@ async function pathWarnings(config: AgentConfig): Promise<string[]> {
 	} catch {
 		warnings.push(`workspace ${config.workspace} does not exist or is not readable here`);
 	}
+	return warnings;
+}
+
+/**
+ * What the judge needs from this agent's probes (issue 9 §1, §4): a readiness path on both probe
+ * URLs (the Worker and the standby classify answers by the same spec, protocol/probe-spec.ts), and a
+ * primary URL on a standby, without which its witness can never vote.
+ */
+export function probeWarnings(config: AgentConfig): string[] {
+	const warnings: string[] = [];
+	const paths = READINESS_PATHS.join(" or ");
+	for (const [field, url] of [
+		["primaryReadyUrl", config.primaryReadyUrl],
+		["localReadyUrl", config.localReadyUrl],
+	] as const) {
+		if (url !== undefined && !isReadinessPath(url))
+			warnings.push(
+				`${field} ${url} is not a readiness path (${paths}): a page or /healthz can answer 200 while the gateway cannot serve; the probe expects HTTP 200 with "ready":true`,
+			);
+	}
+	if (config.role === "standby" && config.primaryReadyUrl === undefined)
+		warnings.push(
+			'no primaryReadyUrl: the standby witness can never vote, so the watchdog reports it as silent; with no other witness (quorum "all") a primary that stops answering could never be failed over',
+		);
 	return warnings;
 }
 
@@ -100,7 +138,13 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
 	}
 	const config = loaded.config;
 	io.out(`${file}: config OK\n${await summarize(config)}\n`);
-	const warnings = [...configWarnings(config), ...(await pathWarnings(config))];
+	const warnings = [
+		...configWarnings(config),
+		...probeWarnings(config),
+		...(await pathWarnings(config)),
+		// Only when enabled: the check reaches the remote, which a config-only check should not do unasked.
+		...(config.replication.enabled ? await replicationPreflight(config) : []),
+	];
 	for (const warning of warnings) io.out(`warning: ${warning}\n`);
 	return EXIT_OK;
 }

@@ -50,28 +50,9 @@ export async function keygenCommand(args: string[], io: CliIo): Promise<number> 
 	if (out === "") return usageError(io, "--out needs a file name", KEYGEN_HELP);
 
 	const pair = await generateKeyPair();
-	try {
-		// "wx" fails if the file exists: never overwrite a key by accident.
-		const handle = await open(out, values.force ? "w" : "wx", 0o600);
-		try {
-			// open()'s mode only applies to a new file: a forced overwrite of a readable file is made
-			// 0600 before the key is written into it, never after.
-			await handle.chmod(0o600);
-			await handle.writeFile(`${pair.privateKeyText}\n`);
-			await handle.sync();
-		} finally {
-			await handle.close();
-		}
-	} catch (error) {
-		const code = (error as NodeJS.ErrnoException).code;
-		if (code === "EEXIST") {
-			io.err(
-				`failover-agent: ${out} already exists; not overwriting it.\n` +
-					"Use --force to replace it (every agent and the Worker must then get the new key), or --out to pick another file.\n",
-			);
-		} else {
-			io.err(`failover-agent: cannot write ${out}: ${(error as Error).message}\n`);
-		}
+	const written = await writePrivateKeyFile(out, pair.privateKeyText, values.force ?? false);
+	if (!written.ok) {
+		io.err(`failover-agent: ${written.message}\n`);
 		return EXIT_FAILED;
 	}
 
@@ -110,4 +91,46 @@ export async function keygenCommand(args: string[], io: CliIo): Promise<number> 
 		].join("\n"),
 	);
 	return EXIT_OK;
+}
+
+export type KeyFileResult = { ok: true } | { ok: false; exists: boolean; message: string };
+
+/**
+ * Writes private key text to `file` with mode 0600 (also `failover-gateway init`'s key writer). Without
+ * `force` an existing file is never overwritten (`exists: true`); with it, the file is made 0600 before the
+ * key is written into it, never after.
+ */
+export async function writePrivateKeyFile(
+	file: string,
+	privateKeyText: string,
+	force: boolean,
+): Promise<KeyFileResult> {
+	try {
+		// "wx" fails if the file exists: never overwrite a key by accident.
+		const handle = await open(file, force ? "w" : "wx", 0o600);
+		try {
+			// open()'s mode only applies to a new file.
+			await handle.chmod(0o600);
+			await handle.writeFile(`${privateKeyText}\n`);
+			await handle.sync();
+		} finally {
+			await handle.close();
+		}
+		return { ok: true };
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+			return {
+				ok: false,
+				exists: true,
+				message:
+					`${file} already exists; not overwriting it.\n` +
+					"Use --force to replace it (every agent and the Worker must then get the new key), or --out to pick another file.",
+			};
+		}
+		return {
+			ok: false,
+			exists: false,
+			message: `cannot write ${file}: ${(error as Error).message}`,
+		};
+	}
 }

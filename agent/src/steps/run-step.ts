@@ -1,7 +1,9 @@
 // Runs one configured action step: the single entry point the operation manager calls.
+import { withWorkspaceLock } from "../replication/workspace-lock";
 import { runExec } from "./exec-step";
 import { runGitPull } from "./git-pull";
 import { runGitPush } from "./git-push";
+import { runGitSync } from "./git-sync";
 import type { Step } from "./schema";
 import { runSystemd } from "./systemd-step";
 import type { StepContext, StepOutcome } from "./types";
@@ -13,10 +15,13 @@ export type { GatewayUnit, StepContext, StepOutcome } from "./types";
 /** Never throws for expected failures (timeouts, exit codes, missing programs, rejected pushes): see StepOutcome. */
 export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
 	switch (step.type) {
+		// Git steps take the workspace lock: replication never runs git beside them.
 		case "git-pull":
-			return runGitPull(step, ctx);
+			return withWorkspaceLock(ctx.workspace, () => runGitPull(step, ctx));
 		case "git-push":
-			return runGitPush(step, ctx);
+			return withWorkspaceLock(ctx.workspace, () => runGitPush(step, ctx));
+		case "git-sync":
+			return withWorkspaceLock(ctx.workspace, () => runGitSync(step, ctx));
 		case "exec":
 			return runExec(step, ctx);
 		case "systemd-start":

@@ -13,6 +13,8 @@ export const DEFAULT_TIMEOUT_MS = {
 	"git-pull": 60_000,
 	/** Commit, push, and on rejection a fetch and a second push: up to three round trips to the remote. */
 	"git-push": 120_000,
+	/** Commit, fetch, merge, and up to two pushes (the saved branch, the main branch): as git-push plus one. */
+	"git-sync": 180_000,
 	/** An operator's own script: a minute covers typical hooks; set more explicitly for long ones. */
 	exec: 60_000,
 	/**
@@ -84,6 +86,20 @@ export const GitPushStepSchema = z.strictObject({
 	timeoutMs: timeoutMs("git-push"),
 });
 
+export const GitSyncStepSchema = z.strictObject({
+	type: z.literal("git-sync"),
+	remote: remote.default("origin"),
+	/** Remote branch to merge and push; default: the workspace's current branch. */
+	branch: branch.optional(),
+	/** Changed files quiet for less than this (s) are left for replication, not committed mid-write. */
+	settleSeconds: z
+		.int("expected settleSeconds to be a whole number of seconds")
+		.min(0)
+		.max(300)
+		.default(2),
+	timeoutMs: timeoutMs("git-sync"),
+});
+
 export const ExecStepSchema = z.strictObject({
 	type: z.literal("exec"),
 	/** Program and arguments; never run through a shell, so no quoting, globbing or pipes. */
@@ -143,6 +159,7 @@ export const WaitReadyStepSchema = z.strictObject({
 export const STEP_TYPES = [
 	"git-pull",
 	"git-push",
+	"git-sync",
 	"exec",
 	"systemd-start",
 	"systemd-stop",
@@ -154,6 +171,7 @@ export const StepSchema = z.discriminatedUnion(
 	[
 		GitPullStepSchema,
 		GitPushStepSchema,
+		GitSyncStepSchema,
 		ExecStepSchema,
 		SystemdStartStepSchema,
 		SystemdStopStepSchema,
@@ -175,9 +193,14 @@ const steps = (input: StepInput[]): readonly Step[] =>
 			.map((s) => Object.freeze(s)),
 	);
 
-/** OpenClaw defaults: pull before starting the gateway; stop it before pushing what it wrote. */
+/**
+ * OpenClaw defaults: merge what the other side replicated before starting the gateway (git-sync: a
+ * standby that diverged keeps its work on a failover branch instead of failing the promote); stop the
+ * gateway before pushing what it wrote; after failback, the primary commits its own pending work and
+ * merges the standby's (issue 10: a fast-forward-only pull refused nearly every real failback).
+ */
 export const DEFAULT_ACTIONS: Readonly<Record<ActionName, readonly Step[]>> = Object.freeze({
-	promote: steps([{ type: "git-pull" }, { type: "systemd-start" }, { type: "wait-ready" }]),
+	promote: steps([{ type: "git-sync" }, { type: "systemd-start" }, { type: "wait-ready" }]),
 	demote: steps([{ type: "systemd-stop" }, { type: "git-push" }]),
-	sync: steps([{ type: "git-pull" }]),
+	sync: steps([{ type: "git-sync" }]),
 });

@@ -7,6 +7,15 @@ import type { GatewayUnit, StepContext, StepOutcome } from "./types";
 
 export type SystemctlVerb = "start" | "stop";
 
+/** Unit properties the local-gateway check reads with `systemctl show` (see agent/src/unit-state.ts). */
+export const UNIT_SHOW_PROPERTIES = [
+	"LoadState",
+	"ActiveState",
+	"SubState",
+	"InactiveExitTimestampMonotonic",
+	"ActiveEnterTimestampMonotonic",
+] as const;
+
 type SystemdStep = Extract<Step, { type: "systemd-start" | "systemd-stop" }>;
 
 /**
@@ -23,6 +32,17 @@ export function systemctlArgv(verb: SystemctlVerb, unit: GatewayUnit): string[] 
 	return unit.scope === "user"
 		? ["systemctl", "--user", verb, unit.name]
 		: ["systemctl", verb, unit.name];
+}
+
+/** The argv of `systemctl [--user] show UNIT -p ...`: read-only, so no polkit rule is involved. */
+export function systemctlShowArgv(unit: GatewayUnit): string[] {
+	if (!UnitNameSchema.safeParse(unit.name).success) {
+		throw new TypeError(`invalid systemd unit name: ${JSON.stringify(unit.name)}`);
+	}
+	const props = UNIT_SHOW_PROPERTIES.flatMap((p) => ["-p", p]);
+	return unit.scope === "user"
+		? ["systemctl", "--user", "show", unit.name, ...props]
+		: ["systemctl", "show", unit.name, ...props];
 }
 
 export async function runSystemd(step: SystemdStep, ctx: StepContext): Promise<StepOutcome> {
@@ -54,7 +74,7 @@ export async function runSystemd(step: SystemdStep, ctx: StepContext): Promise<S
  * `systemctl --user` finds the user's manager through XDG_RUNTIME_DIR, which is unset when the agent was
  * started by the system manager with User=; /run/user/<uid> is where logind (with lingering) puts it.
  */
-function userBusEnv(scope: GatewayUnit["scope"]): Record<string, string> | undefined {
+export function userBusEnv(scope: GatewayUnit["scope"]): Record<string, string> | undefined {
 	if (scope !== "user" || process.env.XDG_RUNTIME_DIR || typeof process.getuid !== "function") {
 		return undefined;
 	}

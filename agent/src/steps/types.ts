@@ -1,4 +1,6 @@
 // What every step receives (the agent's context, with its I/O passed in) and what it returns.
+import type { ReadyFetch } from "../http-get";
+import type { GitSandbox } from "./git-session";
 import type { CommandRunner } from "./run-command";
 
 export interface GatewayUnit {
@@ -21,7 +23,12 @@ export interface StepContext {
 	readonly runCommand?: CommandRunner;
 	/** Clock in ms since the epoch; defaults to Date.now. */
 	readonly now?: () => number;
-	readonly fetch?: typeof fetch;
+	/** The readiness GET; defaults to httpGet (node:http). Tests inject a fake fetch. */
+	readonly fetch?: ReadyFetch;
+	/** This agent's side of the pair (names failover branches); default: from the action. */
+	readonly side?: "primary" | "standby";
+	/** What git needs on its command line under the unit's sandbox (identity, ssh options). */
+	readonly git?: GitSandbox;
 }
 
 /** A step's result. Expected failures (timeouts, exit codes, rejected pushes) are values, never exceptions. */

@@ -1,5 +1,6 @@
 // The wait-ready step: polls the local gateway's readiness URL until it answers 200, or fails at its deadline.
 import { setTimeout as sleep } from "node:timers/promises";
+import { httpGet, type ReadyFetch } from "../http-get";
 import type { Step } from "./schema";
 import type { StepContext, StepOutcome } from "./types";
 
@@ -12,7 +13,7 @@ type Probe = { readonly ok: true } | { readonly ok: false; readonly reason: stri
 
 export async function runWaitReady(step: WaitReadyStep, ctx: StepContext): Promise<StepOutcome> {
 	const now = ctx.now ?? Date.now;
-	const doFetch = ctx.fetch ?? fetch;
+	const doFetch = ctx.fetch ?? httpGet;
 	const url = step.url ?? ctx.readyUrl;
 	const shown = redact(url);
 	const started = now();
@@ -70,7 +71,7 @@ function failed(ms: number, error: string, attempts: number): StepOutcome {
 }
 
 async function probeOnce(
-	doFetch: typeof fetch,
+	doFetch: ReadyFetch,
 	url: string,
 	timeoutMs: number,
 	outer: AbortSignal | undefined,

@@ -149,14 +149,19 @@ describe("git-pull step", () => {
 		}
 	});
 
-	// Needs root to hand the checkout to another user; CI runs as root.
+	// Needs root to hand the checkout to another user; CI runs as root. Issue 10: the workspace is passed
+	// as safe.directory on git's command line, so an ownership mismatch under a unit's sandbox no longer
+	// stops a promotion with git's "dubious ownership" refusal.
 	it.skipIf(process.getuid?.() !== 0)(
-		"fails clearly when git refuses a workspace owned by another user",
+		"works in a workspace owned by another user (safe.directory on the command line)",
 		async () => {
+			const theirs = repos.pushFromOther("MEMORY.md", "theirs\n");
 			chownRecursive(repos.work, 65534);
 			const outcome = await runStep(pull(), ctx);
-			expect(outcome.status).toBe("failed");
-			expect(outcome.error).toContain("owned by another user");
+			expect(outcome.status, outcome.error).toBe("succeeded");
+			expect(git(repos.work, "-c", `safe.directory=${repos.work}`, "rev-parse", "HEAD")).toBe(
+				theirs,
+			);
 		},
 	);
 

@@ -57,7 +57,7 @@ describe("StepSchema", () => {
 
 	it("names the field and what was expected", () => {
 		expect(issues({ type: "reboot" })).toEqual([
-			'type: expected "type" to be one of git-pull, git-push, exec, systemd-start, systemd-stop, wait-ready',
+			'type: expected "type" to be one of git-pull, git-push, git-sync, exec, systemd-start, systemd-stop, wait-ready',
 		]);
 		expect(issues({ type: "exec", argv: [] }).join()).toContain(
 			"argv: expected argv to name at least the program",
@@ -99,9 +99,9 @@ describe("StepSchema", () => {
 describe("DEFAULT_ACTIONS", () => {
 	it("are the OpenClaw defaults, already parsed", () => {
 		const types = (steps: readonly Step[]) => steps.map((s) => s.type);
-		expect(types(DEFAULT_ACTIONS.promote)).toEqual(["git-pull", "systemd-start", "wait-ready"]);
+		expect(types(DEFAULT_ACTIONS.promote)).toEqual(["git-sync", "systemd-start", "wait-ready"]);
 		expect(types(DEFAULT_ACTIONS.demote)).toEqual(["systemd-stop", "git-push"]);
-		expect(types(DEFAULT_ACTIONS.sync)).toEqual(["git-pull"]);
+		expect(types(DEFAULT_ACTIONS.sync)).toEqual(["git-sync"]);
 		for (const steps of Object.values(DEFAULT_ACTIONS)) {
 			for (const step of steps) expect(StepSchema.parse(step)).toEqual(step);
 		}

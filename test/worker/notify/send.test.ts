@@ -146,8 +146,18 @@ describe("sendAll", () => {
 		);
 		const clock = fakeClock();
 		const [r] = await sendAll(msg, [SLACK], { fetch: net.fetch, ...clock });
-		expect(r).toMatchObject({ notifier: "slack", ok: false, attempts: 1, status: 429 });
-		expect(r?.error).toContain(`Retry-After 120 s exceeds the ${MAX_RETRY_AFTER_MS / 1000} s cap`);
+		// Transient, with the hint, so the hub's outbox can honour it on a later alarm.
+		expect(r).toMatchObject({
+			notifier: "slack",
+			ok: false,
+			attempts: 1,
+			status: 429,
+			transient: true,
+			retryAfterMs: 120_000,
+		});
+		expect(r?.error).toContain(
+			`Retry-After 120 s exceeds the ${MAX_RETRY_AFTER_MS / 1000} s in-tick cap`,
+		);
 		expect(clock.sleeps).toEqual([]);
 	});
 
@@ -181,6 +191,7 @@ describe("sendAll", () => {
 			attempts: 1,
 			status: 400,
 			error: "HTTP 400: invalid_payload",
+			transient: false,
 		});
 	});
 
@@ -223,6 +234,7 @@ describe("sendAll", () => {
 			ok: false,
 			attempts: 3,
 			error: "timed out after 50 ms (gave up after 3 attempts)",
+			transient: true,
 		});
 		expect(net.calls).toHaveLength(3);
 	});

@@ -18,18 +18,26 @@ import type {
 } from "../../../worker/src/types";
 
 export const PAIR = "home";
+/** A well-formed agent public key (RFC 8032 test 1, as in test/fixtures/protocol-vector.json). */
+export const TEST_AGENT_PUBLIC_KEY = "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 /** "Now" for single-step tests: well after T0, so `since`/`activeSince` of T0 are old. */
 export const NOW = T0 + 10 * 60_000;
 
 /** A config through the real schema, so every default is the shipped one. Loopback URLs only. */
 export function cfg(over: Record<string, unknown> = {}): PairConfig {
+	// decide() never talks to agents: any well-formed agent key will do; a primary agent needs one too.
+	const primary = over.primary as Record<string, unknown> | undefined;
+	const withKey =
+		primary?.agentUrl !== undefined && primary.agentPublicKey === undefined
+			? { ...over, primary: { ...primary, agentPublicKey: TEST_AGENT_PUBLIC_KEY } }
+			: over;
 	return Object.freeze(
 		PairConfigSchema.parse({
 			name: PAIR,
 			primary: { readyUrl: "http://127.0.0.1:9001/readyz" },
-			standby: { agentUrl: "http://127.0.0.1:9002" },
-			...over,
+			standby: { agentUrl: "http://127.0.0.1:9002", agentPublicKey: TEST_AGENT_PUBLIC_KEY },
+			...withKey,
 		}),
 	);
 }

@@ -1,4 +1,6 @@
 // Invariants every decide() step must keep, checked after each call by the simulator and the randomized test.
+
+import { MAX_TERM } from "../../../protocol/terms";
 import type { PairConfig } from "../../../worker/src/config";
 import { opIdFor } from "../../../worker/src/decide";
 import {
@@ -27,7 +29,10 @@ export function checkDecision(
 		);
 	};
 	if (!(STATE_NAMES as readonly string[]).includes(s.state)) fail(`unknown state ${s.state}`);
-	if (s.term < input.term) fail("term decreased");
+	// Only the operator's reset-term may lower the term (undoing a poisoned one).
+	if (s.term < input.term && !(obs.kind === "operator" && obs.command === "reset-term"))
+		fail("term decreased");
+	if (s.term > MAX_TERM) fail("term above MAX_TERM");
 
 	// Shape of each state.
 	const want: Record<StateName, () => boolean> = {

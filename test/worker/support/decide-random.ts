@@ -1,4 +1,6 @@
 // Seeded random observation sequences for decide() property tests: a noisy world and an agent that keeps its word.
+
+import { MAX_TERM, MAX_TERM_ADOPT_JUMP } from "../../../protocol/terms";
 import type { PairConfig } from "../../../worker/src/config";
 import { decide, initialState } from "../../../worker/src/decide";
 import type {
@@ -11,10 +13,19 @@ import type {
 	StandbyView,
 	TailscaleView,
 } from "../../../worker/src/types";
+import { workerVerdict } from "../../../worker/src/witness";
 import { cfg, deepFreeze, FAIL, HTTP503, OK, REFUSED, T0 } from "./decide-fixtures";
+
+/** Refused or misdirected answers (never a down vote). */
+const REFUSALS: ProbeResult[] = [403, 401, 404, 405, 301, 302, 307, 429].map((status) => ({
+	ok: false,
+	reason: "http-status",
+	status,
+	ms: 9,
+}));
+
 import { checkDecision } from "./decide-invariants";
 
-const HOUR = 3_600_000;
 const TERMINAL = new Set(["succeeded", "failed", "rejected", "unsupported"]);
 
 /** mulberry32: tiny, fast, good enough to explore state space reproducibly. */
@@ -52,6 +63,8 @@ export function randomConfig(r: Rand): PairConfig {
 		failThreshold: r.int(1, 4),
 		recoverThreshold: r.int(1, 4),
 		minActiveSeconds: r.pick([0, 10, 30]),
+		recoverSeconds: r.pick([0, 10, 60]),
+		startGraceSeconds: r.pick([0, 15, 60]),
 		maxFailoversPerHour: r.int(1, 3),
 		failback: r.pick(["auto", "manual"] as const),
 		commandAttempts: r.int(1, 3),
@@ -94,10 +107,31 @@ export class RandomWorld {
 		const r = this.r;
 		if (r.chance(0.12)) this.primaryUp = !this.primaryUp;
 		const seesUp = r.chance(0.1) ? !this.primaryUp : this.primaryUp;
-		const probe: ProbeResult = seesUp ? OK : r.pick([FAIL, HTTP503, REFUSED]);
+		const probe: ProbeResult = r.chance(0.04)
+			? r.pick(REFUSALS)
+			: seesUp
+				? OK
+				: r.pick([FAIL, HTTP503, REFUSED]);
 		const o: Observation = { kind: "tick", probe };
 		if (r.chance(0.9)) o.standby = this.standby();
 		if (this.c.witnesses.tailscale && r.chance(0.8)) o.tailscale = this.tailscale();
+		if (this.c.primary.agentUrl && r.chance(0.9)) {
+			o.primaryAgent = r.chance(0.1)
+				? { reachable: false, reason: "timeout" }
+				: {
+						reachable: true,
+						term: this.agentTerm,
+						gateway: {
+							state: this.primaryUp
+								? "ready"
+								: r.pick(["starting", "not-ready", "stopped"] as const),
+							failing: [],
+							detail: "random",
+							ageMs: 500,
+						},
+						maintenanceUntil: r.chance(0.01) ? T0 + r.int(0, 20) * 60_000 : null,
+					};
+		}
 		return o;
 	}
 
@@ -105,13 +139,24 @@ export class RandomWorld {
 		const r = this.r;
 		if (r.chance(0.15)) return { reachable: false, reason: "timeout" };
 		if (r.chance(0.03)) this.agentTerm += r.int(1, 3); // someone else moved the term
-		const term = this.agentTerm;
+		// A forged or replayed status now and then reports an absurd term (term poisoning).
+		const term = r.chance(0.01) ? r.pick([this.agentTerm + 50, MAX_TERM]) : this.agentTerm;
 		if (r.chance(0.05)) return { reachable: true, primary: null, term, gatewayActive: false };
 		const ok = r.chance(0.15) ? !this.primaryUp : this.primaryUp;
 		return {
 			reachable: true,
 			term,
 			gatewayActive: r.chance(0.5),
+			...(r.chance(0.5)
+				? {
+						gateway: {
+							state: r.pick(["ready", "ready", "starting", "not-ready"] as const),
+							failing: [],
+							detail: "random",
+							ageMs: 500,
+						},
+					}
+				: {}),
 			primary: {
 				ok,
 				consecutiveFailures: ok ? 0 : 2,
@@ -185,7 +230,10 @@ export class RandomWorld {
 			"promote",
 			"demote",
 			"failback",
+			"reset-term",
 		]);
+		if (command === "reset-term" && this.r.chance(0.5))
+			return { kind: "operator", command, term: this.r.pick([0, this.agentTerm, MAX_TERM]) };
 		return { kind: "operator", command };
 	}
 }
@@ -205,8 +253,6 @@ export function runSequence(
 	let calls = 0;
 	/** Promote op ids sent whose final answer decide() has not taken in yet. */
 	const outstanding = new Map<string, number>();
-	/** Promotion starts: when, whether an operator forced it, and whether a resume out of held forgave it. */
-	const starts: { at: number; forced: boolean; forgiven: boolean }[] = [];
 
 	const step = (o: Observation): Command[] => {
 		const input = deepFreeze(s);
@@ -232,19 +278,29 @@ export function runSequence(
 			for (const [id, term] of outstanding)
 				if (term !== cmd.term)
 					throw new Error(`two promotes outstanding: ${id} (term ${term}) and ${cmd.opId}`);
-			if (!outstanding.has(cmd.opId) && cmd.opId.endsWith(":a1"))
-				starts.push({ at: now, forced: o.kind === "operator", forgiven: false });
 			outstanding.set(cmd.opId, cmd.term);
 		}
-		if (o.kind === "operator" && o.command === "resume" && input.state === "held" && !d.refused)
-			for (const x of starts) x.forgiven = true; // resuming out of held clears the damping window
-		const inHour = starts.filter((x) => now - x.at < HOUR);
-		const forced = inHour.filter((x) => x.forced).length;
-		const autoSinceReset = inHour.filter((x) => !x.forced && !x.forgiven).length;
-		if (autoSinceReset > c.maxFailoversPerHour)
-			throw new Error(`${autoSinceReset} automatic failovers in an hour`);
-		if (d.state.failovers.length > c.maxFailoversPerHour + forced)
-			throw new Error("failovers over the limit");
+		// Damping holds failbacks, never failovers: a tick never holds the pair (only command failures,
+		// an unsendable command or a term at its maximum do).
+		if (o.kind === "tick" && d.state.state === "held" && input.state !== "held")
+			throw new Error("a tick held the pair");
+		const fresh = (action: Command["action"]) =>
+			d.commands.some(
+				(x) => x.action === action && x.opId.endsWith(":a1") && x.opId !== input.pending?.opId,
+			);
+		const newDemote = fresh("demote");
+		if (o.kind === "tick" && newDemote && input.failbackHeld && input.state === "standby-active") {
+			const g = o.standby?.reachable ? o.standby : undefined;
+			const notReady = g && (g.gateway ? g.gateway.state !== "ready" : !g.gatewayActive);
+			if (!notReady) throw new Error("automatic failback while the failback is held");
+		}
+		// A refused or misdirected probe is never a down vote: it never starts a promotion.
+		const newPromote = fresh("promote");
+		if (o.kind === "tick" && newPromote && workerVerdict(o.probe).class !== "down")
+			throw new Error(`promotion on a ${workerVerdict(o.probe).class} probe`);
+		if (d.state.term > MAX_TERM) throw new Error("term above MAX_TERM");
+		if (o.kind === "tick" && d.state.term - input.term > MAX_TERM_ADOPT_JUMP + 1)
+			throw new Error(`term jumped ${d.state.term - input.term} on a tick`);
 
 		seen.add(d.state.state);
 		s = d.state;

@@ -6,10 +6,12 @@ import type {
 	CommandOutcome,
 	CommandResult,
 	Decision,
+	GatewayReport,
 	Observation,
 	OperatorCommand,
 	PairEvent,
 	PairState,
+	PrimaryAgentView,
 	ProbeResult,
 	StandbyView,
 	TailscaleView,
@@ -28,6 +30,10 @@ export interface World {
 	tailscale?(t: number): TailscaleView | undefined;
 	/** An operator command applied before the tick. */
 	operator?(t: number): OperatorCommand | undefined;
+	/** The primary's agent view (restart grace, maintenance). Default: not configured. */
+	primaryAgent?(t: number): PrimaryAgentView | undefined;
+	/** The standby's own gateway, as its agent reports it. Default: no report (old agent: gatewayActive). */
+	standbyGateway?(t: number, serving: boolean): GatewayReport | undefined;
 }
 
 export interface AgentBehaviour {
@@ -151,6 +157,8 @@ export function simulate(o: SimOptions): SimResult {
 		if (sv) tick.standby = sv;
 		const ts = w.tailscale?.(t);
 		if (ts) tick.tailscale = ts;
+		const pa = w.primaryAgent?.(t);
+		if (pa) tick.primaryAgent = pa;
 		queue.push(...apply(tick));
 		// Send what decide() asked for; a retry it returns is sent at once (the shell does the same).
 		for (let sends = 0; queue.length > 0; sends++) {
@@ -197,7 +205,13 @@ export function simulate(o: SimOptions): SimResult {
 function standbyView(w: World, t: number, reachable: boolean, agent: FakeAgent): StandbyView {
 	if (!reachable) return { reachable: false, reason: "timeout after 4000 ms" };
 	const sees = w.standbySees?.(t) ?? (w.worker(t).ok ? "up" : "down");
-	const base = { reachable: true as const, term: agent.term, gatewayActive: agent.gatewayActive };
+	const gateway = w.standbyGateway?.(t, agent.gatewayActive);
+	const base = {
+		reachable: true as const,
+		term: agent.term,
+		gatewayActive: agent.gatewayActive,
+		...(gateway ? { gateway } : {}),
+	};
 	if (sees === "none") return { ...base, primary: null };
 	const ok = sees === "up";
 	return {

@@ -37,8 +37,11 @@ export const SA: Partial<PairState> = {
 	fails: 9,
 	failovers: [NOW - 3 * MIN],
 };
-/** Standby serving; the primary has had 5 good probes, one short of recoverThreshold 6. */
-export const SA5: Partial<PairState> = { ...SA, fails: 0, oks: 5 };
+/**
+ * Standby serving; the primary has had 5 good probes, one short of recoverThreshold 6, and returned
+ * two minutes ago (recoverSeconds defaults to 120).
+ */
+export const SA5: Partial<PairState> = { ...SA, fails: 0, oks: 5, okSince: NOW - 2 * MIN };
 export const DEM: Partial<PairState> = {
 	state: "demoting",
 	active: "standby",

@@ -17,8 +17,12 @@ export function pairConfig(over: Record<string, unknown> = {}): PairConfig {
 		primary: {
 			readyUrl: "http://127.0.0.1:9/readyz",
 			agentUrl: "http://127.0.0.1:9/primary-agent",
+			agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
 		},
-		standby: { agentUrl: "http://127.0.0.1:9/standby-agent" },
+		standby: {
+			agentUrl: "http://127.0.0.1:9/standby-agent",
+			agentPublicKey: "ed25519:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+		},
 		...over,
 	});
 }

@@ -39,6 +39,12 @@ export async function buildRequest(
  */
 export function secretsOf(n: Notifier): string[] {
 	const out = new Set<string>();
+	// A provider may echo a credential URL-encoded (a Telegram token's ":" as %3A) or JSON-escaped.
+	const add = (v: string) => {
+		out.add(v);
+		out.add(encodeURIComponent(v));
+		out.add(JSON.stringify(v).slice(1, -1));
+	};
 	const addUrl = (u: string) => {
 		out.add(u);
 		try {
@@ -46,14 +52,14 @@ export function secretsOf(n: Notifier): string[] {
 			out.add(url.href);
 			out.add(url.pathname + url.search);
 			for (const seg of url.pathname.split("/")) {
-				out.add(seg);
+				add(seg);
 				try {
-					out.add(decodeURIComponent(seg));
+					add(decodeURIComponent(seg));
 				} catch {
 					// A malformed escape stays as it is; the raw segment is already listed.
 				}
 			}
-			for (const v of url.searchParams.values()) out.add(v);
+			for (const v of url.searchParams.values()) add(v);
 		} catch {
 			// Config parsing only lets valid URLs through; the raw string is covered above anyway.
 		}
@@ -63,7 +69,7 @@ export function secretsOf(n: Notifier): string[] {
 	// in the URL path is the only secret, which the path segments cover.
 	for (const [field, value] of Object.entries(n)) {
 		if (field === "kind" || field === "chatId" || typeof value !== "string") continue;
-		out.add(value);
+		add(value);
 		if (/^https?:\/\//i.test(value)) addUrl(value);
 	}
 	// Six characters: shorter path parts ("api", "bot", "v1") are not secret and common in messages.

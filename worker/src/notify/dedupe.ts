@@ -61,6 +61,23 @@ export function dedupe(
 	return { send, recent: capOldest(next) };
 }
 
+/**
+ * Records that `key` was delivered at `now` (expired entries dropped, capped). Only deliveries are
+ * recorded: a message that failed and waits in the outbox, or was given up, does not hold back a
+ * repeat of its event.
+ */
+export function recordDelivery(
+	key: string,
+	now: number,
+	recent: DedupeRecord,
+	windowMs: number = DEDUPE_WINDOW_MS,
+): Map<string, number> {
+	const next = new Map<string, number>();
+	for (const [k, at] of recent) if (now - at < windowMs && k !== key) next.set(k, at);
+	next.set(key, now);
+	return capOldest(next);
+}
+
 function capOldest(m: Map<string, number>): Map<string, number> {
 	if (m.size <= DEDUPE_MAX_KEYS) return m;
 	const kept = [...m].sort((a, b) => a[1] - b[1]).slice(m.size - DEDUPE_MAX_KEYS);

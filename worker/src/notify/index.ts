@@ -13,10 +13,21 @@ export {
 	dedupe,
 	dedupeKey,
 	fromDedupeRecord,
+	recordDelivery,
 	shouldSend,
 	toDedupeRecord,
 } from "./dedupe";
 export { buildMessage, type NotifyMessage } from "./message";
+export {
+	dueEntries,
+	evictionVictim,
+	expired,
+	nextAttemptAt,
+	OUTBOX_MAX_AGE_MS,
+	OUTBOX_MAX_ENTRIES,
+	type OutboxEntry,
+	type OutboxStore,
+} from "./outbox";
 export { type DeliveryResult, type SendOptions, sendAll } from "./send";
 export { WEBHOOK_PAYLOAD_VERSION, type WebhookPayload } from "./webhook";
 export {

@@ -12,7 +12,7 @@ export const HEADLINES: Readonly<Record<EventKind, string>> = {
 	"sync-failed": "The primary could not pull the standby's changes",
 	"suspect-partition": "Witnesses disagree: possible partition, not failing over",
 	"partition-cleared": "Witnesses agree again",
-	held: "Held: too many failovers, waiting for an operator",
+	held: "Held: waiting for an operator",
 	"both-down": "Both sides down",
 	recovered: "Recovered",
 	"standby-unreachable": "The standby agent is unreachable",
@@ -26,6 +26,17 @@ export const HEADLINES: Readonly<Record<EventKind, string>> = {
 	drill: "Failover drill",
 	synced: "The primary pulled the standby's changes",
 	notification: "Notification delivery",
+	"config-problem": "Configuration problem: a probe is refused or misdirected",
+	"witness-broken": "A witness is broken: partition protection is off",
+	"witness-silent": "A witness cannot vote",
+	"witness-voting": "A witness votes again",
+	"active-not-ready": "The active side's gateway is not ready",
+	"failback-held": "Primary flapping: failback held",
+	"restart-grace": "The primary's gateway is restarting: waiting out its start-up",
+	maintenance: "Maintenance window",
+	"term-anomaly": "Term anomaly: an agent reported an implausible term",
+	"term-reset": "Term reset by the operator",
+	"condition-cleared": "Problem cleared",
 };
 
 export const SEVERITY_LABEL: Readonly<Record<Severity, string>> = {

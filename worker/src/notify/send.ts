@@ -10,7 +10,7 @@ import { deadline } from "../deadline";
 import { buildRequest, redact, secretsOf } from "./build-request";
 import type { Notifier, NotifierKind } from "./config";
 import type { NotifyMessage } from "./message";
-import { oneLine } from "./text";
+import { fit, oneLine } from "./text";
 
 /** Per request. Chat webhooks answer in well under a second; 5 s rides out a slow edge without hoarding the budget. */
 export const REQUEST_TIMEOUT_MS = 5_000;
@@ -25,7 +25,16 @@ export const DELIVERY_BUDGET_MS = 25_000;
 /** Bytes of a provider's response read at most: enough for its error JSON and Retry-After body. */
 const MAX_RESPONSE_BYTES = 8 * 1024;
 /** Characters of a provider's error response kept in the result (they explain a 400 or 403). */
-const ERROR_BODY_CHARS = 200;
+export const ERROR_BODY_CHARS = 200;
+
+/**
+ * Text from outside (a provider's body, an exception) made safe to keep: secrets blanked FIRST, then
+ * cut. Cutting first could leave half a token that no longer matches any secret, and half a Discord
+ * or Telegram token is still most of a credential.
+ */
+export function safeErrorText(raw: string, secrets: readonly string[]): string {
+	return fit(oneLine(redact(raw, secrets)), ERROR_BODY_CHARS);
+}
 
 export interface DeliveryResult {
 	notifier: NotifierKind;
@@ -35,6 +44,13 @@ export interface DeliveryResult {
 	status?: number;
 	/** Why the last attempt failed; never contains a URL path, token or secret. */
 	error?: string;
+	/**
+	 * On a failure: true when a later attempt may succeed (429, 5xx, timeout, network error), so the
+	 * caller may keep the message in its outbox; false for an answer that will not change (400, 403, 404).
+	 */
+	transient?: boolean;
+	/** The provider's retry hint from a 429 (Retry-After or the JSON body), ms from the last attempt. */
+	retryAfterMs?: number;
 }
 
 export interface SendOptions {
@@ -102,6 +118,7 @@ async function attempt(
 	req: { url: string; headers: Readonly<Record<string, string>>; body: string },
 	timeoutMs: number,
 	nowMs: number,
+	secrets: readonly string[],
 ): Promise<Attempt> {
 	// Cleared when done: a pending timer would keep the Durable Object awake.
 	const dl = deadline(timeoutMs);
@@ -124,14 +141,14 @@ async function attempt(
 		return {
 			kind: "http",
 			status: res.status,
-			detail: oneLine(body).slice(0, ERROR_BODY_CHARS),
+			detail: safeErrorText(body, secrets),
 			...(after === undefined ? {} : { retryAfterMs: after }),
 		};
 	} catch (e) {
 		if (signal.aborted) return { kind: "timeout" };
 		const cause = (e as { cause?: unknown }).cause ?? e;
 		const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-		return { kind: "network", detail: oneLine(detail).slice(0, ERROR_BODY_CHARS) };
+		return { kind: "network", detail: safeErrorText(detail, secrets) };
 	} finally {
 		dl.clear();
 	}
@@ -169,30 +186,34 @@ async function deliver(
 	n: Notifier,
 	client: typeof ofetch,
 	o: Required<Omit<SendOptions, "fetch">>,
+	secrets: readonly string[],
 ): Promise<DeliveryResult> {
 	const start = o.now();
 	let attempts = 0;
 	for (;;) {
 		attempts++;
 		const req = await buildRequest(m, n, o.now());
-		const a = await attempt(client, req, o.timeoutMs, o.now());
+		const a = await attempt(client, req, o.timeoutMs, o.now(), secrets);
 		const status = a.kind === "ok" || a.kind === "http" ? { status: a.status } : {};
 		if (a.kind === "ok") return { notifier: n.kind, ok: true, attempts, ...status };
+		const hinted = a.kind === "http" ? a.retryAfterMs : undefined;
+		const transient = retryable(a);
 		const fail = (why: string): DeliveryResult => ({
 			notifier: n.kind,
 			ok: false,
 			attempts,
 			...status,
 			error: why,
+			transient,
+			...(transient && hinted !== undefined ? { retryAfterMs: hinted } : {}),
 		});
 		const error = describe(a, o.timeoutMs);
-		if (!retryable(a)) return fail(error);
+		if (!transient) return fail(error);
 		if (attempts > o.retries) return fail(`${error} (gave up after ${attempts} attempts)`);
 		const backoff = BACKOFF_BASE_MS * 2 ** (attempts - 1);
-		const hinted = a.kind === "http" ? a.retryAfterMs : undefined;
 		if (hinted !== undefined && hinted > MAX_RETRY_AFTER_MS) {
 			return fail(
-				`${error} (Retry-After ${Math.ceil(hinted / 1000)} s exceeds the ${MAX_RETRY_AFTER_MS / 1000} s cap; not retried)`,
+				`${error} (Retry-After ${Math.ceil(hinted / 1000)} s exceeds the ${MAX_RETRY_AFTER_MS / 1000} s in-tick cap)`,
 			);
 		}
 		const wait = hinted ?? backoff;
@@ -224,7 +245,7 @@ export async function sendAll(
 		notifiers.map(async (n): Promise<DeliveryResult> => {
 			const secrets = secretsOf(n);
 			try {
-				const r = await deliver(message, n, client, o);
+				const r = await deliver(message, n, client, o, secrets);
 				return r.error === undefined ? r : { ...r, error: redact(r.error, secrets) };
 			} catch (e) {
 				// A bug (a formatter throwing, say): still a value, so one notifier cannot sink the others.
@@ -232,7 +253,11 @@ export async function sendAll(
 					notifier: n.kind,
 					ok: false,
 					attempts: 0,
-					error: redact(`internal error: ${e instanceof Error ? e.message : String(e)}`, secrets),
+					error: safeErrorText(
+						`internal error: ${e instanceof Error ? e.message : String(e)}`,
+						secrets,
+					),
+					transient: false,
 				};
 			}
 		}),

@@ -1,40 +1,19 @@
-// Gathers what the page shows of each pair from its group's Durable Object: detail only for token holders.
-import type { LoadedConfig } from "../config-cache";
+// Turns one read of the groups into what the page shows of each pair: detail only for token holders.
+import type { GroupsRead } from "../group-read";
 import type { PairSummary } from "../pair-view";
-import { OBSERVATION_RING } from "../store";
-import { watchdogFor } from "../watchdog";
-import { PAGE_EVENTS, type PairDetailView, type PairPageView, TIMELINE_WINDOW_MS } from "./model";
+import type { PairDetailView, PairPageView } from "./model";
 
-/** Enough observations to cover the timeline at the pair's interval, never more than the ring holds. */
-export function observationsForTimeline(probeIntervalSeconds: number | undefined): number {
-	const interval = Math.max(1, probeIntervalSeconds ?? 5) * 1000;
-	return Math.min(OBSERVATION_RING, Math.ceil(TIMELINE_WINDOW_MS / interval) + 1);
-}
-
-export async function pairPages(
-	env: Env,
-	config: LoadedConfig,
+/** Summaries only (anonymous readers), or summaries with each pair's detail from the same read. */
+export function pairPages(
 	pairs: readonly PairSummary[],
-	withDetail: boolean,
-): Promise<PairPageView[]> {
-	if (!withDetail) return pairs.map((summary) => ({ summary }));
-	return Promise.all(
-		pairs.map(async (summary) => ({ summary, detail: await pairDetail(env, config, summary) })),
-	);
+	read: GroupsRead | undefined,
+): PairPageView[] {
+	if (!read) return pairs.map((summary) => ({ summary }));
+	return pairs.map((summary) => ({ summary, detail: detailView(read, summary) }));
 }
 
-async function pairDetail(env: Env, config: LoadedConfig, s: PairSummary): Promise<PairDetailView> {
-	const stub = watchdogFor(env, s.group);
-	const n = observationsForTimeline(config.pairs.get(s.name)?.probeIntervalSeconds);
-	try {
-		const [pair, events] = await Promise.all([
-			stub.getPair(s.name, n),
-			stub.getEvents(s.name, PAGE_EVENTS),
-		]);
-		if (!pair || !events) return { ok: false, error: "the pair is no longer configured" };
-		return { ok: true, pair, events };
-	} catch (e) {
-		console.error(`page: detail of ${s.name} failed`, e);
-		return { ok: false, error: `group ${s.group} did not answer; see the Worker's logs` };
-	}
+function detailView(read: GroupsRead, s: PairSummary): PairDetailView {
+	const d = read.details.get(s.name);
+	if (!d?.pair) return { ok: false, error: "the pair is no longer configured" };
+	return { ok: true, pair: d.pair, events: d.events };
 }

@@ -1,5 +1,5 @@
 // A pair's detail (token holders only): witness views, the probe timeline, last drill, notifications, event log.
-import type { PairDetail } from "../pair-view";
+import { describeGateway, NO_PRIMARY_AGENT, type PairDetail } from "../pair-view";
 import type { StoredEvent } from "../store";
 import type { DrillRun } from "../types";
 import { timelineCaption, timelineSvg } from "./chart";
@@ -35,14 +35,16 @@ function witnesses(p: PairDetail, now: number): Html {
 	const v = sb.view;
 	const standbyExtra =
 		v?.reachable === true
-			? html`<div class="small muted">agent term ${v.term} · its gateway ${v.gatewayActive ? "running" : "stopped"}${v.primary?.latencyMs !== undefined ? ` · its probe ${formatMs(v.primary.latencyMs)}` : ""}</div>`
+			? html`<div class="small muted">agent term ${v.term} · its gateway ${v.gatewayActive ? "running" : "stopped"}${v.primary?.latencyMs !== undefined ? ` · its probe ${formatMs(v.primary.latencyMs)}` : ""}${v.gateway ? html`<br>${describeGateway(v.gateway)}` : ""}</div>`
 			: "";
+	const pa = p.witnesses.primaryAgent;
 	const counts = p.counts;
 	const pending = p.pairState?.pending;
 	return html`<div class="cards">
 <div class="card"><b>Worker probe of the primary</b>${worker}</div>
 <div class="card"><b>Standby agent</b>${sb.configured ? "" : html`<span class="muted">(not a witness) </span>`}${sb.summary}${standbyExtra}</div>
 <div class="card"><b>Tailscale</b>${p.witnesses.tailscale.summary}</div>
+<div class="card"><b>Primary agent</b>${pa?.configured ? pa.summary : html`<span class="muted">${NO_PRIMARY_AGENT}</span>`}</div>
 <div class="card"><b>Counters</b>${counts ? `${counts.fails} failed and ${counts.oks} good probes in a row · standby missed ${counts.standbyMisses} polls` : "—"}${pending ? html`<div class="small warn">pending: ${pending.action} to the ${pending.target} (term ${pending.term}, attempt ${pending.attempt}, op ${pending.opId})</div>` : ""}</div>
 </div>`;
 }
@@ -84,7 +86,21 @@ function notifications(p: PairDetail, now: number): Html {
 	);
 	return html`<div class="card">${n.notifiers.length === 0 ? html`<span class="muted">No notifiers configured.</span>` : html`Configured: ${n.notifiers.join(", ")} · sent ${n.sent}, repeats suppressed ${n.suppressed} since the object started`}
 ${n.configErrors.map((e) => html`<div class="bad small">${e}</div>`)}
-${last.length > 0 ? html`<ul class="small">${last}</ul>` : ""}</div>`;
+${last.length > 0 ? html`<ul class="small">${last}</ul>` : ""}${outbox(n.outbox, now)}</div>`;
+}
+
+/** Messages waiting for a retry (notification-hub.ts): how many, since when, and the next try. */
+function outbox(o: PairDetail["notifications"]["outbox"], now: number): Html | string {
+	if (o.waiting === 0) return "";
+	const critical = o.critical > 0 ? html`, <span class="bad">${o.critical} critical</span>` : "";
+	const since = o.oldestAt !== undefined ? html`, oldest failed ${ago(o.oldestAt, now, true)}` : "";
+	const next =
+		o.nextAt !== undefined
+			? o.nextAt <= now
+				? ", retried on the next alarm"
+				: html`, next try in ${formatDuration(o.nextAt - now)}`
+			: "";
+	return html`<div class="small">Outbox: <span class="bad">${o.waiting} waiting</span> for a retry${critical}${since}${next}</div>`;
 }
 
 function events(list: readonly StoredEvent[]): Html {

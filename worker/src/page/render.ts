@@ -41,9 +41,28 @@ ${renderContent(view)}
 </div><script nonce="${nonce}">${raw(SCRIPT)}</script></body></html>`.value;
 }
 
+/**
+ * A fingerprint of what a reader would notice changing: states, terms, reasons, config errors, newest
+ * events, problems. Not the probe timeline or tick times, which move every tick: the script slows its
+ * refresh while this stays the same and returns to its base pace when it changes.
+ */
+export function contentVersion(view: PageView): string {
+	const facts = view.pairs.map((p) => {
+		const s = p.summary;
+		const d = p.detail;
+		const newestEvent = d?.ok ? (d.events[0]?.seq ?? 0) : null;
+		return [s.name, s.state, s.active, s.term, s.reason, s.configErrors.length, newestEvent];
+	});
+	const text = JSON.stringify([view.auth, view.canRead, facts, view.problems]);
+	// FNV-1a, 32 bit: telling two answers apart, not a security measure.
+	let h = 0x811c9dc5;
+	for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+	return (h >>> 0).toString(16).padStart(8, "0");
+}
+
 /** The part the script swaps on each refresh (GET /?part=content); data-auth says if its token was accepted. */
 export function renderContent(view: PageView): Html {
-	return html`<main id="content" data-auth="${view.auth}" data-mode="${view.mode}">
+	return html`<main id="content" data-auth="${view.auth}" data-mode="${view.mode}" data-version="${contentVersion(view)}">
 ${notices(view)}
 ${view.canRead ? view.pairs.map((p) => renderPair(p, view.now)) : ""}
 ${view.canRead && view.pairs.length === 0 ? html`<p class="banner">No pairs are configured: set WATCHDOG_CONFIG (see docs/configuration.md).</p>` : ""}
@@ -68,7 +87,8 @@ function notices(view: PageView): Html[] {
 			html`<p class="banner">This status page is private (STATUS_PAGE is not "public"): enter the admin token to see the pairs.</p>`,
 		);
 	}
-	if (view.canRead && view.auth !== "valid" && view.auth !== "unset") {
+	// A weak token is named among the problems (health.ts), with the command that replaces it.
+	if (view.canRead && view.auth !== "valid" && view.auth !== "unset" && view.auth !== "weak") {
 		out.push(
 			html`<p class="muted small">Enter the admin token for witness views, the probe timeline, the event log and the operator buttons.</p>`,
 		);
@@ -84,6 +104,7 @@ function renderPair(p: PairPageView, now: number): Html {
 <div class="pair-head"><h2>${s.name}</h2><span class="badge state">${stateLabel(s.state)}</span>${s.group !== "default" ? html`<span class="muted small">group ${s.group}</span>` : ""}</div>
 ${facts(s, now)}
 ${s.reason ? html`<p class="reason">${s.reason}</p>` : ""}
+${s.problems?.length ? html`<div class="banner warn"><b>Problems:</b><ul>${s.problems.map((t) => html`<li>${t}</li>`)}</ul></div>` : ""}
 ${s.configErrors.length > 0 ? html`<div class="banner error"><b>Not watched: the config has errors.</b><ul>${s.configErrors.map((e) => html`<li><code>${e.path}</code>: ${e.message}</li>`)}</ul></div>` : ""}
 <div class="controls" hidden>${COMMANDS.map(
 		(c) =>

@@ -6,8 +6,11 @@
 export const SCRIPT = `(() => {
 "use strict";
 const KEY = "failover-gateway.admin-token";
-// Often enough to follow a failover as it happens; each refresh costs 1 + 2 per pair Durable Object requests.
+// Often enough to follow a failover as it happens; each refresh costs one Durable Object request per group
+// (the Worker's memo answers anonymous readers within 5 s for free). While nothing a reader would notice
+// changes (data-version), each wait doubles up to MAX_REFRESH_MS; a change, a command or a token resets it.
 const REFRESH_MS = 10000;
+const MAX_REFRESH_MS = 60000;
 const CONFIRM = {
 	promote: "Promote the standby of {pair} now? It starts serving and the primary is no longer active.",
 	demote: "Demote the standby of {pair} now? It stops serving and hands back to the primary.",
@@ -21,6 +24,8 @@ const token = {
 };
 let timer = 0;
 let inflight = false;
+let delay = REFRESH_MS;
+let version = "";
 
 // kind: "command" messages stay until the next one; "refresh" and "auth" ones clear once resolved.
 function say(text, tone, kind) {
@@ -81,10 +86,14 @@ async function refresh() {
 		const old = $("content");
 		old.replaceWith(document.adoptNode(next));
 		$("content").dataset.stale = "";
+		const v = next.dataset.version || "";
+		if (v !== version) { version = v; delay = REFRESH_MS; }
+		else delay = Math.min(delay * 2, MAX_REFRESH_MS);
 		afterRender();
 	} catch (e) {
 		const old = $("content");
 		if (old) old.dataset.stale = "1";
+		delay = Math.min(delay * 2, MAX_REFRESH_MS);
 		say("Could not refresh: " + (e && e.message ? e.message : e) + ". Showing the last answer; retrying.", "error", "refresh");
 	} finally {
 		inflight = false;
@@ -104,9 +113,19 @@ function afterRender() {
 	}
 }
 
+// A chain of timeouts, not an interval: each wait is the current delay, read after the last refresh.
 function schedule() {
-	clearInterval(timer);
-	timer = setInterval(() => { if (document.visibilityState === "visible") refresh(); }, REFRESH_MS);
+	clearTimeout(timer);
+	timer = setTimeout(async () => {
+		if (document.visibilityState === "visible") await refresh();
+		schedule();
+	}, delay);
+}
+
+// The reader acted (token, command, returning to the tab): follow closely again.
+function brisk() {
+	delay = REFRESH_MS;
+	schedule();
 }
 
 async function command(button) {
@@ -141,6 +160,7 @@ async function command(button) {
 	} finally {
 		button.disabled = false;
 		await refresh();
+		brisk();
 	}
 }
 
@@ -155,16 +175,17 @@ $("token-form").addEventListener("submit", (ev) => {
 	if (!v) { say("Paste the admin token into the field first.", "error", "command"); return; }
 	token.set(v);
 	say("Token kept for this tab only (sessionStorage). Loading detail...", "info", "auth");
-	refresh();
+	refresh().then(brisk);
 });
 $("forget").addEventListener("click", () => {
 	token.clear();
 	say("Token forgotten.", "info", "command");
-	refresh();
+	refresh().then(brisk);
 });
-document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refresh(); });
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refresh().then(brisk); });
 
 $("token-form").hidden = false;
+version = $("content").dataset.version || "";
 afterRender();
 setInterval(tickTimes, 1000);
 schedule();

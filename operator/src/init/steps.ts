@@ -1,0 +1,207 @@
+// The numbered steps that remain after `init`: printed by init and pasted into docs/deployment.md (one source).
+import { join } from "node:path";
+import type { Deployment } from "./deployment";
+
+/** One numbered step: where it runs, what it does, the exact commands, and an optional one-line note. */
+export interface Step {
+	where: string;
+	title: string;
+	commands: string[];
+	note?: string;
+}
+
+export interface StepsInput {
+	deployment: Pick<Deployment, "agents" | "pairs">;
+	/** init's output folder, as the operator typed it (relative to the project). */
+	dir: string;
+	/** The deployed Worker's URL, when known; a placeholder otherwise. */
+	workerUrl?: string;
+}
+
+export const WORKER_URL_PLACEHOLDER = "https://failover-gateway.<your-subdomain>.workers.dev";
+
+/** "primary", or "primary (ssh admin@203.0.113.7)" when its ssh destination is not simply its role. */
+const host = (role: string, ssh: string) => (ssh === role ? role : `${role} (ssh ${ssh})`);
+
+const isFunnel = (url: string) => URL.parse(url)?.hostname.endsWith(".ts.net") ?? false;
+const portOf = (url: string) => URL.parse(url)?.port || "443";
+
+/** The files init writes into an agent's folder (the polkit rule only for a system-scope gateway unit). */
+export function agentFiles(a: Pick<Deployment["agents"][number], "gatewayScope">): string[] {
+	return [
+		"config.json",
+		"agent.key",
+		"failover-agent.service",
+		...(a.gatewayScope === "system" ? ["50-failover-agent.rules"] : []),
+	];
+}
+
+/** The steps, in order. Agent and pair steps repeat per agent and per pair. */
+export function remainingSteps(input: StepsInput): Step[] {
+	const { deployment, dir } = input;
+	const W = input.workerUrl ?? WORKER_URL_PLACEHOLDER;
+	const key = join(dir, "watchdog.key");
+	const steps: Step[] = [
+		{
+			where: "your machine",
+			title: "Build the agent bundle (one file, no checkout needed on the VPS)",
+			commands: ["npm run build:agent"],
+		},
+	];
+	for (const p of deployment.pairs) {
+		steps.push({
+			where: `${host("primary", p.primarySsh)}, as the gateway's user`,
+			title: `Pair ${p.name}: let the standby reach the primary's gateway over the tailnet`,
+			commands: ["openclaw config set gateway.bind tailnet", "openclaw gateway restart"],
+			note: "a bind beyond loopback needs gateway auth (a token); OpenClaw refuses to start without it",
+		});
+		steps.push({
+			where: host("standby", p.standbySsh),
+			title: `Pair ${p.name}: check the primary answers over the tailnet`,
+			commands: [`curl -s ${p.peerReadyUrl}`],
+			note: 'expect {"ready":true}; "connection refused" means the primary still binds to loopback',
+		});
+		if (isFunnel(p.readyUrl) || isFunnel(p.standbyAgentUrl)) {
+			steps.push({
+				where: `${host("primary", p.primarySsh)} and ${host("standby", p.standbySsh)}, as the gateway's user`,
+				title: `Pair ${p.name}: leave Funnel to these steps (OpenClaw's own Tailscale mode would replace or reset it)`,
+				commands: ["openclaw config get gateway.tailscale"],
+				note: 'expect mode "off" (or "serve") and resetOnExit false; docs/openclaw.md#tailscale-settings-in-openclaw',
+			});
+		}
+		steps.push({
+			where: `${host("standby", p.standbySsh)}, as the gateway's user`,
+			title: `Pair ${p.name}: give the standby its own bot for every chat channel, never the primary's tokens`,
+			commands: [],
+			note: "two gateways on one Telegram or Discord token fight; docs/openclaw.md#one-bot-token-per-node",
+		});
+		steps.push(
+			isFunnel(p.readyUrl)
+				? {
+						where: host("primary", p.primarySsh),
+						title: `Pair ${p.name}: publish only /readyz through Tailscale Funnel`,
+						commands: [
+							`sudo tailscale funnel --bg --https=${portOf(p.readyUrl)} --set-path=/readyz http://127.0.0.1:18789/readyz`,
+						],
+						note: "docs/deployment.md#tailscale-funnel explains gateway.tailscale.mode and resetOnExit",
+					}
+				: {
+						where: host("primary", p.primarySsh),
+						title: `Pair ${p.name}: route ${URL.parse(p.readyUrl)?.hostname} to 127.0.0.1:18789 (path ^/readyz$) in the Cloudflare Tunnel`,
+						commands: [`cloudflared tunnel route dns primary ${URL.parse(p.readyUrl)?.hostname}`],
+						note: "one level under the zone only; see docs/deployment.md#cloudflare-tunnel",
+					},
+		);
+	}
+	for (const a of deployment.agents) {
+		const pair = deployment.pairs.find((p) => p.name === a.pair);
+		const agentUrl = a.role === "standby" ? pair?.standbyAgentUrl : pair?.primaryAgentUrl;
+		const on = host(a.role, a.ssh);
+		const u = a.gatewayUser;
+		steps.push({
+			where: "your machine",
+			title: `Pair ${a.pair}: copy the ${a.role}'s agent files`,
+			commands: [
+				`scp dist/agent.mjs ${agentFiles(a)
+					.map((f) => join(a.folder, f))
+					.join(" ")} ${a.ssh}:/tmp/`,
+			],
+		});
+		steps.push({
+			where: on,
+			title: `Pair ${a.pair}: install the agent (bundle, config, unit)`,
+			commands: [
+				"sudo install -D -m 0755 /tmp/agent.mjs /opt/failover-agent/agent.mjs",
+				`sudo install -D -m 0640 -o root -g ${u} /tmp/config.json /etc/failover-agent/config.json`,
+				`sudo install -m 0600 -o ${u} -g ${u} /tmp/agent.key /etc/failover-agent/agent.key && rm /tmp/agent.key`,
+				"sudo install -m 0644 /tmp/failover-agent.service /etc/systemd/system/failover-agent.service",
+				a.gatewayScope === "user"
+					? `sudo loginctl enable-linger ${u}`
+					: "sudo install -m 0644 /tmp/50-failover-agent.rules /etc/polkit-1/rules.d/50-failover-agent.rules",
+			],
+		});
+		if (a.role === "standby") {
+			steps.push({
+				where: on,
+				title: `Pair ${a.pair}: the standby's gateway must not start on its own (the agent starts it)`,
+				commands: [
+					a.gatewayScope === "user"
+						? `sudo systemctl --user -M ${u}@ disable --now ${a.config.gatewayUnit.name}`
+						: `sudo systemctl disable --now ${a.config.gatewayUnit.name}`,
+				],
+			});
+		}
+		steps.push({
+			where: on,
+			title: `Pair ${a.pair}: check everything the ${a.role} agent will need, as its user`,
+			commands: [
+				`sudo -H -u ${u} node /opt/failover-agent/agent.mjs doctor --config /etc/failover-agent/config.json`,
+			],
+			note: "each failed check prints its fix; run it again until it passes",
+		});
+		steps.push({
+			where: on,
+			title: `Pair ${a.pair}: start the ${a.role} agent and publish it`,
+			commands: [
+				"sudo systemctl daemon-reload && sudo systemctl enable --now failover-agent",
+				...(agentUrl && isFunnel(agentUrl)
+					? [`sudo tailscale funnel --bg --https=${portOf(agentUrl)} http://127.0.0.1:18790`]
+					: []),
+			],
+		});
+	}
+	for (const p of deployment.pairs) {
+		steps.push({
+			where: "your machine (outside the tailnet)",
+			title: `Pair ${p.name}: check both URLs the Worker will use, and the key`,
+			commands: [
+				`curl -si ${p.readyUrl}`,
+				`curl -s ${p.standbyAgentUrl}/healthz`,
+				`npx failover-agent call ${p.standbyAgentUrl} status --key ${key}`,
+			],
+		});
+	}
+	steps.push(
+		{
+			where: "your machine",
+			title: "Deploy the Worker with your config and its two secrets (the agents already answer)",
+			commands: [
+				`npx wrangler deploy --var "WATCHDOG_CONFIG:$(cat ${join(dir, "worker-config.json")})" --secrets-file ${join(dir, "worker-secrets.json")}`,
+			],
+			note: "the Worker starts watching within a minute; later changes: edit the file, run this again",
+		},
+		{
+			where: "your machine",
+			title: "Ask the deployed Worker whether a failover would work",
+			commands: [
+				`export ADMIN_TOKEN="$(jq -r .ADMIN_TOKEN ${join(dir, "worker-secrets.json")})"`,
+				`npx failover-gateway doctor --url ${W}`,
+			],
+		},
+		{
+			where: "your machine",
+			title: "Optional: notifications (each a secret; see docs/configuration.md)",
+			commands: [
+				"npx wrangler secret put NOTIFY_DISCORD_URL",
+				"npx failover-gateway doctor --url " + `${W} --notify`,
+			],
+		},
+		{
+			where: "an uptime monitor outside Cloudflare",
+			title: "Watch the watchdog: alert when this URL stops answering 200",
+			commands: [`${W}/healthz`],
+		},
+	);
+	return steps;
+}
+
+/** Plain text, numbered from 1: each step's title line, then its commands indented, then its note. */
+export function renderSteps(steps: readonly Step[]): string {
+	return steps
+		.map((s, i) => {
+			const lines = [`${i + 1}. [${s.where}] ${s.title}`, ...s.commands.map((c) => `     ${c}`)];
+			if (s.note) lines.push(`     # ${s.note}`);
+			return lines.join("\n");
+		})
+		.join("\n");
+}
