@@ -26,7 +26,7 @@ export async function dialOutUpgrade(c: Context<{ Bindings: Env }>): Promise<Res
 	if (side !== "primary" && side !== "standby") {
 		return apiError(400, "bad-request", "expected ?side=primary or ?side=standby");
 	}
-	const config = loadConfig(c.env.WATCHDOG_CONFIG);
+	const config = loadConfig(c.env.WATCHDOG_CONFIG, c.env.LOCAL_DEVELOPMENT);
 	const group = groupOf(config, pair);
 	const pc = config.pairs.get(pair);
 	if (group === undefined || !pc) {

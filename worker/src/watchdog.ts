@@ -101,7 +101,7 @@ export class Watchdog extends DurableObject<Env> {
 			clock: () => this.deps.clock(),
 			publicKey: (pair, side) => this.agentKey(pair, side),
 			heartbeatMs: (pair) => {
-				const p = loadConfig(this.env.WATCHDOG_CONFIG).pairs.get(pair);
+				const p = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT).pairs.get(pair);
 				return p ? heartbeatMs(p) : 2_500;
 			},
 			log: (m) => console.log(m),
@@ -236,7 +236,7 @@ export class Watchdog extends DurableObject<Env> {
 		const url = new URL(request.url);
 		const pair = url.searchParams.get("pair") ?? "";
 		const side = url.searchParams.get("side");
-		const config = loadConfig(this.env.WATCHDOG_CONFIG);
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
 		const pc = config.pairs.get(pair);
 		if (
 			request.headers.get("upgrade")?.toLowerCase() !== "websocket" ||
@@ -277,7 +277,7 @@ export class Watchdog extends DurableObject<Env> {
 
 	/** The configured public key of a dial-out agent, imported once per key text. */
 	private async agentKey(pair: string, side: Side): Promise<CryptoKey | string> {
-		const pc = loadConfig(this.env.WATCHDOG_CONFIG).pairs.get(pair);
+		const pc = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT).pairs.get(pair);
 		const t = pc ? agentTransport(pc, side) : undefined;
 		if (t?.kind !== "dial-out") return `pair "${pair}" has no dial-out ${side} agent configured`;
 		let key = this.agentKeys.get(t.publicKey);
