@@ -263,7 +263,10 @@ describe("dial-out: status and requests over the socket", () => {
 			const client = agentClientsFor({ WATCHDOG_PRIVATE_KEY: TEST_AGENT_PRIVATE_KEY })(
 				// biome-ignore lint/style/noNonNullAssertion: the test config has this pair
 				(await import("../../worker/src/config-cache"))
-					.loadConfig(env.WATCHDOG_CONFIG, env.LOCAL_DEVELOPMENT)
+					.loadConfig(
+						env.WATCHDOG_CONFIG,
+						(env as { LOCAL_DEVELOPMENT?: string }).LOCAL_DEVELOPMENT,
+					)
 					.pairs.get("dial")!,
 				w.sockets,
 			);

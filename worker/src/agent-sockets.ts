@@ -9,7 +9,9 @@ import {
 	type StatusResponse,
 	verifyHello,
 } from "../../protocol";
-import type { Side } from "./types";
+import type { ConnectionStats, Side } from "./types";
+
+export type { ConnectionStats };
 
 /** What the object stores with each socket (serializeAttachment: survives hibernation, max 2 KiB). */
 interface Attachment {
@@ -25,24 +27,6 @@ interface Attachment {
 interface PushedStatus {
 	status: StatusResponse;
 	receivedAt: number;
-}
-
-/** Connection facts per pair and side, for the status API and the page. */
-export interface ConnectionStats {
-	connected: boolean;
-	/** When the current connection authenticated (ms since epoch), if connected. */
-	since: number | null;
-	/** When the newest frame of the current or last connection arrived. */
-	lastFrameAt: number | null;
-	/** Frames received from this side since the object started (billed at 20 to 1 as requests). */
-	frames: number;
-	/** Frames dropped by the rate limit. */
-	dropped: number;
-	/** Connections refused or closed for a protocol fault, and the newest reason. */
-	refused: number;
-	lastRefusal: string | null;
-	/** How the newest connection ended (code and reason), if it did. */
-	lastClose: string | null;
 }
 
 export interface AgentSocketsDeps {

@@ -10,6 +10,7 @@ import {
 	describeStandby,
 	otherVotes,
 	standbyGatewayNotReady,
+	standbyVote,
 	tickEvidence,
 	verdict,
 	workerVerdict,
@@ -181,7 +182,7 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 		return;
 	}
 
-	const votes = otherVotes(cfg, obs.standby, obs.tailscale);
+	const votes = otherVotes(cfg, obs.standby, obs.tailscale, obs.primaryAgent);
 	const v = verdict(
 		votes,
 		cfg.witnesses.quorum,
@@ -201,8 +202,10 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 		}
 		case "disagree":
 		case "unconfirmed": {
-			const reason =
-				v === "disagree"
+			const primaryServes = votes.some((w) => w.witness === "primary-agent" && w.vote === "up");
+			const reason = primaryServes
+				? `the primary's own agent reports its gateway ready while the Worker's probe fails${standbyVote(obs.standby, cfg) === "down" ? " and the standby sees it down" : ""}: the primary is serving and only the paths to it are broken`
+				: v === "disagree"
 					? "the Worker cannot reach the primary but another witness can: suspected partition"
 					: "the Worker cannot reach the primary and no other witness could confirm it";
 			d.moveTo("suspect-partition", reason);
@@ -213,9 +216,15 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 					from,
 					`${reason}; not failing over`,
 					evidence,
-					v === "disagree"
-						? "Usually the path between Cloudflare and the primary (Funnel, tunnel, DNS) is broken while the primary itself is fine. Check it; no action is needed if users can reach the gateway."
-						: "Check that the standby agent probes the primary (primaryReadyUrl in its config) and that its status is reachable.",
+					primaryServes
+						? "Broken: the Worker's path to the primary (Funnel, tunnel, DNS)" +
+								(standbyVote(obs.standby, cfg) === "down"
+									? " and the standby's tailnet path to it (tailscaled on either side, gateway.bind)"
+									: "") +
+								". The primary keeps serving; repair the paths so a real outage can be judged."
+						: v === "disagree"
+							? "Usually the path between Cloudflare and the primary (Funnel, tunnel, DNS) is broken while the primary itself is fine. Check it; no action is needed if users can reach the gateway."
+							: "Check that the standby agent probes the primary (primaryReadyUrl in its config) and that its status is reachable.",
 				);
 			}
 			return;

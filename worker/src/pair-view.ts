@@ -4,6 +4,7 @@ import type { LoadedConfig } from "./config-cache";
 import type { NotificationStatus } from "./notification-hub";
 import type { ObservationRow, Store } from "./store";
 import type {
+	ConnectionStats,
 	GatewayReport,
 	PairState,
 	PrimaryAgentView,
@@ -95,6 +96,8 @@ export interface PairDetail extends PairSummary {
 	notifications: NotificationStatus;
 	/** Fingerprint of the config the loop last ran with, to spot a deploy that has not reached it. */
 	configHash: string | null;
+	/** Dial-out sides only: each agent's connection (connected since, frames, refusals, last close). */
+	connections?: Partial<Record<Side, ConnectionStats>>;
 }
 
 export function summarize(
@@ -152,6 +155,7 @@ export function detail(
 		nextAlarmAt: number | null;
 		notifications: NotificationStatus;
 		tailscaleSummary: string;
+		connections?: Partial<Record<Side, ConnectionStats>>;
 	},
 ): PairDetail {
 	const s = store.state(summary.name);
@@ -190,5 +194,6 @@ export function detail(
 		nextAlarmAt: opts.nextAlarmAt,
 		notifications: opts.notifications,
 		configHash: store.getMeta("config_hash") ?? null,
+		...(opts.connections ? { connections: opts.connections } : {}),
 	};
 }

@@ -298,3 +298,21 @@ export interface Decision {
 	/** Set when an operator command does not apply in the current state: why, in one sentence. */
 	refused?: string;
 }
+
+/** A dial-out agent's connection facts (worker/src/agent-sockets.ts), for the status API and the page. */
+export interface ConnectionStats {
+	connected: boolean;
+	/** When the current connection authenticated (ms since epoch), if connected. */
+	since: number | null;
+	/** When the newest frame of the current or last connection arrived. */
+	lastFrameAt: number | null;
+	/** Frames received from this side since the object started (billed at 20 to 1 as requests). */
+	frames: number;
+	/** Frames dropped by the rate limit. */
+	dropped: number;
+	/** Connections refused or closed for a protocol fault, and the newest reason. */
+	refused: number;
+	lastRefusal: string | null;
+	/** How the newest connection ended (code and reason), if it did. */
+	lastClose: string | null;
+}

@@ -192,6 +192,7 @@ export class Watchdog extends DurableObject<Env> {
 			standby: views?.standby,
 			primaryAgent: views?.primaryAgent,
 			nextAlarmAt,
+			...(pair ? { connections: this.dialOutConnections(pair) } : {}),
 			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
 				? "not a witness for this pair"
@@ -265,6 +266,16 @@ export class Watchdog extends DurableObject<Env> {
 			1006,
 			`error: ${error instanceof Error ? error.message : String(error)}`,
 		);
+	}
+
+	/** The connection facts of the sides of `pair` that dial out (none for endpoint sides). */
+	private dialOutConnections(pair: PairConfig): Partial<Record<Side, ConnectionStats>> {
+		const out: Partial<Record<Side, ConnectionStats>> = {};
+		for (const side of ["primary", "standby"] as const) {
+			if (agentTransport(pair, side).kind === "dial-out")
+				out[side] = this.sockets.connection(pair.name, side);
+		}
+		return out;
 	}
 
 	/** Connection facts of both sides' dial-out sockets (status API, tests). */
