@@ -32,6 +32,11 @@ export interface AgentClient {
 	 * restart grace is then off. Optional so clients without a primary side need not implement it.
 	 */
 	primaryStatus?(signal: AbortSignal, lease?: Lease): Promise<PrimaryAgentView | undefined>;
+	/**
+	 * Whether this tick's lease may have reached `side` (read after status/primaryStatus): over HTTP any
+	 * attempt may have, over dial-out only a frame on an open socket. Absent: assume it may have.
+	 */
+	leaseDelivered?(side: Side): boolean;
 	/** Sends a command to `cmd.target`. Expected failures (unreachable, rejected) are outcomes, not throws. */
 	command(cmd: Command, opts: CommandOptions): Promise<CommandOutcome>;
 }
@@ -71,8 +76,8 @@ export const DIAL_OUT_HOST_SUFFIX = ".dial-out.invalid";
 /** The agents' dial-out sockets, as the client needs them (AgentSockets in the Durable Object). */
 export interface DialOutSockets {
 	fetchFor(pair: string, side: Side): typeof fetch;
-	/** Sends `side` this tick's signed lease (a tick frame), when it is connected. */
-	sendLease(pair: string, side: Side, lease: string): void;
+	/** Sends `side` this tick's signed lease (a tick frame); false when it is not connected. */
+	sendLease(pair: string, side: Side, lease: string): boolean;
 	/** The newest status `side` pushed within `maxAgeMs`, and its age by the Worker's clock (ms). */
 	latestStatus(
 		pair: string,
@@ -131,10 +136,13 @@ export function agentClientsFor(
 			});
 			const maxAge = pushedStatusMaxAgeMs(heartbeatMs(pair));
 			/** A dial-out side's newest pushed status; its lease goes out in a tick frame (outgoing: free). */
+			const delivered: Partial<Record<Side, boolean>> = {};
 			const pushed = async (side: Side, lease: Lease | undefined) => {
+				delivered[side] = false;
 				if (sockets && lease) {
 					try {
-						sockets.sendLease(pair.name, side, await signLease(lease, await privateKey));
+						const text = await signLease(lease, await privateKey);
+						delivered[side] = sockets.sendLease(pair.name, side, text);
 					} catch {
 						// A bad key is reported by every signed call; the status below still says what it saw.
 					}
@@ -144,6 +152,9 @@ export function agentClientsFor(
 			const silent = (side: Side) =>
 				`no status pushed by the ${side} agent in the last ${Math.round(maxAge / 1000)} s (dial-out)`;
 			client = {
+				// Over HTTP every status request may have delivered the lease; over dial-out only an open socket.
+				leaseDelivered: (side) =>
+					agentTransport(pair, side).kind === "dial-out" ? (delivered[side] ?? false) : true,
 				command: (cmd, opts) => signed.command(cmd, opts),
 				async status(signal, lease) {
 					if (standby.kind !== "dial-out") return signed.status(signal, lease);

@@ -298,20 +298,23 @@ export class AgentSockets {
 		for (const side of ["primary", "standby"] as const) this.sendTick(pair, side, null);
 	}
 
-	/** Sends `side` of `pair` a tick frame carrying its signed lease (the x-fg-lease text). */
-	sendLease(pair: string, side: Side, lease: string): void {
-		this.sendTick(pair, side, lease);
+	/** Sends `side` of `pair` a tick frame carrying its signed lease; false when it is not connected. */
+	sendLease(pair: string, side: Side, lease: string): boolean {
+		return this.sendTick(pair, side, lease);
 	}
 
-	private sendTick(pair: string, side: Side, lease: string | null): void {
+	private sendTick(pair: string, side: Side, lease: string | null): boolean {
 		const now = this.deps.clock();
+		let sent = false;
 		for (const ws of this.authed(tagOf(pair, side))) {
 			try {
 				ws.send(JSON.stringify({ t: "tick", serverTime: now, lease }));
+				sent = true;
 			} catch {
 				// Closing: the close handler cleans up.
 			}
 		}
+		return sent;
 	}
 
 	/** Closes sockets that connected but never said hello (no timers: called from each alarm). */

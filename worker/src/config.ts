@@ -82,6 +82,14 @@ export const PairConfigSchema = z
 		 * three intervals when that is longer (leaseSecondsOf).
 		 */
 		leaseSeconds: z.number().int().min(3).max(3600).optional(),
+		/**
+		 * "self": a promotion waits until the primary's lease has run out plus fenceMarginSeconds, so a
+		 * primary cut off from the watchdog and the standby stops its own gateway first (its agent needs
+		 * fencing.standbyUrl). "off": no wait; two gateways may serve during such a partition.
+		 */
+		fencing: z.enum(["self", "off"]).default("self"),
+		/** Room for the primary's fence to notice (1 s checks) and stop its gateway, s. */
+		fenceMarginSeconds: z.number().int().min(2).max(120).default(5),
 		/** Consecutive failed Worker probes before the primary can be judged down. */
 		failThreshold: z.number().int().min(1).max(100).default(3),
 		/** Consecutive good probes before failback. */

@@ -148,6 +148,11 @@ export type Observation =
 			tailscale?: TailscaleView;
 			/** Absent when no primary agent is configured. */
 			primaryAgent?: PrimaryAgentView;
+			/**
+			 * When the shell last delivered (or tried to) a lease naming the primary active, ms since epoch;
+			 * absent when it does not know (then the fencing wait counts from now, the safe side).
+			 */
+			primaryLeaseSentAt?: number;
 	  }
 	| { kind: "command"; outcome: CommandOutcome }
 	| {
@@ -204,6 +209,11 @@ export interface PairState {
 	maintenanceUntil?: number | null;
 	/** When the primary's restart grace began (the first failing probe while its agent said starting). */
 	graceSince?: number | null;
+	/**
+	 * Fencing: the promote decided on waits until this time (ms since epoch), so an isolated primary has
+	 * stopped its gateway before the standby starts (worker/src/fencing-wait.ts). Absent or null: none.
+	 */
+	promoteAfter?: number | null;
 	/** The terms the agents last reported, for reset-term without an argument. */
 	agentTerms?: { standby?: number; primary?: number };
 }
