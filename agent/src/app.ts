@@ -18,6 +18,7 @@ import {
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { type AuthVariables, authenticate, socketAddress } from "./authenticate";
 import { errorBody, onError, ProtocolError } from "./errors";
+import type { FenceState } from "./fencing";
 import { gate } from "./gate";
 import type { Logger } from "./log";
 import type { OperationManager } from "./operations";
@@ -26,6 +27,8 @@ import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
 
 export interface AgentAppDeps {
+	/** The primary's self-fence (null: configured off; undefined: not a primary). */
+	fence?: { state: FenceState } | null;
 	role: Role;
 	/** Pair, side and key fingerprint: the audience every request must be signed for. */
 	audience: Audience;
@@ -97,6 +100,13 @@ export async function statusBody(deps: AgentAppDeps): Promise<StatusResponse> {
 		now,
 		local: deps.local?.snapshot() ?? null,
 		maintenanceUntil,
+		...(deps.fence === undefined
+			? {}
+			: {
+					fence: deps.fence
+						? { fenced: deps.fence.state.fenced, problem: deps.fence.state.problem }
+						: null,
+				}),
 		...(deps.replication === undefined
 			? {}
 			: { replication: deps.replication?.status(now) ?? null }),

@@ -122,6 +122,8 @@ export class Lab {
 	standbyAgent!: AgentProcess;
 	/** Dial-out only: each agent's route to the Worker (break one to cut that agent off the watchdog). */
 	uplinks: { primary: BreakableProxy; standby: BreakableProxy } | undefined;
+	/** Dial-out only: the primary agent's route to the standby's host (its fence asks it). */
+	crossRoute: BreakableProxy | undefined;
 	primaryAgent: AgentProcess | undefined;
 	worker!: WorkerDev;
 	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
@@ -259,6 +261,20 @@ export class Lab {
 			agentEnv(this.standbyGw),
 		);
 		await this.standbyAgent.start();
+		if (dialOut) {
+			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's port.
+			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port });
+			await this.crossRoute.start();
+		}
+		const fencing = this.crossRoute
+			? {
+					fencing: {
+						standbyUrl: `${this.crossRoute.url}/healthz`,
+						stop: [{ type: "exec", argv: this.control.execArgv("stop", "primary") }],
+						start: [{ type: "exec", argv: this.control.execArgv("start", "primary") }],
+					},
+				}
+			: {};
 		if (o.primaryAgent) {
 			this.primaryAgent = new AgentProcess(
 				"primary",
@@ -273,6 +289,7 @@ export class Lab {
 					localReadyUrl: this.primaryGw.readyUrl,
 					localProbe,
 					...watchdogUrl("primary"),
+					...fencing,
 					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
 					stateDir: join(this.root, "primary-state"),
 					logLevel: "info",
@@ -307,6 +324,11 @@ export class Lab {
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
+			// Self-fencing where the lab gives the primary a fence (dial-out): a lease of three ticks and a
+			// 2 s margin keep the wait short; elsewhere no agent fences, so the Worker need not wait.
+			...(dialOut
+				? { fencing: "self", leaseSeconds: 3 * o.intervalSeconds, fenceMarginSeconds: 2 }
+				: { fencing: "off" }),
 			...o.pairExtra,
 		};
 		this.worker = new WorkerDev({
@@ -536,6 +558,7 @@ export class Lab {
 			this.standbyRoute.stop(),
 			this.uplinks?.primary.stop(),
 			this.uplinks?.standby.stop(),
+			this.crossRoute?.stop(),
 			this.control.stop(),
 			this.webhook.stop(),
 		]);
