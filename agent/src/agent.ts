@@ -151,12 +151,17 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		return { ok: true, detail: "" };
 	};
 	const standbyUrl = config.fencing.standbyUrl;
+	// When the newest lease naming this side arrived, on this agent's clock (the fence counts from it).
+	let lastSelfLeaseAt: number | null = null;
+	lease.onNewLease((l) => {
+		if (l.active === config.role) lastSelfLeaseAt = now();
+	});
 	const fence =
 		config.role === "primary" && standbyUrl !== undefined
 			? new Fence({
 					mode: "self",
 					now,
-					holdsLease: () => lease.activeTerm() !== null,
+					lastLeaseAt: () => lastSelfLeaseAt,
 					leaseSeconds: () => lease.newest?.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
 					standbyReachable: (signal) => hostAnswers(standbyUrl, signal),
 					stopGateway: () => runSteps(config.fencing.stop),

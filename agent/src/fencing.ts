@@ -6,7 +6,7 @@ export const FENCE_CHECK_MS = 1_000;
 /** What the fence reports in status and logs. */
 export interface FenceState {
 	mode: "self" | "off";
-	/** When this agent last held a fresh lease naming it active (ms since epoch, its own clock). */
+	/** When the newest lease naming this side arrived (ms since epoch, its own clock; start time before one). */
 	lastHeldAt: number;
 	/** Set while the gateway is stopped by the fence: when, and why. */
 	fenced: { at: number; reason: string } | null;
@@ -17,8 +17,12 @@ export interface FenceState {
 export interface FenceDeps {
 	mode: "self" | "off";
 	now: () => number;
-	/** True while a fresh lease names this side active (LeaseHolder.activeTerm() !== null). */
-	holdsLease: () => boolean;
+	/**
+	 * When (this agent's clock, ms) the newest lease naming this side active arrived; null before the
+	 * first. Counted from arrival, not from the lease's issue time, so clock skew between the Worker and
+	 * this VPS can neither shorten nor stretch the fence's wait.
+	 */
+	lastLeaseAt: () => number | null;
 	/** The lease length the watchdog grants, s (from its newest lease, or the default before one arrives). */
 	leaseSeconds: () => number;
 	/**
@@ -37,20 +41,24 @@ export interface FenceDeps {
 }
 
 /**
- * The primary's fence. It stops the gateway only when BOTH hold: no fresh lease naming it active for
- * `leaseSeconds` (the watchdog cannot reach it, or has decided to promote), and the standby's host does
- * not answer (so this side is the isolated one, not a side that merely lost the Worker). It starts the
- * gateway again when a lease naming it active comes back, and never fences while it holds one.
+ * The primary's fence. It stops the gateway only when BOTH hold: no lease naming it active has arrived
+ * for `leaseSeconds` (the watchdog cannot reach it, or has decided to promote and names nobody), and
+ * the standby's host does not answer (so this side is the isolated one, not a side that merely lost the
+ * Worker). It starts the gateway again when a lease naming it active arrives, and never fences within
+ * `leaseSeconds` of one. The watchdog waits the same length plus a margin from the last such lease it
+ * sent before it promotes (worker/src/fencing-wait.ts), so the fence comes first.
  */
 export class Fence {
 	readonly state: FenceState;
 	private timer: ReturnType<typeof setInterval> | null = null;
 	private busy = false;
+	private readonly startedAt: number;
 
 	constructor(private readonly deps: FenceDeps) {
 		// A fresh start counts as holding the lease: an agent (re)started while isolated gets one lease
 		// length before it fences, the same as one that just lost contact.
-		this.state = { mode: deps.mode, lastHeldAt: deps.now(), fenced: null, problem: null };
+		this.startedAt = deps.now();
+		this.state = { mode: deps.mode, lastHeldAt: this.startedAt, fenced: null, problem: null };
 	}
 
 	start(): void {
@@ -70,14 +78,13 @@ export class Fence {
 		this.busy = true;
 		try {
 			const now = this.deps.now();
-			if (this.deps.holdsLease()) {
-				this.state.lastHeldAt = now;
-				if (this.state.fenced) await this.unfence();
+			this.state.lastHeldAt = this.deps.lastLeaseAt() ?? this.startedAt;
+			const goneMs = now - this.state.lastHeldAt;
+			if (goneMs < this.deps.leaseSeconds() * 1000) {
+				if (this.state.fenced && this.deps.lastLeaseAt() !== null) await this.unfence();
 				return;
 			}
 			if (this.state.fenced) return;
-			const goneMs = now - this.state.lastHeldAt;
-			if (goneMs < this.deps.leaseSeconds() * 1000) return;
 			const signal = AbortSignal.timeout(this.deps.probeTimeoutMs ?? 800);
 			const standby = await this.deps.standbyReachable(signal).catch(() => false);
 			if (standby) return; // Only the watchdog is out of sight: the standby would not start on its own.
