@@ -1,6 +1,7 @@
 // The agent protocol: everything the watchdog Worker and the agent share on the wire.
 export * from "./answers";
 export * from "./audience";
+export * from "./dial-out";
 export * from "./encoding";
 export * from "./issues";
 export * from "./keys";

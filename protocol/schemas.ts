@@ -188,6 +188,17 @@ export const StatusResponseSchema = z.object({
 	local: LocalGatewaySchema.nullable().optional(),
 	/** Maintenance window set on this VPS (`failover-agent maintenance --for`), ms since epoch; null: none. */
 	maintenanceUntil: z.number().nullable().optional(),
+	/**
+	 * The primary's self-fence (absent from older agents, null when off): whether it has stopped its
+	 * gateway (when, why), and the newest fence problem.
+	 */
+	fence: z
+		.object({
+			fenced: z.object({ at: z.number(), reason: z.string().max(512) }).nullable(),
+			problem: z.string().max(512).nullable(),
+		})
+		.nullable()
+		.optional(),
 	/** Workspace replication (absent from agents older than the field, null when not configured). */
 	replication: ReplicationStatusSchema.nullable().optional(),
 });

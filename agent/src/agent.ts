@@ -1,11 +1,19 @@
 // Assembles a running agent from its config: keys, state, replay cache, operations, prober and the app.
 import type { Hono } from "hono";
-import { importPublicKey, MAX_SKEW_MS, type OperationRecord, type Role } from "../../protocol";
+import {
+	DEFAULT_LEASE_SECONDS,
+	importPublicKey,
+	MAX_SKEW_MS,
+	type OperationRecord,
+	type Role,
+} from "../../protocol";
 import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
-import { createAgentApp } from "./app";
+import { type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
+import { DialOut } from "./dial-out";
+import { Fence, hostAnswers } from "./fencing";
 import type { ReadyFetch } from "./http-get";
 import { LocalGatewayMonitor } from "./local-gateway";
 import type { Logger } from "./log";
@@ -18,6 +26,7 @@ import { LeaseHolder } from "./replication/lease-holder";
 import { Replicator } from "./replication/replicator";
 import { StateStore } from "./state-store";
 import type { CommandRunner } from "./steps/run-command";
+import type { Step } from "./steps/schema";
 
 /** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
 export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
@@ -30,6 +39,10 @@ export interface AgentIo {
 	fetch?: ReadyFetch;
 	/** Tests turn the background probe off and drive probeOnce() themselves. */
 	startPeerProbe?: boolean;
+	/** Tests drive the dialer themselves (default: dial out when watchdogUrl is set). */
+	startDialOut?: boolean;
+	/** Tests drive the fence themselves (default: on for a primary with fencing.standbyUrl). */
+	startFence?: boolean;
 	/** Tests turn the own-gateway timer off and drive local.checkOnce() themselves. */
 	startLocalCheck?: boolean;
 	/** Runs `systemctl show` for the own-gateway check; tests inject a fake systemctl. */
@@ -55,6 +68,10 @@ export interface Agent {
 	role: Role;
 	/** This agent's own key and identity (the fingerprint in its audience). */
 	key: AgentKey;
+	/** The outbound connection to the Worker, when watchdogUrl is set. */
+	dialOut: DialOut | null;
+	/** The primary's self-fence, when configured. */
+	fence: Fence | null;
 	/** Operations found running at start and recorded as interrupted. */
 	interrupted: OperationRecord[];
 	close(): Promise<void>;
@@ -82,7 +99,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		publicKeys,
 		side: config.role,
 		now,
-		...(config.replication.pair ? { pair: config.replication.pair } : {}),
+		pair: config.replication.pair ?? config.pair,
 	});
 	const r = config.replication;
 	const gitSandbox = {
@@ -115,6 +132,49 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		now,
 		log,
 	});
+	// Self-fencing (primary only, with fencing.standbyUrl): see agent/src/fencing.ts.
+	const stepContext = {
+		workspace: config.workspace,
+		gatewayUnit: config.gatewayUnit,
+		readyUrl: config.localReadyUrl,
+		side: config.role,
+		git: gitSandbox,
+		action: "fence",
+		...(io.fetch ? { fetch: io.fetch } : {}),
+	};
+	const runSteps = async (steps: readonly Step[]) => {
+		for (const step of steps) {
+			const r = await io.runStep(step, stepContext);
+			if (r.status !== "succeeded")
+				return { ok: false, detail: `${step.type}: ${r.error ?? "failed"}` };
+		}
+		return { ok: true, detail: "" };
+	};
+	const standbyUrl = config.fencing.standbyUrl;
+	// When the newest lease naming this side arrived, on this agent's clock (the fence counts from it).
+	let lastSelfLeaseAt: number | null = null;
+	lease.onNewLease((l) => {
+		if (l.active === config.role) lastSelfLeaseAt = now();
+	});
+	const fence =
+		config.role === "primary" && standbyUrl !== undefined
+			? new Fence({
+					mode: "self",
+					now,
+					lastLeaseAt: () => lastSelfLeaseAt,
+					leaseSeconds: () => lease.newest?.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+					standbyReachable: (signal) => hostAnswers(standbyUrl, signal),
+					stopGateway: () => runSteps(config.fencing.stop),
+					startGateway: () => runSteps(config.fencing.start),
+					log,
+				})
+			: null;
+	if (fence !== null && io.startFence !== false) fence.start();
+	if (config.role === "primary" && fence === null) {
+		log.warn(
+			"self-fencing off: no fencing.standbyUrl, so an isolated primary keeps serving while the standby may be promoted",
+		);
+	}
 	const prober =
 		config.primaryReadyUrl === undefined
 			? null
@@ -142,7 +202,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 	if (io.startLocalCheck !== false) local.start();
 	let maintenanceWarned = false;
 
-	const app = createAgentApp({
+	const appDeps: AgentAppDeps = {
+		...(config.role === "primary" ? { fence } : {}),
 		role: config.role,
 		audience: ownAudience(config.pair, config.role, key),
 		agentKey: key.privateKey,
@@ -177,10 +238,32 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 				})
 			).ok,
 		log,
-	});
+	};
+	const app = createAgentApp(appDeps);
+	const offerLease = leaseOffer(appDeps);
+	const dialOut =
+		config.watchdogUrl === undefined
+			? null
+			: new DialOut({
+					url: config.watchdogUrl,
+					pair: config.pair,
+					side: config.role,
+					privateKey: key.privateKey,
+					app,
+					status: () => statusBody(appDeps),
+					// The tick frame carries the same lease an HTTP status request would.
+					onLease: (text) => {
+						if (text !== null) void offerLease(text);
+					},
+					log,
+					now,
+				});
+	if (dialOut !== null && io.startDialOut !== false) dialOut.start();
 
 	return {
 		app,
+		dialOut,
+		fence,
 		operations,
 		state: opened.store,
 		prober,
@@ -191,6 +274,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		key,
 		interrupted: opened.interrupted,
 		async close() {
+			fence?.stop();
+			await dialOut?.stop();
 			prober?.stop();
 			await replicator?.stop();
 			local.stop();

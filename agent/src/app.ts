@@ -18,6 +18,7 @@ import {
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { type AuthVariables, authenticate, socketAddress } from "./authenticate";
 import { errorBody, onError, ProtocolError } from "./errors";
+import type { FenceState } from "./fencing";
 import { gate } from "./gate";
 import type { Logger } from "./log";
 import type { OperationManager } from "./operations";
@@ -26,6 +27,8 @@ import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
 
 export interface AgentAppDeps {
+	/** The primary's self-fence (null: configured off; undefined: not a primary). */
+	fence?: { state: FenceState } | null;
 	role: Role;
 	/** Pair, side and key fingerprint: the audience every request must be signed for. */
 	audience: Audience;
@@ -80,6 +83,56 @@ function parseCommand(bytes: Uint8Array) {
 	return parsed.data;
 }
 
+/** The agent's status: the body of GET /v1/status, and what a dial-out agent pushes every heartbeat. */
+export async function statusBody(deps: AgentAppDeps): Promise<StatusResponse> {
+	const [gatewayActive, maintenanceUntil] = await Promise.all([
+		deps.gatewayActive(),
+		deps.maintenanceUntil?.() ?? null,
+	]);
+	const now = deps.now();
+	return {
+		version: PROTOCOL_VERSION,
+		role: deps.role,
+		term: deps.state.term,
+		gatewayActive,
+		lastOperation: deps.operations.last(),
+		peer: deps.peer?.snapshot(now) ?? null,
+		now,
+		local: deps.local?.snapshot() ?? null,
+		maintenanceUntil,
+		...(deps.fence === undefined
+			? {}
+			: {
+					fence: deps.fence
+						? { fenced: deps.fence.state.fenced, problem: deps.fence.state.problem }
+						: null,
+				}),
+		...(deps.replication === undefined
+			? {}
+			: { replication: deps.replication?.status(now) ?? null }),
+	};
+}
+
+/**
+ * Hands a lease from the watchdog (the x-fg-lease header of a status request, or a dial-out tick
+ * frame) to the lease holder. A bad lease never fails anything: it is logged, once per reason (every
+ * tick carries one, so not every 5 s).
+ */
+export function leaseOffer(deps: AgentAppDeps): (text: string) => Promise<void> {
+	let lastProblem: string | null = null;
+	return async (text) => {
+		if (deps.lease === undefined) return;
+		const offered = await deps.lease.offer(text);
+		if (offered.kind === "rejected" || offered.kind === "other-pair") {
+			const why = offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`;
+			if (why !== lastProblem) deps.log.warn("lease not accepted", { why });
+			lastProblem = why;
+		} else {
+			lastProblem = null;
+		}
+	};
+}
+
 export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 	const app = new Hono<Env>();
 	const { log, operations } = deps;
@@ -127,42 +180,12 @@ export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
 		}),
 	);
 
-	let lastLeaseProblem: string | null = null;
+	/** Offers the lease a watchdog request carries; logs a refusal once per reason. */
+	const offerLease = leaseOffer(deps);
 	app.get(ROUTES.status, async (c) => {
 		const leaseText = c.req.header(HEADERS.lease);
-		if (leaseText !== undefined && deps.lease !== undefined) {
-			// A bad lease never fails the status request: the watchdog still needs the answer.
-			const offered = await deps.lease.offer(leaseText);
-			if (offered.kind === "rejected" || offered.kind === "other-pair") {
-				const why =
-					offered.kind === "rejected" ? offered.message : `for pair ${offered.lease.pair}`;
-				// Every tick carries a lease: say it once per reason, not every 5 s.
-				if (why !== lastLeaseProblem) log.warn("lease not accepted", { why });
-				lastLeaseProblem = why;
-			} else {
-				lastLeaseProblem = null;
-			}
-		}
-		const [gatewayActive, maintenanceUntil] = await Promise.all([
-			deps.gatewayActive(),
-			deps.maintenanceUntil?.() ?? null,
-		]);
-		const now = deps.now();
-		const body: StatusResponse = {
-			version: PROTOCOL_VERSION,
-			role: deps.role,
-			term: deps.state.term,
-			gatewayActive,
-			lastOperation: operations.last(),
-			peer: deps.peer?.snapshot(now) ?? null,
-			now,
-			local: deps.local?.snapshot() ?? null,
-			maintenanceUntil,
-			...(deps.replication === undefined
-				? {}
-				: { replication: deps.replication?.status(now) ?? null }),
-		};
-		return c.json(body);
+		if (leaseText !== undefined) await offerLease(leaseText);
+		return c.json(await statusBody(deps));
 	});
 
 	for (const [action, path] of ACTION_PATHS) {

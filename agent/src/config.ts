@@ -167,6 +167,29 @@ export const AgentConfigSchema = z.strictObject(
 				timeoutMs: DEFAULT_LOCAL_TIMEOUT_MS,
 				startWindowMs: DEFAULT_START_WINDOW_MS,
 			}),
+		/**
+		 * The watchdog Worker's URL (https://<name>.<account>.workers.dev). When set, the agent dials out:
+		 * it keeps one WebSocket to the Worker and needs no inbound port (the recommended transport).
+		 */
+		watchdogUrl: z
+			.string({
+				error: expected(
+					"the Worker's https URL, e.g. https://failover-gateway.example.workers.dev",
+				),
+			})
+			.refine(
+				(text) => {
+					const u = URL.parse(text);
+					if (!u) return false;
+					const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost";
+					return u.protocol === "https:" || (u.protocol === "http:" && loopback);
+				},
+				{
+					error:
+						"expected the Worker's https:// URL, e.g. https://failover-gateway.example.workers.dev (http only for a local Worker on 127.0.0.1)",
+				},
+			)
+			.optional(),
 		actions: z
 			.strictObject(
 				{
@@ -182,6 +205,32 @@ export const AgentConfigSchema = z.strictObject(
 				sync: [...DEFAULT_ACTIONS.sync],
 			})),
 		stateDir: path("a folder the agent may write").default(DEFAULT_STATE_DIR),
+		/**
+		 * Self-fencing, on the primary: with `standbyUrl` (any URL on the standby's host over the tailnet,
+		 * e.g. its gateway's http://standby.<tailnet>.ts.net:18789/healthz), the agent stops its gateway
+		 * when it has held no lease naming it active for the lease's length AND the standby's host does not
+		 * answer; it starts it again when such a lease comes back. `stop`/`start`: the steps (default: the
+		 * gateway unit's systemd-stop / systemd-start). Without standbyUrl the fence is off.
+		 */
+		fencing: z
+			.strictObject(
+				{
+					standbyUrl: httpUrl("http://standby.tailnet.ts.net:18789/healthz").optional(),
+					stop: z
+						.array(StepSchema)
+						.max(8)
+						.default(() => [StepSchema.parse({ type: "systemd-stop" })]),
+					start: z
+						.array(StepSchema)
+						.max(8)
+						.default(() => [StepSchema.parse({ type: "systemd-start" })]),
+				},
+				{ error: objectError('an object {"standbyUrl", "stop"?, "start"?}') },
+			)
+			.default(() => ({
+				stop: [StepSchema.parse({ type: "systemd-stop" })],
+				start: [StepSchema.parse({ type: "systemd-start" })],
+			})),
 		/** Workspace replication under the watchdog's lease (agent/src/replication/config.ts). */
 		replication: ReplicationConfigSchema.default(() => ({ ...DEFAULT_REPLICATION })),
 		logLevel: z

@@ -11,6 +11,8 @@ export class ControlServer {
 	private server: Server | undefined;
 	private port = 0;
 	readonly calls: string[] = [];
+	/** The same calls with the time each arrived (ms since epoch), to order a fence against a promote. */
+	readonly timeline: { at: number; call: string }[] = [];
 	/** Extra delay before a start completes, ms (a slow gateway start). */
 	startDelayMs = 0;
 
@@ -36,6 +38,7 @@ export class ControlServer {
 				return;
 			}
 			this.calls.push(`${m[2]} ${m[1]}`);
+			this.timeline.push({ at: Date.now(), call: `${m[2]} ${m[1]}` });
 			const act = async () => {
 				if (m[2] === "start") {
 					await new Promise((r) => setTimeout(r, this.startDelayMs));

@@ -49,6 +49,12 @@ export interface LabOptions {
 	onLine?: (source: string, line: string) => void;
 	/** More fields for the pair's config (e.g. the judge's start grace), merged over the lab's. */
 	pairExtra?: Record<string, unknown>;
+	/**
+	 * How the agents reach the watchdog: "endpoint" (the Worker calls their HTTP ports) or "dial-out"
+	 * (each agent keeps a WebSocket to the Worker, reached through its own breakable route, and the
+	 * Worker's config names no agent URL at all).
+	 */
+	transport?: "endpoint" | "dial-out";
 }
 
 export interface PairEventView {
@@ -114,6 +120,10 @@ export class Lab {
 	adminToken = randomBytes(32).toString("base64");
 	readonly webhookSecret = "lab-webhook-secret-0123456789";
 	standbyAgent!: AgentProcess;
+	/** Dial-out only: each agent's route to the Worker (break one to cut that agent off the watchdog). */
+	uplinks: { primary: BreakableProxy; standby: BreakableProxy } | undefined;
+	/** Dial-out only: the primary agent's route to the standby's host (its fence asks it). */
+	crossRoute: BreakableProxy | undefined;
 	primaryAgent: AgentProcess | undefined;
 	worker!: WorkerDev;
 	/** The watchdog's signing keys (the Worker holds the private one, the agents the public one). */
@@ -139,6 +149,7 @@ export class Lab {
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
+			transport: "endpoint",
 			viaInit: false,
 			...opts,
 		};
@@ -191,6 +202,20 @@ export class Lab {
 		await this.standbyRoute.start();
 		await this.control.start();
 		await this.webhook.start();
+		// Dial-out: the Worker's port is known before the agents start (they dial it), and each agent
+		// reaches it through its own route, so a test can cut one agent off the watchdog.
+		const dialOut = o.transport === "dial-out";
+		const workerPort = await freePort();
+		if (dialOut) {
+			this.uplinks = {
+				primary: new BreakableProxy({ host: "127.0.0.1", port: workerPort }),
+				standby: new BreakableProxy({ host: "127.0.0.1", port: workerPort }),
+			};
+			await this.uplinks.primary.start();
+			await this.uplinks.standby.start();
+		}
+		const watchdogUrl = (side: "primary" | "standby") =>
+			this.uplinks ? { watchdogUrl: this.uplinks[side].url } : {};
 		// The standby agent probes the primary often enough that every Worker tick sees a fresh view.
 		const peerInterval = Math.max(200, Math.floor(this.interval / 4));
 		// Each agent checks its own gateway twice per tick, so every tick reads a report under one interval old.
@@ -216,6 +241,7 @@ export class Lab {
 				gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 				localReadyUrl: this.standbyGw.readyUrl,
 				localProbe,
+				...watchdogUrl("standby"),
 				actions: {
 					promote: [
 						{ type: "git-pull" },
@@ -235,6 +261,20 @@ export class Lab {
 			agentEnv(this.standbyGw),
 		);
 		await this.standbyAgent.start();
+		if (dialOut) {
+			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's port.
+			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port });
+			await this.crossRoute.start();
+		}
+		const fencing = this.crossRoute
+			? {
+					fencing: {
+						standbyUrl: `${this.crossRoute.url}/healthz`,
+						stop: [{ type: "exec", argv: this.control.execArgv("stop", "primary") }],
+						start: [{ type: "exec", argv: this.control.execArgv("start", "primary") }],
+					},
+				}
+			: {};
 		if (o.primaryAgent) {
 			this.primaryAgent = new AgentProcess(
 				"primary",
@@ -248,6 +288,8 @@ export class Lab {
 					gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 					localReadyUrl: this.primaryGw.readyUrl,
 					localProbe,
+					...watchdogUrl("primary"),
+					...fencing,
 					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
 					stateDir: join(this.root, "primary-state"),
 					logLevel: "info",
@@ -264,13 +306,13 @@ export class Lab {
 				readyUrl: `${this.proxy.url}/readyz`,
 				...(this.primaryAgent
 					? {
-							agentUrl: this.primaryAgent.url,
+							...(dialOut ? {} : { agentUrl: this.primaryAgent.url }),
 							agentPublicKey: this.agentKeys.primary.publicKeyText,
 						}
 					: {}),
 			},
 			standby: {
-				agentUrl: this.standbyAgent.url,
+				...(dialOut ? {} : { agentUrl: this.standbyAgent.url }),
 				agentPublicKey: this.agentKeys.standby.publicKeyText,
 			},
 			probeIntervalSeconds: o.intervalSeconds,
@@ -282,6 +324,11 @@ export class Lab {
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
+			// Self-fencing where the lab gives the primary a fence (dial-out): a lease of three ticks and a
+			// 2 s margin keep the wait short; elsewhere no agent fences, so the Worker need not wait.
+			...(dialOut
+				? { fencing: "self", leaseSeconds: 3 * o.intervalSeconds, fenceMarginSeconds: 2 }
+				: { fencing: "off" }),
 			...o.pairExtra,
 		};
 		this.worker = new WorkerDev({
@@ -296,11 +343,28 @@ export class Lab {
 			},
 			persistTo: join(this.root, "worker-state"),
 			onLine: this.line("worker"),
+			port: workerPort,
 		});
 		await this.worker.start();
 		// What Cloudflare's cron does within a minute of deploy: arm the Durable Object's alarm.
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
+		if (dialOut) await this.waitForDialOut();
+	}
+
+	/** Both agents connected over dial-out (they redial with backoff until the Worker is up). */
+	async waitForDialOut(timeoutMs = 30_000): Promise<void> {
+		await waitFor(
+			"both agents dialled out",
+			async () => {
+				const p = await this.pair();
+				const c = (p as unknown as { connections?: Record<string, { connected: boolean }> })
+					.connections;
+				return Boolean(c?.standby?.connected && (!this.primaryAgent || c?.primary?.connected));
+			},
+			timeoutMs,
+			200,
+		);
 	}
 
 	/** The lab's actions for one side: start/stop the stand-in gateway, git pull/push the workspace. */
@@ -504,6 +568,9 @@ export class Lab {
 			this.standbyGw.stop(),
 			this.proxy.stop(),
 			this.standbyRoute.stop(),
+			this.uplinks?.primary.stop(),
+			this.uplinks?.standby.stop(),
+			this.crossRoute?.stop(),
 			this.control.stop(),
 			this.webhook.stop(),
 		]);

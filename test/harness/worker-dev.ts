@@ -18,6 +18,8 @@ export interface WorkerDevOptions {
 	persistTo?: string;
 	/** Called with every line wrangler prints (for debugging a failing test). */
 	onLine?: (line: string) => void;
+	/** The port to listen on (dial-out agents must know it before the Worker starts); free by default. */
+	port?: number;
 }
 
 /** dotenv text: single-quoted values are taken literally, so JSON passes through untouched. */
@@ -44,7 +46,7 @@ export class WorkerDev {
 	}
 
 	async start(timeoutMs = 60_000): Promise<void> {
-		this.port = await freePort();
+		this.port = this.opts.port ?? (await freePort());
 		const inspector = await freePort();
 		const persist = this.opts.persistTo ?? mkdtempSync(join(tmpdir(), "fg-worker-"));
 		// Secrets and vars go through an env file: no shell, no quoting, nothing on the command line.

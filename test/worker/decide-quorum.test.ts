@@ -33,7 +33,8 @@ describe("k-of-n", () => {
 		["all", sbDown(), TS_UP, "promoting"],
 		["all", sbUp(), TS_DOWN, "suspect-partition"],
 		["all", sbStale(), TS_ERR, "suspect-partition"],
-		[1, sbUp(), TS_DOWN, "promoting"],
+		// A host-level "down" never outvotes a witness that sees the gateway up (issue 9 §1).
+		[1, sbUp(), TS_DOWN, "suspect-partition"],
 		[1, sbDown(), TS_UP, "promoting"],
 		[1, sbStale(), TS_ERR, "suspect-partition"],
 		[2, sbDown(), TS_DOWN, "promoting"],

@@ -23,6 +23,8 @@ import { simulate } from "./support/decide-sim";
 import * as S from "./support/decide-states";
 
 const WITH_PRIMARY_AGENT = cfg({
+	// Terms, not fencing: promotions go out on the tick they are decided (decide-fencing.test.ts).
+	fencing: "off",
 	maxFailoversPerHour: 10,
 	failThreshold: 1,
 	recoverThreshold: 1,

@@ -164,11 +164,12 @@ const primaryActive: Row[] = [
 		want: { state: "suspect-partition", events: ["suspect-partition"] },
 	},
 	{
-		name: "quorum 1: standby up + tailscale down -> promote (1-of-n)",
+		// Host-level evidence confirms, but never outvotes the standby seeing the gateway up (issue 9 §1).
+		name: "quorum 1: standby up + tailscale down -> suspect-partition (a host-level down is no veto on up)",
 		from: PA2,
 		obs: tick(FAIL, sbUp(1), TS_DOWN),
 		config: cfgTailscale({ witnesses: { quorum: 1 } }),
-		want: promoted2,
+		want: { state: "suspect-partition", events: ["suspect-partition"] },
 	},
 	{
 		name: "quorum 2: standby down + tailscale error -> suspect-partition",

@@ -10,6 +10,7 @@ import { anonymousGate } from "./anonymous-gate";
 import { authenticate, requireAdmin, requireReader, statusPageMode } from "./auth";
 import { groupOf, PairConfigSchema } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
+import { DIAL_OUT_PATH, dialOutUpgrade } from "./dial-out-route";
 import { mountDoctor } from "./doctor";
 import { anonymousSummaries, readGroups } from "./group-read";
 import {
@@ -44,6 +45,8 @@ const OPERATOR_COMMANDS = [
 const MAX_POST_BODY = 1024;
 
 export const app = new Hono<Env_>();
+
+app.get(DIAL_OUT_PATH, (c) => dialOutUpgrade(c));
 
 app.get("/", anonymousGate, async (c) => {
 	const { mode } = statusPageMode(c.env);

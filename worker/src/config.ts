@@ -47,20 +47,31 @@ export const PairConfigSchema = z
 				 * `"ready":true`; "" turns the body check off.
 				 */
 				expectBody: z.string().max(256).default(DEFAULT_EXPECT_BODY),
-				/** The primary's own agent, told to pull after failback. Optional. */
+				/** The primary's own agent behind an endpoint (told to sync after failback, read as a witness). Optional. */
 				agentUrl: httpUrl.optional(),
-				/** The primary agent's own key: its answers must be signed with it. Required with agentUrl. */
+				/**
+				 * The primary agent's own key: its answers (and its dial-out hello) must be signed with it.
+				 * With no agentUrl, the agent dials out to the Worker. Required with agentUrl.
+				 */
 				agentPublicKey: agentPublicKey.optional(),
 			})
 			.strict(),
 		standby: z
 			.object({
-				/** The standby agent the Worker commands (promote, demote) and reads status from. */
-				agentUrl: httpUrl,
-				/** The standby agent's own key: an answer not signed with it is treated as unreachable. */
+				/** The standby agent behind an endpoint (Funnel or Tunnel); omit it when the agent dials out. */
+				agentUrl: httpUrl.optional(),
+				/**
+				 * The standby agent's own key: its answers (and its dial-out hello) must be signed with it; an
+				 * answer not signed with it is treated as unreachable.
+				 */
 				agentPublicKey,
 			})
 			.strict(),
+		/**
+		 * How often a dial-out agent pushes its status, s. Default: half the probe interval, so each tick
+		 * reads a status under one interval old.
+		 */
+		heartbeatSeconds: z.number().min(0.25).max(150).optional(),
 		/** Probe deadline, ms; must stay below the interval so a tick never overlaps the next. */
 		probeTimeoutMs: z.number().int().min(100).max(30_000).default(2_500),
 		probeIntervalSeconds: z.number().int().min(1).max(300).default(5),
@@ -71,6 +82,14 @@ export const PairConfigSchema = z
 		 * three intervals when that is longer (leaseSecondsOf).
 		 */
 		leaseSeconds: z.number().int().min(3).max(3600).optional(),
+		/**
+		 * "self": a promotion waits until the primary's lease has run out plus fenceMarginSeconds, so a
+		 * primary cut off from the watchdog and the standby stops its own gateway first (its agent needs
+		 * fencing.standbyUrl). "off": no wait; two gateways may serve during such a partition.
+		 */
+		fencing: z.enum(["self", "off"]).default("self"),
+		/** Room for the primary's fence to notice (1 s checks) and stop its gateway, s. */
+		fenceMarginSeconds: z.number().int().min(2).max(120).default(5),
 		/** Consecutive failed Worker probes before the primary can be judged down. */
 		failThreshold: z.number().int().min(1).max(100).default(3),
 		/** Consecutive good probes before failback. */
@@ -146,6 +165,30 @@ export const PairConfigSchema = z
 	});
 
 export type PairConfig = Readonly<z.output<typeof PairConfigSchema>>;
+
+/** How the Worker reaches one side's agent: an HTTPS endpoint it calls, a socket the agent dials, or none. */
+export type AgentTransport =
+	| { kind: "endpoint"; url: string }
+	| { kind: "dial-out"; publicKey: string }
+	| { kind: "none" };
+
+/** An endpoint URL wins when both are set (the agent then also needs no outbound socket). */
+export function agentTransport(pair: PairConfig, side: "primary" | "standby"): AgentTransport {
+	const s = side === "primary" ? pair.primary : pair.standby;
+	if (s.agentUrl !== undefined) return { kind: "endpoint", url: s.agentUrl };
+	if (s.agentPublicKey !== undefined) return { kind: "dial-out", publicKey: s.agentPublicKey };
+	return { kind: "none" };
+}
+
+/** Whether the pair has an agent on `side` at all (behind an endpoint or dialing out). */
+export function hasAgent(pair: PairConfig, side: "primary" | "standby"): boolean {
+	return agentTransport(pair, side).kind !== "none";
+}
+
+/** The status push interval of a dial-out agent, ms (heartbeatSeconds, default half the probe interval). */
+export function heartbeatMs(pair: PairConfig): number {
+	return Math.round((pair.heartbeatSeconds ?? pair.probeIntervalSeconds / 2) * 1000);
+}
 
 /** The lease length the Worker grants for this pair, s: leaseSeconds, or max(30, 3 probe intervals). */
 export function leaseSecondsOf(pair: PairConfig): number {

@@ -1,5 +1,6 @@
 // decide() on an agent's answer to a command: promote, demote and sync results, retries, give-ups and drills. Pure.
 import { MAX_TERM } from "../../protocol/terms";
+import { hasAgent } from "./config";
 import type { Draft } from "./decide-draft";
 import { endDrill, fmtMs, nextTerm, startDemotion } from "./decide-moves";
 import type { CommandOutcome, Evidence, PendingCommand } from "./types";
@@ -56,11 +57,11 @@ export function onCommand(d: Draft, outcome: CommandOutcome): void {
 				from,
 				"failback complete: the standby stopped and pushed its workspace; the primary is active",
 				evidence,
-				d.config.primary.agentUrl
+				hasAgent(d.config, "primary")
 					? ""
 					: "No primary agent is configured: run `git pull` in the primary's workspace to get what the standby wrote.",
 			);
-			if (d.config.primary.agentUrl) d.issue("sync", s.term, 1);
+			if (hasAgent(d.config, "primary")) d.issue("sync", s.term, 1);
 			if (s.drill) endDrill(d, true, "");
 		}
 		return;

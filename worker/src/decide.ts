@@ -5,11 +5,13 @@ import { fmtMs, nextTerm, startDemotion } from "./decide-moves";
 import { onOperator } from "./decide-operator";
 import { onCommand } from "./decide-outcome";
 import { countProbe, watchMaintenance, watchTerms, watchWitnesses } from "./decide-watch";
+import { promoteNotBefore } from "./fencing-wait";
 import type { Decision, Evidence, Observation, PairState, StandbyView, StateName } from "./types";
 import {
 	describeStandby,
 	otherVotes,
 	standbyGatewayNotReady,
+	standbyVote,
 	tickEvidence,
 	verdict,
 	workerVerdict,
@@ -70,6 +72,8 @@ function onTick(d: Draft, obs: Tick): void {
 		case "suspect-partition":
 			return tickPrimaryActive(d, obs, evidence, s.state);
 		case "promoting":
+			if (s.promoteAfter != null && !s.pending) return tickFenceWait(d, obs, evidence);
+			return tickInFlight(d, standby, evidence);
 		case "demoting":
 			return tickInFlight(d, standby, evidence);
 		case "standby-active":
@@ -181,7 +185,7 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 		return;
 	}
 
-	const votes = otherVotes(cfg, obs.standby, obs.tailscale);
+	const votes = otherVotes(cfg, obs.standby, obs.tailscale, obs.primaryAgent);
 	const v = verdict(
 		votes,
 		cfg.witnesses.quorum,
@@ -196,13 +200,15 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 					: worker.class === "down" && worker.level === "service"
 						? `primary failed ${s.fails} probes in a row with an HTTP answer (the Worker's path works, so no partition) and no witness sees it ready`
 						: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
-			startPromotion(d, from, why, evidence);
+			startPromotion(d, from, why, evidence, obs.primaryLeaseSentAt);
 			return;
 		}
 		case "disagree":
 		case "unconfirmed": {
-			const reason =
-				v === "disagree"
+			const primaryServes = votes.some((w) => w.witness === "primary-agent" && w.vote === "up");
+			const reason = primaryServes
+				? `the primary's own agent reports its gateway ready while the Worker's probe fails${standbyVote(obs.standby, cfg) === "down" ? " and the standby sees it down" : ""}: the primary is serving and only the paths to it are broken`
+				: v === "disagree"
 					? "the Worker cannot reach the primary but another witness can: suspected partition"
 					: "the Worker cannot reach the primary and no other witness could confirm it";
 			d.moveTo("suspect-partition", reason);
@@ -213,9 +219,15 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 					from,
 					`${reason}; not failing over`,
 					evidence,
-					v === "disagree"
-						? "Usually the path between Cloudflare and the primary (Funnel, tunnel, DNS) is broken while the primary itself is fine. Check it; no action is needed if users can reach the gateway."
-						: "Check that the standby agent probes the primary (primaryReadyUrl in its config) and that its status is reachable.",
+					primaryServes
+						? "Broken: the Worker's path to the primary (Funnel, tunnel, DNS)" +
+								(standbyVote(obs.standby, cfg) === "down"
+									? " and the standby's tailnet path to it (tailscaled on either side, gateway.bind)"
+									: "") +
+								". The primary keeps serving; repair the paths so a real outage can be judged."
+						: v === "disagree"
+							? "Usually the path between Cloudflare and the primary (Funnel, tunnel, DNS) is broken while the primary itself is fine. Check it; no action is needed if users can reach the gateway."
+							: "Check that the standby agent probes the primary (primaryReadyUrl in its config) and that its status is reachable.",
 				);
 			}
 			return;
@@ -225,7 +237,13 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	}
 }
 
-function startPromotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
+function startPromotion(
+	d: Draft,
+	from: StateName,
+	why: string,
+	evidence: Evidence[],
+	primaryLeaseSentAt?: number,
+): void {
 	const s = d.s;
 	const cfg = d.config;
 	const term = nextTerm(d, from, evidence);
@@ -238,12 +256,21 @@ function startPromotion(d: Draft, from: StateName, why: string, evidence: Eviden
 	// A failback sync still in flight is moot once the primary is down again.
 	d.commands = d.commands.filter((c) => c.action !== "sync");
 	d.moveTo("promoting", why);
-	d.issue("promote", s.term, 1);
+	const notBefore = promoteNotBefore(cfg, d.now, primaryLeaseSentAt);
+	if (notBefore > d.now) {
+		// Fencing: nobody holds the lease while promoting; the primary's runs out first. A failback
+		// sync still pending is moot (the primary is down again), as when the promote goes out at once.
+		s.promoteAfter = notBefore;
+		s.pending = null;
+		s.reason = `${why}; the promote waits ${fmtMs(notBefore - d.now)} for the primary's lease to run out, so an isolated primary stops its gateway first`;
+	} else {
+		d.issue("promote", s.term, 1);
+	}
 	d.event(
 		"promoting",
 		"critical",
 		from,
-		`failing over to the standby (term ${s.term}): ${why}`,
+		`failing over to the standby (term ${s.term}): ${why}${notBefore > d.now ? ` (the promote goes out in ${fmtMs(notBefore - d.now)}, after the primary's lease has run out: fencing)` : ""}`,
 		evidence,
 		"Nothing to do: the standby pulls the workspace and starts its gateway. You will be told when it is serving.",
 	);
@@ -260,6 +287,41 @@ function startPromotion(d: Draft, from: StateName, why: string, evidence: Eviden
 			"The pair stays on the standby once it is serving. Find out why the primary keeps failing, then resume the pair (POST /api/v1/pairs/<pair>/resume) or fail back by hand.",
 		);
 	}
+}
+
+/**
+ * A decided promotion waiting for the primary's lease to run out (fencing). It goes out when the wait
+ * ends; a primary that is ready again before then is not failed over (nothing was sent yet).
+ */
+function tickFenceWait(d: Draft, obs: Tick, evidence: Evidence[]): void {
+	const s = d.s;
+	if (obs.probe.ok && s.oks >= d.config.failThreshold) {
+		s.promoteAfter = null;
+		s.failovers = s.failovers.slice(0, -1);
+		d.moveTo("primary-active", "primary ready again during the fencing wait; no failover");
+		d.event(
+			"recovered",
+			"info",
+			"promoting",
+			"the primary is ready again before the promote went out: no failover (nothing was sent)",
+			evidence,
+		);
+		return;
+	}
+	if (d.now < (s.promoteAfter ?? 0)) {
+		s.reason = `waiting ${fmtMs((s.promoteAfter ?? d.now) - d.now)} more for the primary's lease to run out (fencing)`;
+		return;
+	}
+	// The wait is over, but the primary answers (or answers oddly) right now: promote only on a failing
+	// probe; enough good ones in a row cancel it above.
+	if (workerVerdict(obs.probe).class !== "down") {
+		s.reason =
+			"fencing wait over, but the primary answers again: the promote waits for it to fail again";
+		return;
+	}
+	s.promoteAfter = null;
+	s.reason = "fencing wait over: promoting the standby";
+	d.issue("promote", s.term, 1);
 }
 
 function tickInFlight(d: Draft, standby: StandbyView | undefined, evidence: Evidence[]): void {

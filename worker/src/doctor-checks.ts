@@ -1,12 +1,13 @@
 // The per-pair doctor checks (run inside the pair's Durable Object): would a failover work right now?
 import type { Role } from "../../protocol";
-import type { PairConfig } from "./config";
+import type { AgentClient } from "./agent-client";
+import { agentTransport, type PairConfig } from "./config";
 import type { LoadedConfig } from "./config-cache";
 import { deadline } from "./deadline";
 import type { DoctorCheck, PairVerdict } from "./doctor-report";
 import { probeHttp } from "./probe";
 import { type StatusFailure, standbyViewOf, type VerifiedStatus } from "./signed-agent-client";
-import type { StandbyView, TailscaleView } from "./types";
+import type { ConnectionStats, PrimaryAgentView, Side, StandbyView, TailscaleView } from "./types";
 
 export interface PairDoctorDeps {
 	fetch: typeof fetch;
@@ -20,6 +21,10 @@ export interface PairDoctorDeps {
 		side: Role,
 		signal: AbortSignal,
 	): Promise<VerifiedStatus | undefined>;
+	/** The pair's own client (both transports), for a side that dials out: its newest pushed status. */
+	agentFor?(pair: PairConfig): AgentClient;
+	/** A dial-out side's connection facts (connected, refusals, last close). */
+	connection?(pair: PairConfig, side: Side): ConnectionStats;
 	tailscale?: (deviceId: string, timeoutMs: number, signal: AbortSignal) => Promise<TailscaleView>;
 }
 
@@ -54,10 +59,14 @@ export async function doctorPair(
 	}
 	const [probe, standby, primaryAgent, tailscale] = await Promise.all([
 		probeCheck(pair, deps),
-		agentCheck(pair, "standby", pair.standby.agentUrl, deps),
-		pair.primary.agentUrl
+		pair.standby.agentUrl !== undefined
+			? agentCheck(pair, "standby", pair.standby.agentUrl, deps)
+			: dialOutCheck(pair, "standby", deps),
+		pair.primary.agentUrl !== undefined
 			? agentCheck(pair, "primary", pair.primary.agentUrl, deps)
-			: Promise.resolve(undefined),
+			: agentTransport(pair, "primary").kind === "dial-out"
+				? dialOutCheck(pair, "primary", deps)
+				: Promise.resolve(undefined),
 		tailscaleCheck(pair, deps),
 	]);
 	const checks: DoctorCheck[] = [ok("config", "valid"), probe, standby.check];
@@ -211,6 +220,52 @@ function agentFix(pair: PairConfig, side: Role, url: string, f: StatusFailure): 
 	if (f.answerCode === "bad-answer-signature" || f.answerCode === "wrong-nonce") return rekey;
 	// Unsigned, with no agent error in it: a proxy's page, the wrong URL, or an agent older than v2.
 	return `${reachable}   # it must be failover-agent v2 answering; ${update}`;
+}
+
+/**
+ * A side that dials out: connected, authenticated, and pushing a status the tick can read. The socket
+ * carries the same signed envelope as HTTP, so a connected agent has already proved its key (hello).
+ */
+async function dialOutCheck(
+	pair: PairConfig,
+	side: Side,
+	deps: PairDoctorDeps,
+): Promise<{ check: DoctorCheck; view: StandbyView | undefined }> {
+	const name = `${side} agent`;
+	const conn = deps.connection?.(pair, side);
+	const client = deps.agentFor?.(pair);
+	if (!client || !conn) {
+		return { view: undefined, check: bad(name, "dial-out is not available here", "report this") };
+	}
+	const dl = deadline(pair.commandTimeoutMs);
+	let view: StandbyView | PrimaryAgentView | undefined;
+	try {
+		view =
+			side === "standby" ? await client.status(dl.signal) : await client.primaryStatus?.(dl.signal);
+	} finally {
+		dl.clear();
+	}
+	const standbyView = side === "standby" ? (view as StandbyView | undefined) : undefined;
+	if (conn.connected && view?.reachable) {
+		return {
+			view: standbyView,
+			check: ok(
+				name,
+				`dials out: connected since ${new Date(conn.since ?? 0).toISOString()}, pushing its status (term ${view.term})`,
+			),
+		};
+	}
+	const why = conn.lastRefusal
+		? `refused: ${conn.lastRefusal}`
+		: conn.connected
+			? "connected but pushes no status"
+			: `not connected${conn.lastClose ? ` (last close ${conn.lastClose})` : ""}`;
+	const fix = /unknown agent key/.test(why)
+		? `${side}.agentPublicKey must be the key the agent signs with: on the ${side}, failover-agent keygen --agent printed it (or check agentKeyFile in its config)`
+		: /clock off/.test(why)
+			? `on the ${side}: sudo timedatectl set-ntp true   # its clock is off`
+			: `on the ${side}: systemctl status failover-agent; journalctl -u failover-agent | grep dial-out   # watchdogUrl must be this Worker's URL`;
+	return { view: standbyView, check: bad(name, `dials out: ${why}`, fix) };
 }
 
 function standbyWitness(pair: PairConfig, view: StandbyView | undefined): DoctorCheck {

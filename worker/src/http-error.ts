@@ -16,6 +16,8 @@ export type ApiErrorCode =
 	| "not-found"
 	| "body-too-large"
 	| "unavailable"
+	| "upgrade-required"
+	| "not-dial-out"
 	| "internal";
 
 export interface ApiErrorBody {

@@ -1,7 +1,7 @@
 // One pair's turn: gather witnesses, decide, persist, then run decide's commands and feed their outcomes back.
 import type { Lease } from "../../protocol";
 import type { AgentClient } from "./agent-client";
-import { leaseSecondsOf, type PairConfig } from "./config";
+import { hasAgent, leaseSecondsOf, type PairConfig } from "./config";
 import { deadline } from "./deadline";
 import { decide, initialState } from "./decide";
 import { buildLease } from "./lease";
@@ -48,6 +48,11 @@ export interface PairTurnDeps {
 	tailscale?: (signal: AbortSignal) => Promise<TailscaleView>;
 	/** Hands events to the notifiers; must not block (agent calls never wait for notifications). */
 	notify: (pair: string, events: readonly PairEvent[]) => void;
+	/**
+	 * Per pair, when a lease naming the primary active last went out to it (memory of the object; lost
+	 * on eviction, when the fencing wait then counts from the decision, the safe side).
+	 */
+	leaseLedger?: Map<string, number>;
 	/** This tick's witness views, kept in memory for the status API. */
 	onWitnesses?: (pair: string, views: WitnessSnapshot) => void;
 }
@@ -104,7 +109,7 @@ export async function tickPair(
 	const witnessSignal = witnessDl?.signal ?? signal;
 	// The primary's agent is read every tick when configured: its report on its own gateway tells a
 	// restart ("starting") from an outage, so it must be as fresh as the probe it qualifies.
-	const askPrimary = pair.primary.agentUrl !== undefined && deps.agent.primaryStatus !== undefined;
+	const askPrimary = hasAgent(pair, "primary") && deps.agent.primaryStatus !== undefined;
 	const [probe, standby, tailscale, primaryAgent] = await Promise.all([
 		probeHttp(pair.primary.readyUrl, {
 			fetch: deps.fetch,
@@ -119,11 +124,16 @@ export async function tickPair(
 		askPrimary ? primaryAgentView(deps.agent, witnessSignal, lease) : undefined,
 	]).finally(() => witnessDl?.clear());
 	deps.onWitnesses?.(pair.name, { standby, tailscale, primaryAgent });
+	// Fencing: when the primary last held a lease it may have received (fencing-wait.ts).
+	if (askPrimary && lease.active === "primary" && (deps.agent.leaseDelivered?.("primary") ?? true))
+		deps.leaseLedger?.set(pair.name, deps.clock());
 	const now = deps.clock();
 	// Read the state again: an operator command may have landed while the witnesses answered.
 	const state = store.state(pair.name) ?? initialState(now);
 	const obs: Observation = { kind: "tick", probe };
 	if (standby !== undefined) obs.standby = standby;
+	const leaseSentAt = deps.leaseLedger?.get(pair.name);
+	if (leaseSentAt !== undefined) obs.primaryLeaseSentAt = leaseSentAt;
 	if (tailscale !== undefined) obs.tailscale = tailscale;
 	if (primaryAgent !== undefined) obs.primaryAgent = primaryAgent;
 	const d = decide(state, obs, pair, now);

@@ -1,9 +1,10 @@
 // What the status API shows of a pair: shapes returned by the Watchdog's RPC methods, built from the store.
-import type { ConfigError, PairConfig } from "./config";
+import { type ConfigError, hasAgent, type PairConfig } from "./config";
 import type { LoadedConfig } from "./config-cache";
 import type { NotificationStatus } from "./notification-hub";
 import type { ObservationRow, Store } from "./store";
 import type {
+	ConnectionStats,
 	GatewayReport,
 	PairState,
 	PrimaryAgentView,
@@ -95,6 +96,8 @@ export interface PairDetail extends PairSummary {
 	notifications: NotificationStatus;
 	/** Fingerprint of the config the loop last ran with, to spot a deploy that has not reached it. */
 	configHash: string | null;
+	/** Dial-out sides only: each agent's connection (connected since, frames, refusals, last close). */
+	connections?: Partial<Record<Side, ConnectionStats>>;
 }
 
 export function summarize(
@@ -134,8 +137,8 @@ export function pairProblems(s: PairState | undefined): string[] {
 /** Whether the restart grace can apply: it needs the primary's agent to say its gateway is starting. */
 export function restartGrace(pair: PairConfig | undefined): string {
 	if (!pair) return "unknown (the pair's config has errors)";
-	if (!pair.primary.agentUrl)
-		return "off: no primary agent configured (primary.agentUrl), so a restart counts like an outage";
+	if (!hasAgent(pair, "primary"))
+		return "off: no primary agent configured (primary.agentUrl or primary.agentPublicKey), so a restart counts like an outage";
 	if (pair.startGraceSeconds === 0) return "off: startGraceSeconds is 0";
 	return `on: up to ${pair.startGraceSeconds} s while the primary's agent reports its gateway starting`;
 }
@@ -152,6 +155,7 @@ export function detail(
 		nextAlarmAt: number | null;
 		notifications: NotificationStatus;
 		tailscaleSummary: string;
+		connections?: Partial<Record<Side, ConnectionStats>>;
 	},
 ): PairDetail {
 	const s = store.state(summary.name);
@@ -178,10 +182,10 @@ export function detail(
 				summary: opts.tailscaleSummary,
 			},
 			primaryAgent: {
-				configured: pair?.primary.agentUrl !== undefined,
+				configured: pair !== undefined && hasAgent(pair, "primary"),
 				view: opts.primaryAgent ?? null,
 				summary: describePrimaryAgent(
-					pair?.primary.agentUrl !== undefined,
+					pair !== undefined && hasAgent(pair, "primary"),
 					opts.primaryAgent,
 					summary.lastTickAt ?? 0,
 				),
@@ -190,5 +194,6 @@ export function detail(
 		nextAlarmAt: opts.nextAlarmAt,
 		notifications: opts.notifications,
 		configHash: store.getMeta("config_hash") ?? null,
+		...(opts.connections ? { connections: opts.connections } : {}),
 	};
 }

@@ -148,6 +148,11 @@ export type Observation =
 			tailscale?: TailscaleView;
 			/** Absent when no primary agent is configured. */
 			primaryAgent?: PrimaryAgentView;
+			/**
+			 * When the shell last delivered (or tried to) a lease naming the primary active, ms since epoch;
+			 * absent when it does not know (then the fencing wait counts from now, the safe side).
+			 */
+			primaryLeaseSentAt?: number;
 	  }
 	| { kind: "command"; outcome: CommandOutcome }
 	| {
@@ -204,6 +209,11 @@ export interface PairState {
 	maintenanceUntil?: number | null;
 	/** When the primary's restart grace began (the first failing probe while its agent said starting). */
 	graceSince?: number | null;
+	/**
+	 * Fencing: the promote decided on waits until this time (ms since epoch), so an isolated primary has
+	 * stopped its gateway before the standby starts (worker/src/fencing-wait.ts). Absent or null: none.
+	 */
+	promoteAfter?: number | null;
 	/** The terms the agents last reported, for reset-term without an argument. */
 	agentTerms?: { standby?: number; primary?: number };
 }
@@ -297,4 +307,22 @@ export interface Decision {
 	events: PairEvent[];
 	/** Set when an operator command does not apply in the current state: why, in one sentence. */
 	refused?: string;
+}
+
+/** A dial-out agent's connection facts (worker/src/agent-sockets.ts), for the status API and the page. */
+export interface ConnectionStats {
+	connected: boolean;
+	/** When the current connection authenticated (ms since epoch), if connected. */
+	since: number | null;
+	/** When the newest frame of the current or last connection arrived. */
+	lastFrameAt: number | null;
+	/** Frames received from this side since the object started (billed at 20 to 1 as requests). */
+	frames: number;
+	/** Frames dropped by the rate limit. */
+	dropped: number;
+	/** Connections refused or closed for a protocol fault, and the newest reason. */
+	refused: number;
+	lastRefusal: string | null;
+	/** How the newest connection ended (code and reason), if it did. */
+	lastClose: string | null;
 }

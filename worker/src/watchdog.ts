@@ -1,7 +1,9 @@
 // The Watchdog Durable Object: one per watch group; its alarm ticks every due pair of the group concurrently.
 import { DurableObject } from "cloudflare:workers";
+import { importPublicKey } from "../../protocol";
 import { type AgentClientFactory, agentClientsFor } from "./agent-client";
-import { groupOf, type PairConfig } from "./config";
+import { AgentSockets, type ConnectionStats } from "./agent-sockets";
+import { agentTransport, groupOf, heartbeatMs, type PairConfig } from "./config";
 import { type LoadedConfig, loadConfig } from "./config-cache";
 import { deadline } from "./deadline";
 import { doctorPair } from "./doctor-checks";
@@ -29,7 +31,7 @@ import { detail, type PairDetail, type PairSummary, summarize } from "./pair-vie
 import { nextAlarmAt, type RearmReason, rearmReason, slotFor, tickBudgetMs } from "./schedule";
 import { Store, type StoredEvent } from "./store";
 import { createTailscaleWitness, type TailscaleWitness, tailscaleAuthFromEnv } from "./tailscale";
-import type { OperatorCommand, PairEvent, StandbyView, TailscaleView } from "./types";
+import type { OperatorCommand, PairEvent, Side, StandbyView, TailscaleView } from "./types";
 import { describeTailscale } from "./witness";
 
 /** The I/O the loop uses. Tests swap it through runInDurableObject; instance fields are not RPC-visible. */
@@ -86,12 +88,26 @@ export class Watchdog extends DurableObject<Env> {
 	private group: string | undefined;
 	private readonly views = new Map<string, WitnessSnapshot>();
 	private hubInstance: NotificationHub | undefined;
+	/** The agents that dial out to this object (WebSocket Hibernation API). */
+	readonly sockets: AgentSockets;
+	private readonly agentKeys = new Map<string, Promise<CryptoKey>>();
+	/** Per pair: when a lease naming the primary active last went out to it (fencing-wait.ts). */
+	private readonly leaseLedger = new Map<string, number>();
 	/** Pairs with a tick in progress (its slot, and its end): a pair never has two ticks at once. */
 	private readonly running = new Map<string, { slot: number; done: Promise<void> }>();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.deps = defaultDeps(env);
+		this.sockets = new AgentSockets(ctx, {
+			clock: () => this.deps.clock(),
+			publicKey: (pair, side) => this.agentKey(pair, side),
+			heartbeatMs: (pair) => {
+				const p = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT).pairs.get(pair);
+				return p ? heartbeatMs(p) : 2_500;
+			},
+			log: (m) => console.log(m),
+		});
 		void ctx.blockConcurrencyWhile(async () => {
 			this.store = new Store(ctx.storage.sql);
 			this.group = this.store.getMeta("group");
@@ -178,6 +194,7 @@ export class Watchdog extends DurableObject<Env> {
 			standby: views?.standby,
 			primaryAgent: views?.primaryAgent,
 			nextAlarmAt,
+			...(pair ? { connections: this.dialOutConnections(pair) } : {}),
 			notifications: this.hub().status(),
 			tailscaleSummary: !pair?.witnesses.tailscale
 				? "not a witness for this pair"
@@ -217,6 +234,77 @@ export class Watchdog extends DurableObject<Env> {
 		}
 	}
 
+	/** Only the dial-out upgrade reaches the object by fetch (a WebSocket cannot be passed over RPC). */
+	override async fetch(request: Request): Promise<Response> {
+		const url = new URL(request.url);
+		const pair = url.searchParams.get("pair") ?? "";
+		const side = url.searchParams.get("side");
+		const config = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT);
+		const pc = config.pairs.get(pair);
+		if (
+			request.headers.get("upgrade")?.toLowerCase() !== "websocket" ||
+			(side !== "primary" && side !== "standby") ||
+			!pc ||
+			this.groupFor(config, pair) === undefined ||
+			agentTransport(pc, side).kind !== "dial-out"
+		) {
+			// The Worker's route checked all this; a mismatch means the config changed in between.
+			return new Response("not a dial-out agent of this group", { status: 404 });
+		}
+		return this.sockets.accept(pair, side);
+	}
+
+	override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+		await this.sockets.onMessage(ws, message);
+	}
+
+	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+		this.sockets.onClose(ws, code, reason);
+	}
+
+	override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+		this.sockets.onClose(
+			ws,
+			1006,
+			`error: ${error instanceof Error ? error.message : String(error)}`,
+		);
+	}
+
+	/** The connection facts of the sides of `pair` that dial out (none for endpoint sides). */
+	private dialOutConnections(pair: PairConfig): Partial<Record<Side, ConnectionStats>> {
+		const out: Partial<Record<Side, ConnectionStats>> = {};
+		for (const side of ["primary", "standby"] as const) {
+			if (agentTransport(pair, side).kind === "dial-out")
+				out[side] = this.sockets.connection(pair.name, side);
+		}
+		return out;
+	}
+
+	/** Connection facts of both sides' dial-out sockets (status API, tests). */
+	async connections(pair: string): Promise<Record<Side, ConnectionStats>> {
+		return {
+			primary: this.sockets.connection(pair, "primary"),
+			standby: this.sockets.connection(pair, "standby"),
+		};
+	}
+
+	/** The configured public key of a dial-out agent, imported once per key text. */
+	private async agentKey(pair: string, side: Side): Promise<CryptoKey | string> {
+		const pc = loadConfig(this.env.WATCHDOG_CONFIG, this.env.LOCAL_DEVELOPMENT).pairs.get(pair);
+		const t = pc ? agentTransport(pc, side) : undefined;
+		if (t?.kind !== "dial-out") return `pair "${pair}" has no dial-out ${side} agent configured`;
+		let key = this.agentKeys.get(t.publicKey);
+		if (!key) {
+			key = importPublicKey(t.publicKey);
+			this.agentKeys.set(t.publicKey, key);
+		}
+		try {
+			return await key;
+		} catch (e) {
+			return `the ${side} agentPublicKey does not import: ${(e as Error).message}`;
+		}
+	}
+
 	/** GET /api/v1/doctor: each pair of the group (or only `pair`) checked as a failover would use it. */
 	async doctor(group: string, pair?: string): Promise<PairVerdict[]> {
 		this.learnGroup(group);
@@ -231,6 +319,8 @@ export class Watchdog extends DurableObject<Env> {
 					// The same signed client the loop uses (status reads are side-effect free): each side's read is
 					// signed for that side's audience and verified with that side's agentPublicKey.
 					readStatus: async (p, side, signal) => this.deps.agents(p).readStatus?.(side, signal),
+					agentFor: (p) => this.deps.agents(p, this.sockets),
+					connection: (p, side) => this.sockets.connection(p.name, side),
 					...(ts ? { tailscale: (id, t, signal) => this.tailscaleView(id, t, signal) } : {}),
 				}),
 			),
@@ -254,6 +344,7 @@ export class Watchdog extends DurableObject<Env> {
 			this.hub().drain();
 			return;
 		}
+		this.sockets.sweep();
 		const now = this.deps.clock();
 		const plan = pairs.map((pair) => {
 			const interval = pair.probeIntervalSeconds * 1000;
@@ -314,6 +405,8 @@ export class Watchdog extends DurableObject<Env> {
 		const dl = deadline(budgetMs);
 		try {
 			await tickPair(this.turnDeps(pair), slot, dl.signal, budgetMs);
+			// Liveness for dial-out agents (outgoing messages are not billed).
+			this.sockets.tick(pair.name);
 		} catch (e) {
 			// Expected failures are values; reaching here is a bug. The other pairs still tick.
 			console.error(`watchdog ${pair.name}: tick failed`, e);
@@ -326,12 +419,13 @@ export class Watchdog extends DurableObject<Env> {
 		const deps: PairTurnDeps = {
 			store: this.store,
 			pair,
-			agent: this.deps.agents(pair),
+			agent: this.deps.agents(pair, this.sockets),
 			fetch: this.deps.fetch,
 			clock: this.deps.clock,
 			perfNow: () => performance.now(),
 			notify: (name, events) => this.notify(name, events),
 			onWitnesses: (name, views) => this.views.set(name, views),
+			leaseLedger: this.leaseLedger,
 		};
 		const ts = pair.witnesses.tailscale;
 		if (ts) deps.tailscale = (signal) => this.tailscaleView(ts.deviceId, ts.timeoutMs, signal);

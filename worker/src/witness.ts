@@ -23,6 +23,10 @@ import type {
  * standby agent    | the gateway     | same spec                | same classes                    | unreachable, no probe,
  *                  | over the tailnet|                          |                                 | stale, 3xx/4xx
  * Tailscale        | the host        | device connected         | device disconnected             | API error
+ * primary agent    | the gateway     | its own /readyz ready:   | its own /readyz not ready or    | "starting" (the restart
+ *                  | from inside     | a VETO (the primary      | stopped (gateway level); silent | grace decides)
+ *                  | (pushed or      | serves; only paths to it | (connection level: confirms,    |
+ *                  | polled)         | are broken)              | never vetoes)                   |
  *
  * Levels: a service-level down from the Worker proves its path works, so no partition on that path is
  * possible; only a gateway-level "up" (the standby seeing it ready) can contradict it. Tailscale sees
@@ -72,8 +76,32 @@ export function tailscaleVote(view: TailscaleView | undefined): Vote {
 /** What a witness can see: the gateway itself, or only the host it runs on. */
 export type WitnessLevel = "gateway" | "host";
 
+/**
+ * The primary's own agent, reporting its gateway's local readiness (issue 13). Ready: "up" at gateway
+ * level, and a veto (see verdict): the primary is serving and only the paths to it are broken.
+ * Not ready or stopped: "down" at gateway level, with its failing checks as the evidence. Silent (not
+ * reachable, or no report): "down" at host level, a confirmation like Tailscale's that never vetoes.
+ * Starting: "unknown" (the restart grace decides).
+ */
+export function primaryAgentVote(view: PrimaryAgentView): { vote: Vote; level: WitnessLevel } {
+	if (!view.reachable) return { vote: "down", level: "host" };
+	const g = view.gateway;
+	if (g === null) return { vote: "unknown", level: "gateway" };
+	switch (g.state) {
+		case "ready":
+			return { vote: "up", level: "gateway" };
+		case "starting":
+			return { vote: "unknown", level: "gateway" };
+		case "not-ready":
+		case "stopped":
+			return { vote: "down", level: "gateway" };
+		default:
+			return g.state satisfies never;
+	}
+}
+
 export interface WitnessVote {
-	witness: "standby" | "tailscale";
+	witness: "standby" | "tailscale" | "primary-agent";
 	vote: Vote;
 	level: WitnessLevel;
 }
@@ -90,6 +118,7 @@ export function otherVotes(
 	config: PairConfig,
 	standby: StandbyView | undefined,
 	tailscale: TailscaleView | undefined,
+	primaryAgent?: PrimaryAgentView,
 ): WitnessVote[] {
 	const votes: WitnessVote[] = [];
 	// A witness the shell did not gather (undefined) is not configured for this tick.
@@ -98,6 +127,10 @@ export function otherVotes(
 	}
 	if (config.witnesses.tailscale && tailscale !== undefined) {
 		votes.push({ witness: "tailscale", vote: tailscaleVote(tailscale), level: "host" });
+	}
+	// Read whenever a primary agent is configured (either transport): it is a witness by being there.
+	if (primaryAgent !== undefined) {
+		votes.push({ witness: "primary-agent", ...primaryAgentVote(primaryAgent) });
 	}
 	return votes;
 }
@@ -114,14 +147,20 @@ export function verdict(
 	workerLevel: EvidenceLevel = "connection",
 ): Verdict {
 	if (votes.length === 0) return "alone";
+	// The primary's own agent sees its gateway ready: it is serving, whatever the paths to it say. No
+	// quorum outvotes that (promoting would put two gateways on the same chats).
+	if (votes.some((v) => v.witness === "primary-agent" && v.vote === "up")) return "disagree";
 	const gatewayKnown = votes.filter((v) => v.level === "gateway" && v.vote !== "unknown");
 	// A host-level "up" is consistent with a dead gateway on a live host: it counts only when no
 	// gateway-level witness has a vote, and never against a service-level failure.
+	// A host-level "down" confirms a failure, but not against a witness that sees the gateway up (it
+	// would let k-of-n promote a primary the standby sees serving).
+	const gatewayUp = gatewayKnown.some((v) => v.vote === "up");
 	const counted = votes.filter(
 		(v) =>
 			v.vote !== "unknown" &&
 			(v.level === "gateway" ||
-				v.vote === "down" ||
+				(v.vote === "down" && !gatewayUp) ||
 				(gatewayKnown.length === 0 && workerLevel === "connection")),
 	);
 	const down = counted.filter((v) => v.vote === "down").length;

@@ -26,6 +26,11 @@ export interface DoctorKeys {
 	primary: string;
 }
 
+/** A dial-out test agent's key pair (tests only): the Worker knows the public half from the config. */
+export const TEST_AGENT_PUBLIC_KEY = "ed25519:IOCnMSDph1kMLjGKw2Ztky_t0k4_JTusY4SNfX_sXFM";
+export const TEST_AGENT_PRIVATE_KEY =
+	"ed25519-priv:MC4CAQAwBQYDK2VwBCIEIPu0F67g7xQQvzoqzqfEHe56BAUn0bgabPoDB/Qu2s7U";
+
 /** One pair per concern, each in its own group (its own Durable Object), so test files never share state. */
 export function testWatchdogConfig(
 	gatewayBase: string,
@@ -99,6 +104,16 @@ export function testWatchdogConfig(
 			pair("cost-a"),
 			pair("cost-b"),
 			pair("cost-c"),
+			// Both agents dial out (WebSocket) instead of answering at an endpoint.
+			{
+				name: "dial",
+				primary: {
+					readyUrl: `${gatewayBase}/g/dial/readyz`,
+					agentPublicKey: TEST_AGENT_PUBLIC_KEY,
+				},
+				standby: { agentPublicKey: TEST_AGENT_PUBLIC_KEY },
+				probeTimeoutMs: 1_000,
+			},
 		],
 		groups: [
 			...solos.map((n) => ({ name: `g-${n}`, pairs: [n] })),
@@ -107,6 +122,7 @@ export function testWatchdogConfig(
 			{ name: "g-mix-interval", pairs: ["mix-fast", "mix-slow"] },
 			{ name: "g-faults", pairs: ["fault-a", "fault-b"] },
 			{ name: "g-cost", pairs: ["cost-a", "cost-b", "cost-c"] },
+			{ name: "g-dial", pairs: ["dial"] },
 		],
 	};
 }

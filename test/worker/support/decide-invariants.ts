@@ -39,7 +39,10 @@ export function checkDecision(
 		"primary-active": () => s.active === "primary" && (!s.pending || s.pending.action === "sync"),
 		"suspect-partition": () =>
 			s.active === "primary" && (!s.pending || s.pending.action === "sync"),
-		promoting: () => s.active === "primary" && s.pending?.action === "promote",
+		// A decided promotion either has its promote in flight, or waits for the fencing wait to end.
+		promoting: () =>
+			s.active === "primary" &&
+			(s.pending?.action === "promote" || (s.pending === null && s.promoteAfter != null)),
 		"standby-active": () => s.active === "standby" && s.pending === null,
 		demoting: () => s.active === "standby" && s.pending?.action === "demote",
 		"both-down": () => true,

@@ -1,0 +1,140 @@
+// Self-fencing: a primary that has lost its lease and cannot see the standby stops its own gateway before the standby starts.
+
+/** How often the fence looks at the lease and the standby, ms. Part of the watchdog's wait margin. */
+export const FENCE_CHECK_MS = 1_000;
+
+/** What the fence reports in status and logs. */
+export interface FenceState {
+	mode: "self" | "off";
+	/** When the newest lease naming this side arrived (ms since epoch, its own clock; start time before one). */
+	lastHeldAt: number;
+	/** Set while the gateway is stopped by the fence: when, and why. */
+	fenced: { at: number; reason: string } | null;
+	/** The newest fence or unfence attempt that failed, if any. */
+	problem: string | null;
+}
+
+export interface FenceDeps {
+	mode: "self" | "off";
+	now: () => number;
+	/**
+	 * When (this agent's clock, ms) the newest lease naming this side active arrived; null before the
+	 * first. Counted from arrival, not from the lease's issue time, so clock skew between the Worker and
+	 * this VPS can neither shorten nor stretch the fence's wait.
+	 */
+	lastLeaseAt: () => number | null;
+	/** The lease length the watchdog grants, s (from its newest lease, or the default before one arrives). */
+	leaseSeconds: () => number;
+	/**
+	 * Whether the standby's host answers over the tailnet (any HTTP answer, or a refused connection,
+	 * proves it reachable; a timeout or no route does not).
+	 */
+	standbyReachable: (signal: AbortSignal) => Promise<boolean>;
+	stopGateway: () => Promise<{ ok: boolean; detail: string }>;
+	startGateway: () => Promise<{ ok: boolean; detail: string }>;
+	log: {
+		warn(msg: string, fields?: Record<string, unknown>): void;
+		info(msg: string, fields?: Record<string, unknown>): void;
+	};
+	/** Deadline of one standby reachability probe, ms. */
+	probeTimeoutMs?: number;
+}
+
+/**
+ * The primary's fence. It stops the gateway only when BOTH hold: no lease naming it active has arrived
+ * for `leaseSeconds` (the watchdog cannot reach it, or has decided to promote and names nobody), and
+ * the standby's host does not answer (so this side is the isolated one, not a side that merely lost the
+ * Worker). It starts the gateway again when a lease naming it active arrives, and never fences within
+ * `leaseSeconds` of one. The watchdog waits the same length plus a margin from the last such lease it
+ * sent before it promotes (worker/src/fencing-wait.ts), so the fence comes first.
+ */
+export class Fence {
+	readonly state: FenceState;
+	private timer: ReturnType<typeof setInterval> | null = null;
+	private busy = false;
+	private readonly startedAt: number;
+
+	constructor(private readonly deps: FenceDeps) {
+		// A fresh start counts as holding the lease: an agent (re)started while isolated gets one lease
+		// length before it fences, the same as one that just lost contact.
+		this.startedAt = deps.now();
+		this.state = { mode: deps.mode, lastHeldAt: this.startedAt, fenced: null, problem: null };
+	}
+
+	start(): void {
+		if (this.deps.mode === "off" || this.timer) return;
+		this.timer = setInterval(() => void this.check(), FENCE_CHECK_MS);
+		this.timer.unref?.();
+	}
+
+	stop(): void {
+		if (this.timer) clearInterval(this.timer);
+		this.timer = null;
+	}
+
+	/** One look at the lease and the standby; runs from the timer, callable from tests. */
+	async check(): Promise<void> {
+		if (this.deps.mode === "off" || this.busy) return;
+		this.busy = true;
+		try {
+			const now = this.deps.now();
+			this.state.lastHeldAt = this.deps.lastLeaseAt() ?? this.startedAt;
+			const goneMs = now - this.state.lastHeldAt;
+			if (goneMs < this.deps.leaseSeconds() * 1000) {
+				if (this.state.fenced && this.deps.lastLeaseAt() !== null) await this.unfence();
+				return;
+			}
+			if (this.state.fenced) return;
+			const signal = AbortSignal.timeout(this.deps.probeTimeoutMs ?? 800);
+			const standby = await this.deps.standbyReachable(signal).catch(() => false);
+			if (standby) return; // Only the watchdog is out of sight: the standby would not start on its own.
+			const reason = `no lease for ${Math.round(goneMs / 1000)} s and the standby does not answer: this primary is isolated`;
+			this.deps.log.warn("fencing: stopping the gateway", { reason });
+			const r = await this.deps.stopGateway();
+			if (r.ok) {
+				this.state.fenced = { at: this.deps.now(), reason };
+				this.state.problem = null;
+			} else {
+				this.state.problem = `fence could not stop the gateway: ${r.detail}`;
+				this.deps.log.warn("fencing: stop failed", { detail: r.detail });
+			}
+		} finally {
+			this.busy = false;
+		}
+	}
+
+	private async unfence(): Promise<void> {
+		const r = await this.deps.startGateway();
+		if (r.ok) {
+			this.deps.log.info("fencing: lease back, gateway started again", {
+				fencedFor: this.state.fenced ? this.deps.now() - this.state.fenced.at : 0,
+			});
+			this.state.fenced = null;
+			this.state.problem = null;
+		} else {
+			this.state.problem = `lease back, but the gateway did not start: ${r.detail}`;
+		}
+	}
+}
+
+/**
+ * A reachability probe of the standby's host over the tailnet: GET `url` with a deadline. Any HTTP
+ * answer proves the host reachable, and so does a refused connection (the host's own TCP stack said
+ * no); a timeout, no route or DNS failure does not.
+ */
+export async function hostAnswers(
+	url: string,
+	signal: AbortSignal,
+	fetchImpl: typeof fetch = fetch,
+): Promise<boolean> {
+	try {
+		const res = await fetchImpl(url, { signal, redirect: "manual" });
+		await res.body?.cancel().catch(() => {});
+		return true;
+	} catch (e) {
+		const cause = (e as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+		// Happy eyeballs tries several addresses: refused by any of them is an answer from the host.
+		const codes = [cause?.code, ...(cause?.errors ?? []).map((x) => x.code)];
+		return codes.includes("ECONNREFUSED");
+	}
+}

@@ -1,0 +1,242 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+	BACKOFF_CAP_MS,
+	backoffMs,
+	DialOut,
+	type DialOutOptions,
+	dialOutUrl,
+} from "../../agent/src/dial-out";
+import { silentLogger } from "../../agent/src/log";
+import {
+	CLOSE,
+	generateKeyPair,
+	importPublicKey,
+	newChallenge,
+	PROTOCOL_VERSION,
+	type StatusResponse,
+	verifyHello,
+} from "../../protocol";
+
+/** A WebSocket double: the test plays the Worker's end. */
+class FakeSocket extends EventTarget {
+	static last: FakeSocket | null = null;
+	static opened: string[] = [];
+	readyState = 1;
+	readonly sent: Record<string, unknown>[] = [];
+	constructor(readonly url: string) {
+		super();
+		FakeSocket.last = this;
+		FakeSocket.opened.push(url);
+	}
+	send(text: string) {
+		this.sent.push(JSON.parse(text) as Record<string, unknown>);
+	}
+	close(code = 1000, reason = "") {
+		if (this.readyState === 3) return;
+		this.readyState = 3;
+		const e = new Event("close") as Event & { code: number; reason: string };
+		Object.assign(e, { code, reason });
+		this.dispatchEvent(e);
+	}
+	/** The Worker sends a frame. */
+	deliver(frame: unknown) {
+		const e = new Event("message") as Event & { data: unknown };
+		Object.assign(e, { data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+		this.dispatchEvent(e);
+	}
+	frames(t: string) {
+		return this.sent.filter((f) => f.t === t);
+	}
+}
+
+const status: StatusResponse = {
+	version: PROTOCOL_VERSION,
+	role: "standby",
+	term: 2,
+	gatewayActive: false,
+	lastOperation: null,
+	peer: null,
+	now: 0,
+};
+
+const running: DialOut[] = [];
+afterEach(async () => {
+	for (const d of running.splice(0)) await d.stop();
+	FakeSocket.last = null;
+	FakeSocket.opened = [];
+});
+
+async function settle(ms = 20) {
+	await new Promise((r) => setTimeout(r, ms));
+}
+
+async function dialer(over: Partial<DialOutOptions> = {}) {
+	const keys = await generateKeyPair();
+	const requests: { path: string; method: string; headers: Record<string, string> }[] = [];
+	const d = new DialOut({
+		url: "https://fg.example.workers.dev",
+		pair: "home",
+		side: "standby",
+		privateKey: keys.privateKey,
+		app: {
+			request(path, init) {
+				requests.push({ path, method: init.method, headers: init.headers });
+				return new Response(JSON.stringify({ error: { code: "bad-signature", message: "no" } }), {
+					status: 401,
+					headers: { "content-type": "application/json", "x-other": "dropped" },
+				});
+			},
+		},
+		status: async () => status,
+		log: silentLogger,
+		WebSocket: FakeSocket as unknown as DialOutOptions["WebSocket"],
+		random: () => 0.5,
+		...over,
+	});
+	running.push(d);
+	d.start();
+	return { d, keys, requests, ws: FakeSocket.last as FakeSocket };
+}
+
+describe("dial-out agent", () => {
+	it("dials wss://<worker>/agent/v1/connect with its pair and side", () => {
+		expect(dialOutUrl("https://fg.example.workers.dev/", "home", "standby")).toBe(
+			"wss://fg.example.workers.dev/agent/v1/connect?pair=home&side=standby",
+		);
+		expect(dialOutUrl("http://127.0.0.1:8787", "a", "primary")).toBe(
+			"ws://127.0.0.1:8787/agent/v1/connect?pair=a&side=primary",
+		);
+	});
+
+	it("answers the challenge with a hello the Worker verifies, then pushes its status on welcome", async () => {
+		const { ws, keys } = await dialer();
+		const challenge = newChallenge();
+		ws.deliver({ t: "challenge", challenge, serverTime: Date.now() });
+		await settle();
+		const [hello] = ws.frames("hello");
+		const verdict = await verifyHello({
+			// biome-ignore lint/suspicious/noExplicitAny: checked by verifyHello's own schema use
+			hello: hello as any,
+			challenge,
+			pair: "home",
+			side: "standby",
+			publicKey: await importPublicKey(keys.publicKeyText),
+			now: Date.now(),
+		});
+		expect(verdict).toEqual({ ok: true });
+		ws.deliver({
+			t: "welcome",
+			pair: "home",
+			side: "standby",
+			heartbeatMs: 250,
+			serverTime: Date.now(),
+		});
+		await settle(600);
+		const pushes = ws.frames("status");
+		expect(pushes.length).toBeGreaterThanOrEqual(2); // one at once, then every heartbeat
+		expect(pushes[0]).toMatchObject({ t: "status", seq: 0, status: { term: 2 } });
+	});
+
+	it("runs a request frame through the agent's app and returns only protocol headers", async () => {
+		const { ws, requests } = await dialer();
+		ws.deliver({ t: "welcome", pair: "home", side: "standby", heartbeatMs: 5_000, serverTime: 0 });
+		ws.deliver({
+			t: "request",
+			id: 7,
+			method: "POST",
+			path: "/v1/promote",
+			headers: { "x-fg-signature": "sig", "content-type": "application/json" },
+			body: "{}",
+		});
+		await settle();
+		expect(requests).toEqual([
+			{
+				path: "/v1/promote",
+				method: "POST",
+				headers: { "x-fg-signature": "sig", "content-type": "application/json" },
+			},
+		]);
+		const [res] = ws.frames("response");
+		expect(res).toMatchObject({
+			id: 7,
+			status: 401,
+			headers: { "content-type": "application/json" },
+		});
+		expect((res as { headers: Record<string, string> }).headers).not.toHaveProperty("x-other");
+	});
+
+	it("drops garbled and hostile server frames without running anything", async () => {
+		const { ws, requests } = await dialer();
+		const hostile: unknown[] = [
+			"not json",
+			"{}",
+			{ t: "request" },
+			{ t: "request", id: 1, method: "DELETE", path: "/v1/promote", headers: {}, body: null },
+			{ t: "request", id: 1, method: "POST", path: "/../etc/passwd", headers: {}, body: null },
+			{
+				t: "request",
+				id: 1,
+				method: "POST",
+				path: "/v1/promote",
+				headers: { cookie: "x" },
+				body: null,
+			},
+			{ t: "request", id: -1, method: "POST", path: "/v1/promote", headers: {}, body: null },
+			{
+				t: "request",
+				id: 1,
+				method: "POST",
+				path: "/v1/promote",
+				headers: {},
+				body: "x".repeat(70_000),
+			},
+			{ t: "welcome", pair: "home", side: "boss", heartbeatMs: 1, serverTime: 0 },
+			{ t: "tick", serverTime: "soon", lease: null },
+			"x".repeat(70_000),
+		];
+		for (const f of hostile) ws.deliver(f);
+		await settle();
+		expect(requests).toEqual([]);
+		expect(ws.frames("response")).toEqual([]);
+	});
+
+	it("reconnects after a close with jittered backoff, slowly after an authentication refusal", async () => {
+		expect(backoffMs(0, () => 0.5)).toBe(500);
+		expect(backoffMs(3, () => 0.5)).toBe(4_000);
+		expect(backoffMs(20, () => 0.99)).toBeLessThanOrEqual(BACKOFF_CAP_MS);
+		expect(backoffMs(0, () => 0.5, true)).toBe(BACKOFF_CAP_MS / 2);
+		expect(backoffMs(0, () => 0)).toBe(500);
+
+		const { d, ws } = await dialer({ random: () => 0 });
+		ws.close(1012, "service restart");
+		expect(d.state).toMatchObject({
+			connected: false,
+			lastClose: "1012 service restart",
+			retryInMs: 500,
+		});
+		await settle(700);
+		expect(FakeSocket.opened).toHaveLength(2);
+
+		const second = FakeSocket.last as FakeSocket;
+		const slow = await dialer({ random: () => 0.5 });
+		slow.ws.close(CLOSE.unauthenticated, "unknown agent key");
+		expect(slow.d.state.retryInMs).toBe(BACKOFF_CAP_MS / 2);
+		second.close(1000);
+	});
+
+	it("a socket that stays open but silent is closed and redialled", async () => {
+		let now = 1_000_000;
+		const { d, ws } = await dialer({ now: () => now, random: () => 0 });
+		ws.deliver({
+			t: "welcome",
+			pair: "home",
+			side: "standby",
+			heartbeatMs: 1_000,
+			serverTime: now,
+		});
+		now += 16_000;
+		await settle(1_200);
+		expect(d.state.connected).toBe(false);
+		expect(d.state.lastClose).toMatch(/no frame from the Worker/);
+	});
+});

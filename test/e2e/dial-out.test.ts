@@ -1,0 +1,106 @@
+// End to end over dial-out: agents keep a WebSocket to the real Worker, which has no agent URL at all. Failover and
+// failback, a primary serving with every inbound path cut, an isolated primary fencing itself first, a Worker redeploy.
+import { describe, expect, it } from "vitest";
+import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
+
+type Conn = { connected: boolean; frames: number; lastClose: string | null };
+type WithConnections = { connections?: { primary?: Conn; standby?: Conn } };
+
+describe("dial-out transport", () => {
+	it("hard-down: promotes and fails back over the agents' own connections; messages per tick counted", async () => {
+		const lab = await startLab({ transport: "dial-out" });
+		// No agent URL anywhere in the Worker's config: only the sockets the agents opened reach them.
+		const before = (await lab.pair()) as unknown as WithConnections;
+		const frames0 =
+			(before.connections?.standby?.frames ?? 0) + (before.connections?.primary?.frames ?? 0);
+		const tick0 = Date.now();
+		await sleep(10 * lab.interval);
+		const mid = (await lab.pair()) as unknown as WithConnections;
+		const frames1 =
+			(mid.connections?.standby?.frames ?? 0) + (mid.connections?.primary?.frames ?? 0);
+		const perTick = (frames1 - frames0) / ((Date.now() - tick0) / lab.interval);
+		recordTiming("dial-out", "incoming messages per tick (both agents)", perTick);
+		// Each agent pushes every half interval: about 4 a tick for two agents, and never a flood.
+		expect(perTick).toBeGreaterThan(1);
+		expect(perTick).toBeLessThan(8);
+
+		const t0 = Date.now();
+		await lab.primaryGw.stop();
+		const promoting = await lab.waitForEvent("promoting", t0, 30 * lab.interval);
+		const promoted = await lab.waitForEvent("promoted", t0, 40 * lab.interval);
+		recordTiming("dial-out hard-down", "promote decided", intervals(promoting.at - t0, lab));
+		recordTiming("dial-out hard-down", "standby ready", intervals(promoted.at - t0, lab));
+		expect(lab.standbyGw.running).toBe(true);
+
+		const back = Date.now();
+		await lab.primaryGw.start();
+		await lab.waitForEvent("demoted", back, 40 * lab.interval);
+		expect((await lab.pair()).state).toBe("primary-active");
+		expect(lab.standbyGw.running).toBe(false);
+		expect(kinds(await lab.events())).toEqual(
+			expect.arrayContaining(["promoting", "promoted", "demoting", "demoted"]),
+		);
+		await lab.stop();
+	});
+
+	it("primary serving, every inbound path to it cut: its agent's own 'ready' holds the pair, no promotion", async () => {
+		const lab = await startLab({ transport: "dial-out" });
+		const t0 = Date.now();
+		// The Worker's probe and the standby's tailnet probe both fail; the primary keeps serving and
+		// its agent, dialing out, keeps saying so.
+		lab.proxy.break("blackhole");
+		lab.standbyRoute.break("refuse");
+		await lab.waitForEvent("suspect-partition", t0, 20 * lab.interval);
+		await sleep(8 * lab.interval);
+		const events = await lab.events();
+		expect(kinds(events)).not.toContain("promoting");
+		const suspect = events.find((e) => e.kind === "suspect-partition");
+		expect(suspect?.summary).toMatch(/own agent reports its gateway ready/);
+		expect(lab.primaryGw.running).toBe(true);
+		expect(lab.standbyGw.running).toBe(false);
+		await lab.stop();
+	});
+
+	it("primary isolated from the watchdog and the standby: it fences itself before the standby's gateway starts", async () => {
+		const lab = await startLab({ transport: "dial-out" });
+		const t0 = Date.now();
+		// Cut everything to and from the primary; its gateway still runs.
+		lab.proxy.break("blackhole");
+		lab.standbyRoute.break("refuse");
+		lab.uplinks?.primary.break("refuse");
+		lab.crossRoute?.break("blackhole");
+		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
+		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
+		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
+		expect(fenced, "the primary's fence stopped its gateway").toBeDefined();
+		expect(started).toBeDefined();
+		recordTiming("isolated primary", "fenced (s after the cut)", ((fenced?.at ?? 0) - t0) / 1000);
+		recordTiming(
+			"isolated primary",
+			"standby started (s after the cut)",
+			((started?.at ?? 0) - t0) / 1000,
+		);
+		expect(fenced?.at ?? Number.POSITIVE_INFINITY).toBeLessThan(started?.at ?? 0);
+		expect(lab.primaryGw.running).toBe(false);
+		await lab.stop();
+	});
+
+	it("Worker redeploy mid-promotion: every socket drops, the agents redial, and the promote runs once", async () => {
+		const lab = await startLab({ transport: "dial-out" });
+		const t0 = Date.now();
+		// A slow standby start keeps the promote running while the Worker goes away.
+		lab.control.startDelayMs = 4 * lab.interval;
+		await lab.primaryGw.stop();
+		await lab.waitForEvent("promoting", t0, 30 * lab.interval);
+		await sleep(lab.interval);
+		await lab.worker.stop();
+		await lab.worker.start();
+		await lab.worker.scheduled();
+		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
+		const starts = lab.control.calls.filter((c) => c === "start standby");
+		expect(starts).toEqual(["start standby"]);
+		expect(lab.standbyGw.running).toBe(true);
+		await lab.waitForDialOut();
+		await lab.stop();
+	});
+});
