@@ -334,4 +334,30 @@ describe("init, at a prompt", () => {
 		const worker = parseWatchConfig(readFileSync(join(dir, "worker-config.json"), "utf8"));
 		expect(worker.pairs.get("home")?.probeIntervalSeconds).toBe(10);
 	});
+
+	it("asks for dial-out by default and requires the Worker's URL, refusing one with a path", async () => {
+		const dir = join(tempDir(), "local");
+		const p = scripted([
+			"", // transport: default dial-out
+			"", // Worker URL: required, asked again
+			"https://failover-gateway.acme.workers.dev/agent/v1/connect", // refused: a path
+			WORKER,
+			"", // pair name: default "home"
+			"https://primary.tn.ts.net/readyz",
+			"", // expect body
+			"", // primary agent: default yes
+			...Array(9).fill(""),
+			"n", // no other pair
+		]);
+		const r = await run(["--dir", dir], p);
+		expect(r.err).toBe("");
+		expect(r.code).toBe(0);
+		const said = p.said.join("");
+		expect(said).toContain("an answer is required");
+		expect(said).toMatch(/refused: worker URL: expected the Worker's base URL with no path/);
+		expect(p.asked.some((q) => q.includes("agent's URL"))).toBe(false);
+		const loaded = await loadConfig(join(dir, "home", "primary", "config.json"));
+		if (!loaded.ok) throw new Error(loaded.errors.join("; "));
+		expect(loaded.config.watchdogUrl).toBe(WORKER);
+	});
 });
