@@ -415,6 +415,9 @@ export class Lab {
 				"--local-dev",
 				"--dir",
 				dir,
+				// init's default is dial-out; this boot runs the agents behind endpoints (the lab's default).
+				"--transport",
+				"endpoint",
 				"--ready-url",
 				`${this.proxy.url}/readyz`,
 				"--standby-agent-url",

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../agent/src/config";
 import { runOperatorCli } from "../../operator/src/cli";
 import type { Prompter } from "../../operator/src/init/prompt";
-import { parseWatchConfig } from "../../worker/src/config";
+import { agentTransport, parseWatchConfig } from "../../worker/src/config";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,6 +20,8 @@ function tempDir(): string {
 }
 
 const GOOD = [
+	"--transport",
+	"endpoint",
 	"--ready-url",
 	"https://primary.tn.ts.net/readyz",
 	"--standby-agent-url",
@@ -82,6 +84,7 @@ describe("init, unattended", () => {
 			const loaded = await loadConfig(join(dir, "home", role, "config.json"));
 			if (!loaded.ok) throw new Error(loaded.errors.join("; "));
 			expect(loaded.config.role).toBe(role);
+			expect(loaded.config.watchdogUrl).toBeUndefined();
 			const unit = readFileSync(join(dir, "home", role, "failover-agent.service"), "utf8");
 			expect(unit).toMatch(/^User=openclaw$/m);
 			expect(unit).toMatch(/^ReadWritePaths=\/home\/openclaw\/\.openclaw\/workspace$/m);
@@ -195,21 +198,112 @@ describe("init, unattended", () => {
 
 	it("allows loopback http URLs only with --local-dev", async () => {
 		const local = [
+			"--transport",
+			"endpoint",
 			"--ready-url",
 			"http://127.0.0.1:9/readyz",
 			"--standby-agent-url",
 			"http://127.0.0.1:10",
 		];
 		expect((await run(["--yes", "--dir", join(tempDir(), "l"), ...local])).code).toBe(1);
-		expect(
-			(await run(["--yes", "--local-dev", "--dir", join(tempDir(), "l"), ...local])).code,
-		).toBe(0);
+		const ok = await run(["--yes", "--local-dev", "--dir", join(tempDir(), "l"), ...local]);
+		expect(ok.err).toBe("");
+		expect(ok.code).toBe(0);
 	});
 
 	it("names a required flag it cannot ask for", async () => {
-		const r = await run(["--yes", "--dir", join(tempDir(), "l")]);
+		const r = await run(["--yes", "--dir", join(tempDir(), "l"), "--transport", "endpoint"]);
 		expect(r.code).toBe(1);
 		expect(r.err).toContain("--ready-url is required");
+		const dial = await run(["--yes", "--dir", join(tempDir(), "l")]);
+		expect(dial.code).toBe(1);
+		expect(dial.err).toContain("--worker-url is required");
+	});
+});
+
+const WORKER = "https://failover-gateway.acme.workers.dev";
+const DIAL = ["--worker-url", WORKER, "--ready-url", "https://primary.tn.ts.net/readyz"];
+
+describe("init, dial-out (the default transport)", () => {
+	it("gives each side only its agentPublicKey and each agent the Worker's URL; the steps publish no agent", async () => {
+		const dir = join(tempDir(), "local");
+		const r = await run(["--yes", "--dir", dir, ...DIAL]);
+		expect(r.err).toBe("");
+		expect(r.code).toBe(0);
+		const raw = JSON.parse(readFileSync(join(dir, "worker-config.json"), "utf8"));
+		expect(raw.pairs[0].standby).not.toHaveProperty("agentUrl");
+		expect(raw.pairs[0].primary).not.toHaveProperty("agentUrl");
+		const worker = parseWatchConfig(JSON.stringify(raw));
+		expect(worker.errors).toEqual([]);
+		const pair = worker.pairs.get("home");
+		if (!pair) throw new Error("no pair home");
+		expect(agentTransport(pair, "standby").kind).toBe("dial-out");
+		// The primary runs an agent by default: a witness, dialing out like the standby's.
+		expect(agentTransport(pair, "primary").kind).toBe("dial-out");
+		for (const role of ["standby", "primary"] as const) {
+			const loaded = await loadConfig(join(dir, "home", role, "config.json"));
+			if (!loaded.ok) throw new Error(loaded.errors.join("; "));
+			expect(loaded.config.watchdogUrl).toBe(WORKER);
+			expect(pair[role].agentPublicKey).toBeDefined();
+		}
+		expect(r.out).not.toContain("tailscale funnel --bg --https=8443");
+		expect(r.out).not.toContain("18790");
+		expect(r.out).not.toContain("failover-agent call");
+		expect(r.out.match(/grep "dial-out: connected"/g)).toHaveLength(2);
+		expect(r.out).toContain(`npx failover-gateway doctor --url ${WORKER}`);
+		// The primary's readiness URL is still published: the Worker probes it.
+		expect(r.out).toContain("publish only /readyz through Tailscale Funnel");
+	});
+
+	it("runs no primary agent with --primary-agent no", async () => {
+		const dir = join(tempDir(), "local");
+		const r = await run(["--yes", "--dir", dir, ...DIAL, "--primary-agent", "no"]);
+		expect(r.code).toBe(0);
+		const worker = parseWatchConfig(readFileSync(join(dir, "worker-config.json"), "utf8"));
+		const pair = worker.pairs.get("home");
+		if (!pair) throw new Error("no pair home");
+		expect(agentTransport(pair, "primary").kind).toBe("none");
+		expect(() => statSync(join(dir, "home", "primary", "config.json"))).toThrow();
+		expect(r.out.match(/grep "dial-out: connected"/g)).toHaveLength(1);
+	});
+
+	it.each([
+		["--worker-url", "http://failover-gateway.acme.workers.dev", "plain http://"],
+		["--worker-url", "https://127.0.0.1:8787", "loopback"],
+		["--worker-url", "https://failover-gateway.acme.workers.dev/agent/v1", "no path"],
+		["--worker-url", "workers.dev", "not an absolute URL"],
+		["--transport", "websocket", "dial-out or endpoint"],
+		["--standby-agent-url", "https://standby.tn.ts.net:8443", "does not apply"],
+		["--primary-agent-url", "https://primary.tn.ts.net:8443", "does not apply"],
+		["--primary-agent", "maybe", "yes or no"],
+	])("refuses %s %j with the reason", async (flag, value, reason) => {
+		// Last, so it overrides DIAL's --worker-url (a setup flag is not repeatable).
+		const r = await run(["--yes", "--dir", join(tempDir(), "l"), ...DIAL, `${flag}=${value}`]);
+		expect(r.code).toBe(1);
+		expect(r.err).toContain(reason);
+	});
+
+	it("refuses --primary-agent with --transport endpoint", async () => {
+		const r = await run(["--yes", "--dir", join(tempDir(), "l"), ...GOOD, "--primary-agent=no"]);
+		expect(r.code).toBe(1);
+		expect(r.err).toContain("--primary-agent does not apply to --transport endpoint");
+	});
+
+	it("allows a local Worker over http only with --local-dev", async () => {
+		const local = [
+			"--worker-url",
+			"http://127.0.0.1:8787",
+			"--ready-url",
+			"http://127.0.0.1:9/readyz",
+		];
+		expect((await run(["--yes", "--dir", join(tempDir(), "l"), ...local])).code).toBe(1);
+		const dir = join(tempDir(), "l");
+		const ok = await run(["--yes", "--local-dev", "--dir", dir, ...local]);
+		expect(ok.err).toBe("");
+		expect(ok.code).toBe(0);
+		const loaded = await loadConfig(join(dir, "home", "standby", "config.json"));
+		if (!loaded.ok) throw new Error(loaded.errors.join("; "));
+		expect(loaded.config.watchdogUrl).toBe("http://127.0.0.1:8787");
 	});
 });
 
@@ -217,6 +311,8 @@ describe("init, at a prompt", () => {
 	it("refuses a bad answer with the reason, asks again, and takes defaults on Enter", async () => {
 		const dir = join(tempDir(), "local");
 		const p = scripted([
+			"endpoint", // transport
+			"", // Worker URL: none
 			"", // pair name: default "home"
 			"https://10.0.0.5/readyz", // refused: private IP
 			"https://primary.tn.ts.net/readyz",
@@ -237,5 +333,31 @@ describe("init, at a prompt", () => {
 		expect(p.asked.some((q) => q.includes("[http://primary.tn.ts.net:18789/readyz]"))).toBe(true);
 		const worker = parseWatchConfig(readFileSync(join(dir, "worker-config.json"), "utf8"));
 		expect(worker.pairs.get("home")?.probeIntervalSeconds).toBe(10);
+	});
+
+	it("asks for dial-out by default and requires the Worker's URL, refusing one with a path", async () => {
+		const dir = join(tempDir(), "local");
+		const p = scripted([
+			"", // transport: default dial-out
+			"", // Worker URL: required, asked again
+			"https://failover-gateway.acme.workers.dev/agent/v1/connect", // refused: a path
+			WORKER,
+			"", // pair name: default "home"
+			"https://primary.tn.ts.net/readyz",
+			"", // expect body
+			"", // primary agent: default yes
+			...Array(9).fill(""),
+			"n", // no other pair
+		]);
+		const r = await run(["--dir", dir], p);
+		expect(r.err).toBe("");
+		expect(r.code).toBe(0);
+		const said = p.said.join("");
+		expect(said).toContain("an answer is required");
+		expect(said).toMatch(/refused: worker URL: expected the Worker's base URL with no path/);
+		expect(p.asked.some((q) => q.includes("agent's URL"))).toBe(false);
+		const loaded = await loadConfig(join(dir, "home", "primary", "config.json"));
+		if (!loaded.ok) throw new Error(loaded.errors.join("; "));
+		expect(loaded.config.watchdogUrl).toBe(WORKER);
 	});
 });

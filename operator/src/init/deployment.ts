@@ -40,24 +40,51 @@ function probeTimeoutFor(intervalSeconds: number): { probeTimeoutMs?: number } {
 
 export type Built = { ok: true; deployment: Deployment } | { ok: false; errors: string[] };
 
+/** Whether the pair runs an agent on its primary (dial-out: asked; endpoint: it has a URL). */
+export function hasPrimaryAgent(p: PairAnswers): boolean {
+	return p.transport === "dial-out" ? p.primaryAgent === true : p.primaryAgentUrl !== undefined;
+}
+
 /**
  * Builds the configs for every pair and checks them with parseWatchConfig (the Worker) and parseConfig
  * (the agent). Only chosen fields are written, so defaulted fields the schemas gain later flow through.
+ * A dial-out side gets only `agentPublicKey` in the Worker config (no agentUrl: worker/src/config.ts
+ * `agentTransport`) and its agent gets `watchdogUrl` (`workerUrl`, required when any pair dials out).
  */
 export async function buildDeployment(
 	pairs: readonly PairAnswers[],
 	publicKeyText: string,
 	dir: string,
-	/** Pairs already in the Worker config that this run does not answer: kept as they are, first. */
-	kept: readonly Record<string, unknown>[] = [],
-	/** `init --local-dev`: the Worker config is checked as the local-development Worker reads it (loopback, http). */
-	opts: { localDevelopment: boolean } = { localDevelopment: false },
+	opts: {
+		/** Pairs already in the Worker config that this run does not answer: kept as they are, first. */
+		kept?: readonly Record<string, unknown>[];
+		/** The deployed Worker's base URL, which dial-out agents dial. */
+		workerUrl?: string | undefined;
+		/** --local-dev: the Worker config is checked as the local Worker reads it (loopback, http). */
+		localDevelopment?: boolean;
+	} = {},
 ): Promise<Built> {
+	const { kept = [], workerUrl, localDevelopment = false } = opts;
 	const worker: Deployment["worker"] = { pairs: [...kept] };
 	const agents: AgentPlan[] = [];
 	for (const p of pairs) {
+		const dialOut = p.transport === "dial-out";
+		if (dialOut && workerUrl === undefined) {
+			return {
+				ok: false,
+				errors: [
+					`pair ${p.name}: its agents dial out, so they need the Worker's URL (--worker-url https://failover-gateway.<your-subdomain>.workers.dev)`,
+				],
+			};
+		}
+		if (!dialOut && p.standbyAgentUrl === undefined) {
+			return {
+				ok: false,
+				errors: [`pair ${p.name}: the endpoint transport needs --standby-agent-url`],
+			};
+		}
 		const standbyKeys = await agentKeyFields(dir, p.name, "standby");
-		const primaryKeys = p.primaryAgentUrl
+		const primaryKeys = hasPrimaryAgent(p)
 			? await agentKeyFields(dir, p.name, "primary")
 			: undefined;
 		if (!standbyKeys.ok) return { ok: false, errors: [standbyKeys.message] };
@@ -67,10 +94,13 @@ export async function buildDeployment(
 			primary: {
 				readyUrl: p.readyUrl,
 				...(p.expectBody !== undefined ? { expectBody: p.expectBody } : {}),
-				...(p.primaryAgentUrl ? { agentUrl: p.primaryAgentUrl } : {}),
+				...(!dialOut && p.primaryAgentUrl ? { agentUrl: p.primaryAgentUrl } : {}),
 				...(primaryKeys?.ok ? primaryKeys.worker : {}),
 			},
-			standby: { agentUrl: p.standbyAgentUrl, ...standbyKeys.worker },
+			standby: {
+				...(!dialOut ? { agentUrl: p.standbyAgentUrl } : {}),
+				...standbyKeys.worker,
+			},
 			...(p.probeIntervalSeconds !== 5 ? { probeIntervalSeconds: p.probeIntervalSeconds } : {}),
 			...probeTimeoutFor(p.probeIntervalSeconds),
 			...(p.failback !== "auto" ? { failback: p.failback } : {}),
@@ -81,6 +111,7 @@ export async function buildDeployment(
 			watchdogPublicKeys: [publicKeyText],
 			workspace: p.workspace,
 			gatewayUnit: { name: p.gatewayUnit, scope: p.gatewayScope },
+			...(dialOut ? { watchdogUrl: workerUrl } : {}),
 		};
 		agents.push({
 			pair: p.name,
@@ -104,7 +135,7 @@ export async function buildDeployment(
 		}
 	}
 	const errors: string[] = [];
-	const parsed = parseWatchConfig(worker, { localDevelopment: opts.localDevelopment });
+	const parsed = parseWatchConfig(worker, { localDevelopment });
 	for (const e of parsed.errors) errors.push(`Worker config ${e.path}: ${e.message}`);
 	for (const a of agents) {
 		const file = join(a.folder, "config.json");

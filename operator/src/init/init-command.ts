@@ -6,7 +6,13 @@ import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "../io";
 import { buildDeployment } from "./deployment";
 import { existingPairs, watchdogKey, writeAgentFiles, writeSecrets } from "./files";
 import { type Prompter, resolveAnswer } from "./prompt";
-import { PAIR_FLAGS, type PairAnswers, pairQuestions } from "./questions";
+import {
+	PAIR_FLAGS,
+	type PairAnswers,
+	pairQuestions,
+	type SetupAnswers,
+	setupQuestions,
+} from "./questions";
 import { remainingSteps, renderSteps } from "./steps";
 
 export const INIT_HELP = `Usage: failover-gateway init [options]
@@ -22,13 +28,19 @@ Options:
   --yes                     ask nothing: take flags, then defaults
   --force                   replace an existing watchdog.key (the old key stops working)
   --local-dev               allow loopback and http URLs (local development only)
-  --worker-url URL          the deployed Worker's URL, for the printed commands
+  --transport dial-out|endpoint
+                            dial-out (default, recommended): each agent keeps one
+                            outbound WebSocket to the Worker, no inbound port;
+                            endpoint: the Worker calls each agent's https URL
+  --worker-url URL          the Worker's URL (https://failover-gateway.<sub>.workers.dev):
+                            the agents dial it (required for dial-out)
 Per pair (repeatable):
   --pair NAME               pair name, a slug (default: home)
   --ready-url URL           primary's /readyz as the Worker reaches it (https)
   --expect-body TEXT        readiness body must contain it (default: "ready":true)
-  --standby-agent-url URL   standby agent as the Worker reaches it (https)
-  --primary-agent-url URL   primary agent, or "none" (default: none)
+  --primary-agent yes|no    dial-out: run an agent on the primary too (default: yes)
+  --standby-agent-url URL   endpoint: standby agent as the Worker reaches it (https)
+  --primary-agent-url URL   endpoint: primary agent, or "none" (default: none)
   --probe-interval SECONDS  (default: 5)
   --failback auto|manual    (default: auto)
   --peer-ready-url URL      primary's /readyz over the tailnet, for the standby
@@ -58,6 +70,7 @@ export async function initCommand(
 			force: { type: "boolean" },
 			"local-dev": { type: "boolean" },
 			"worker-url": { type: "string" },
+			transport: { type: "string" },
 			help: { type: "boolean" },
 		};
 		for (const flag of PAIR_FLAGS) options[flag] = { type: "string", multiple: true };
@@ -74,13 +87,50 @@ export async function initCommand(
 	const prompter = values.yes ? undefined : opts.prompter;
 	const listed = (values.pair as string[] | undefined)?.length ?? 0;
 
+	const setup: Partial<SetupAnswers> = {};
+	for (const key of Object.keys(setupQuestions(setup, allowLocal)) as (keyof SetupAnswers)[]) {
+		// Rebuilt per question: the Worker URL's default and rule follow the transport.
+		const q = setupQuestions(setup, allowLocal)[key];
+		const flag = values[q.flag] as string | undefined;
+		const r = await resolveAnswer<unknown>(q, flag, prompter);
+		if (!r.ok) {
+			io.err(`failover-gateway init: ${r.message}\n`);
+			return EXIT_FAILED;
+		}
+		(setup as Record<string, unknown>)[key] = r.value;
+	}
+	const transport = setup.transport ?? "dial-out";
+	const asked = new Set(
+		Object.values(pairQuestions(0, {}, allowLocal, transport)).map((q) => q.flag),
+	);
+	const foreign = PAIR_FLAGS.find((f) => values[f] !== undefined && !asked.has(f));
+	if (foreign !== undefined) {
+		io.err(
+			`failover-gateway init: --${foreign} does not apply to --transport ${transport} (${
+				transport === "dial-out"
+					? "dial-out agents need no URL: they dial the Worker; use --primary-agent yes|no, or --transport endpoint"
+					: "it is for --transport dial-out"
+			})\n`,
+		);
+		return EXIT_FAILED;
+	}
+
 	const pairs: PairAnswers[] = [];
 	for (let i = 0; ; i++) {
 		if (prompter) prompter.say(`\nPair ${i + 1}\n`);
-		const answers: Partial<PairAnswers> = {};
-		for (const key of Object.keys(pairQuestions(i, answers, allowLocal)) as (keyof PairAnswers)[]) {
+		const answers: Partial<PairAnswers> = {
+			transport,
+			standbyAgentUrl: undefined,
+			primaryAgentUrl: undefined,
+			primaryAgent: undefined,
+		};
+		const keys = Object.keys(
+			pairQuestions(i, answers, allowLocal, transport),
+		) as (keyof PairAnswers)[];
+		for (const key of keys) {
 			// Rebuilt per question, so a default can follow an earlier answer of the same pair.
-			const q = pairQuestions(i, answers, allowLocal)[key];
+			const q = pairQuestions(i, answers, allowLocal, transport)[key];
+			if (q === undefined) continue;
 			const flag = (values[q.flag] as string[] | undefined)?.[i];
 			const r = await resolveAnswer<unknown>(q, flag, prompter);
 			if (!r.ok) {
@@ -114,7 +164,9 @@ export async function initCommand(
 		return EXIT_FAILED;
 	}
 	const kept = existing.pairs.filter((p) => !pairs.some((n) => n.name === p.name));
-	const built = await buildDeployment(pairs, key.publicKeyText, dir, kept, {
+	const built = await buildDeployment(pairs, key.publicKeyText, dir, {
+		kept,
+		workerUrl: setup.workerUrl,
 		localDevelopment: allowLocal,
 	});
 	if (!built.ok) {
@@ -139,7 +191,7 @@ export async function initCommand(
 		remainingSteps({
 			deployment,
 			dir,
-			...(typeof values["worker-url"] === "string" ? { workerUrl: values["worker-url"] } : {}),
+			...(setup.workerUrl !== undefined ? { workerUrl: setup.workerUrl } : {}),
 		}),
 	);
 	await writeFile(join(dir, "steps.txt"), `${steps}\n`);

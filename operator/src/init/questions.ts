@@ -53,13 +53,90 @@ const optional =
 
 const hostOf = (url: string | undefined): string => (url ? (URL.parse(url)?.hostname ?? "") : "");
 
+/**
+ * How the agents reach the watchdog: "dial-out" (recommended: each agent keeps one outbound WebSocket
+ * to the Worker, no inbound port) or "endpoint" (the Worker calls each agent's https URL, published
+ * through Tailscale Funnel or a Cloudflare Tunnel). Source: worker/src/config.ts `agentTransport`.
+ */
+export type Transport = "dial-out" | "endpoint";
+
+/** The answers init asks once, before the pairs. */
+export interface SetupAnswers {
+	transport: Transport;
+	/** The deployed Worker's https URL: required for dial-out (the agents' watchdogUrl), else only printed. */
+	workerUrl: string | undefined;
+}
+
+/** Yes/no answers ("yes", "y", "no", "n", any case). */
+const yesNo =
+	(field: string) =>
+	(t: string): Checked<boolean> =>
+		/^y(es)?$/i.test(t)
+			? { ok: true, value: true }
+			: /^no?$/i.test(t)
+				? { ok: true, value: false }
+				: { ok: false, message: `${field}: expected yes or no` };
+
+/**
+ * The Worker's own URL, as an agent dials it: a URL a deployed Worker could be reached at (the same
+ * policy as every URL init asks for, protocol/url-policy.ts) that the agent's `watchdogUrl` accepts.
+ */
+const workerOwnUrl =
+	(allowLocal: boolean) =>
+	(text: string): Checked<string> => {
+		const verdict = checkWorkerFetchableUrl(text, { allowLocal });
+		if (!verdict.ok) return { ok: false, message: `worker URL: ${verdict.message}` };
+		const u = URL.parse(text);
+		if (u && (u.pathname !== "/" || u.search !== "" || u.hash !== "")) {
+			return {
+				ok: false,
+				message: `worker URL: expected the Worker's base URL with no path (${u.origin}), as wrangler deploy prints it`,
+			};
+		}
+		return bySchema<string>(AgentConfigSchema.shape.watchdogUrl, "worker URL", u?.origin ?? text);
+	};
+
+/** The questions asked once: the transport, then the Worker's URL (its default follows the transport). */
+export function setupQuestions(
+	earlier: Partial<SetupAnswers>,
+	allowLocal: boolean,
+): { [K in keyof SetupAnswers]: Question<SetupAnswers[K]> } {
+	const dialOut = earlier.transport !== "endpoint";
+	return {
+		transport: {
+			flag: "transport",
+			prompt:
+				"How the agents reach the watchdog: dial-out (recommended: no inbound port) or endpoint (Funnel or Tunnel per agent)",
+			fallback: "dial-out",
+			check: (t) =>
+				t === "dial-out" || t === "endpoint"
+					? { ok: true, value: t }
+					: { ok: false, message: "transport: expected dial-out or endpoint" },
+		},
+		workerUrl: {
+			flag: "worker-url",
+			prompt: dialOut
+				? "The Worker's URL, which the agents dial (https://failover-gateway.<your-subdomain>.workers.dev; the subdomain is on the dashboard's Workers & Pages page)"
+				: 'The Worker\'s URL, for the printed commands ("none" to fill it in later)',
+			fallback: dialOut ? undefined : "none",
+			check: dialOut ? workerOwnUrl(allowLocal) : optional(workerOwnUrl(allowLocal)),
+		},
+	};
+}
+
 /** The answers for one pair, as the prompts ask them (in this order). */
 export interface PairAnswers {
 	name: string;
+	/** Set by init from the setup answer (not asked per pair); decides which questions below are asked. */
+	transport: Transport;
 	readyUrl: string;
 	expectBody: string | undefined;
-	standbyAgentUrl: string;
+	/** Endpoint transport only: the standby agent's https URL. */
+	standbyAgentUrl: string | undefined;
+	/** Endpoint transport only: the primary agent's https URL, undefined for no primary agent. */
 	primaryAgentUrl: string | undefined;
+	/** Dial-out transport only: whether the primary runs an agent too (it dials out like the standby's). */
+	primaryAgent: boolean | undefined;
 	probeIntervalSeconds: number;
 	failback: "auto" | "manual";
 	/** The primary's readiness URL over the tailnet, probed by the standby agent (not by the Worker). */
@@ -73,15 +150,33 @@ export interface PairAnswers {
 	standbySsh: string;
 }
 
+/** One pair's questions; a question absent here is not asked for this transport. */
+export type PairQuestions = { [K in keyof PairAnswers]?: Question<PairAnswers[K]> };
+
 /**
- * The per-pair questions. `earlier` holds this pair's answers so far, so defaults can follow them (the
- * tailnet URL from the Funnel host). `allowLocal` is the local-development mode (loopback, http).
+ * The per-pair questions for `transport`. `earlier` holds this pair's answers so far, so defaults can
+ * follow them (the tailnet URL from the Funnel host). `allowLocal` is the local-development mode
+ * (loopback, http). Dial-out asks no agent URL (the agents dial the Worker) but whether the primary runs
+ * an agent; endpoint asks each agent's URL.
  */
 export function pairQuestions(
 	index: number,
 	earlier: Partial<PairAnswers>,
 	allowLocal: boolean,
-): { [K in keyof PairAnswers]: Question<PairAnswers[K]> } {
+	transport: Transport,
+): PairQuestions {
+	const skip: readonly string[] =
+		transport === "dial-out" ? ["standbyAgentUrl", "primaryAgentUrl"] : ["primaryAgent"];
+	return Object.fromEntries(
+		Object.entries(allPairQuestions(index, earlier, allowLocal)).filter(([k]) => !skip.includes(k)),
+	) as PairQuestions;
+}
+
+function allPairQuestions(
+	index: number,
+	earlier: Partial<PairAnswers>,
+	allowLocal: boolean,
+): { [K in Exclude<keyof PairAnswers, "transport">]: Question<PairAnswers[K]> } {
 	const primaryHost = hostOf(earlier.readyUrl) || "primary.tailnet-name.ts.net";
 	return {
 		name: {
@@ -115,6 +210,13 @@ export function pairQuestions(
 			prompt: 'Primary agent\'s URL, for the pull after failback ("none" to run no agent there)',
 			fallback: "none",
 			check: optional(workerUrl("primary agent URL", allowLocal)),
+		},
+		primaryAgent: {
+			flag: "primary-agent",
+			prompt:
+				"Run an agent on the primary too (a witness for the judge, the pull after failback; yes or no)",
+			fallback: "yes",
+			check: yesNo("primary agent"),
 		},
 		probeIntervalSeconds: {
 			flag: "probe-interval",
@@ -210,4 +312,5 @@ const sshDestination =
 			? { ok: true, value: t }
 			: { ok: false, message: `${field}: expected user@host or an ssh config host name` };
 
-export const PAIR_FLAGS = Object.values(pairQuestions(0, {}, false)).map((q) => q.flag);
+/** Every per-pair flag of either transport (a flag of the other transport is refused by name). */
+export const PAIR_FLAGS = Object.values(allPairQuestions(0, {}, false)).map((q) => q.flag);

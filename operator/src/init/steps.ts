@@ -61,7 +61,7 @@ export function remainingSteps(input: StepsInput): Step[] {
 			commands: [`curl -s ${p.peerReadyUrl}`],
 			note: 'expect {"ready":true}; "connection refused" means the primary still binds to loopback',
 		});
-		if (isFunnel(p.readyUrl) || isFunnel(p.standbyAgentUrl)) {
+		if (isFunnel(p.readyUrl) || (p.standbyAgentUrl && isFunnel(p.standbyAgentUrl))) {
 			steps.push({
 				where: `${host("primary", p.primarySsh)} and ${host("standby", p.standbySsh)}, as the gateway's user`,
 				title: `Pair ${p.name}: leave Funnel to these steps (OpenClaw's own Tailscale mode would replace or reset it)`,
@@ -139,37 +139,71 @@ export function remainingSteps(input: StepsInput): Step[] {
 			],
 			note: "each failed check prints its fix; run it again until it passes",
 		});
-		steps.push({
-			where: on,
-			title: `Pair ${a.pair}: start the ${a.role} agent and publish it`,
-			commands: [
-				"sudo systemctl daemon-reload && sudo systemctl enable --now failover-agent",
-				...(agentUrl && isFunnel(agentUrl)
-					? [`sudo tailscale funnel --bg --https=${portOf(agentUrl)} http://127.0.0.1:18790`]
-					: []),
-			],
-		});
+		steps.push(
+			pair?.transport === "dial-out"
+				? {
+						where: on,
+						title: `Pair ${a.pair}: start the ${a.role} agent (it dials the Worker; no port to publish)`,
+						commands: [
+							"sudo systemctl daemon-reload && sudo systemctl enable --now failover-agent",
+						],
+						note: "until the Worker is deployed it retries with backoff (up to a minute apart)",
+					}
+				: {
+						where: on,
+						title: `Pair ${a.pair}: start the ${a.role} agent and publish it`,
+						commands: [
+							"sudo systemctl daemon-reload && sudo systemctl enable --now failover-agent",
+							...(agentUrl && isFunnel(agentUrl)
+								? [`sudo tailscale funnel --bg --https=${portOf(agentUrl)} http://127.0.0.1:18790`]
+								: []),
+						],
+					},
+		);
 	}
 	for (const p of deployment.pairs) {
+		steps.push(
+			p.standbyAgentUrl !== undefined
+				? {
+						where: "your machine (outside the tailnet)",
+						title: `Pair ${p.name}: check both URLs the Worker will use, and the key`,
+						commands: [
+							`curl -si ${p.readyUrl}`,
+							`curl -s ${p.standbyAgentUrl}/healthz`,
+							`npx failover-agent call ${p.standbyAgentUrl} status --key ${key}`,
+						],
+					}
+				: {
+						where: "your machine (outside the tailnet)",
+						title: `Pair ${p.name}: check the readiness URL the Worker will probe`,
+						commands: [`curl -si ${p.readyUrl}`],
+						note: 'expect 200 and {"ready":true}; the agents need no URL (they dial out)',
+					},
+		);
+	}
+	const dialOut = deployment.agents.filter(
+		(a) => deployment.pairs.find((p) => p.name === a.pair)?.transport === "dial-out",
+	);
+	steps.push({
+		where: "your machine",
+		title:
+			dialOut.length > 0
+				? "Deploy the Worker with your config and its two secrets (the agents then connect to it)"
+				: "Deploy the Worker with your config and its two secrets (the agents already answer)",
+		commands: [
+			`npx wrangler deploy --var "WATCHDOG_CONFIG:$(cat ${join(dir, "worker-config.json")})" --secrets-file ${join(dir, "worker-secrets.json")}`,
+		],
+		note: "the Worker starts watching within a minute; later changes: edit the file, run this again",
+	});
+	for (const a of dialOut) {
 		steps.push({
-			where: "your machine (outside the tailnet)",
-			title: `Pair ${p.name}: check both URLs the Worker will use, and the key`,
-			commands: [
-				`curl -si ${p.readyUrl}`,
-				`curl -s ${p.standbyAgentUrl}/healthz`,
-				`npx failover-agent call ${p.standbyAgentUrl} status --key ${key}`,
-			],
+			where: host(a.role, a.ssh),
+			title: `Pair ${a.pair}: check the ${a.role} agent is connected to the Worker`,
+			commands: ['sudo journalctl -u failover-agent | grep \"dial-out: connected\" | tail -n 1'],
+			note: 'no line: "dial-out: connection closed" nearby says why (its reason names a wrong key, pair or URL)',
 		});
 	}
 	steps.push(
-		{
-			where: "your machine",
-			title: "Deploy the Worker with your config and its two secrets (the agents already answer)",
-			commands: [
-				`npx wrangler deploy --var "WATCHDOG_CONFIG:$(cat ${join(dir, "worker-config.json")})" --secrets-file ${join(dir, "worker-secrets.json")}`,
-			],
-			note: "the Worker starts watching within a minute; later changes: edit the file, run this again",
-		},
 		{
 			where: "your machine",
 			title: "Ask the deployed Worker whether a failover would work",
