@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { PAIR } from "../harness/lab";
+import { MEMO_MS } from "../../worker/src/read-memo";
+import { type Lab, PAIR } from "../harness/lab";
 import { waitFor } from "../harness/ports";
 import { type Browser, launchChromium } from "./chromium";
 import { startLab } from "./support";
@@ -33,6 +34,29 @@ async function open(
 	return { page, errors };
 }
 
+/**
+ * Waits until tokenless readers see `state`. They share one read of the groups per isolate for
+ * MEMO_MS (worker/src/read-memo.ts), and the lab's start-up polls of /healthz fill that memo before
+ * the first tick, so right after the lab is up (it waits through the admin API) the public view may
+ * still show no state. Bounded by the memo's window: a public view later than that fails here.
+ */
+async function publicStateIs(lab: Lab, state: string): Promise<void> {
+	await waitFor(
+		`the tokenless summary to show ${state}`,
+		async () => {
+			const r = await lab.worker.api<{ pairs: { name: string; state: string | null }[] }>(
+				"/api/v1/pairs",
+			);
+			return r.body.pairs.find((p) => p.name === PAIR)?.state === state;
+		},
+		// The memo was filled before the lab waited for the state, so this is generous; 1 s for the
+		// request itself on a loaded machine.
+		MEMO_MS + 1_000,
+		// Tokenless requests count against the anonymous rate limit (60 a minute): about 12 here.
+		500,
+	);
+}
+
 async function useToken(page: Page, token: string): Promise<void> {
 	await page.fill("#token", token);
 	await page.click("#token-form button[type=submit]");
@@ -42,6 +66,7 @@ describe("status page in chromium", () => {
 	it("shows the state, a probe failure on the timeline, refuses a wrong token clearly, pauses with the right one", async () => {
 		const lab = await startLab();
 		const card = `#pair-${PAIR}`;
+		await publicStateIs(lab, "primary-active");
 		const { page, errors } = await open(`${lab.worker.url}/`);
 
 		// The summary is public: the state shows without a token, detail does not.
@@ -123,6 +148,7 @@ describe("status page in chromium", () => {
 
 	it("without JavaScript: the summary renders server-side and the page says what needs JavaScript", async () => {
 		const lab = await startLab();
+		await publicStateIs(lab, "primary-active");
 		const { page } = await open(`${lab.worker.url}/`, false);
 		expect(await page.getAttribute(`#pair-${PAIR}`, "data-state")).toBe("primary-active");
 		expect(await page.textContent("#noscript-note")).toContain(

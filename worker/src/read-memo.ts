@@ -2,9 +2,10 @@
 import type { PairSummary } from "./pair-view";
 
 /**
- * How long anonymous readers share one read, ms. A pair's summary changes at most once a tick (5 s by
- * default), so a reader sees it at most one tick late, and an isolate asks each group at most 17,280
- * times a day however hard it is hammered (docs/cost.md).
+ * How long anonymous readers share one read, ms. A pair's summary changes at most once a tick, so at
+ * the default 5 s interval a reader sees it at most one tick late (at shorter intervals, up to this
+ * long: several ticks; token holders always read fresh), and an isolate asks each group at most
+ * 17,280 times a day however hard it is hammered (docs/cost.md).
  */
 export const MEMO_MS = 5_000;
 
