@@ -167,6 +167,7 @@ export function agentClientsFor(
 				leaseDelivered: (side) =>
 					agentTransport(pair, side).kind === "dial-out" ? (delivered[side] ?? false) : true,
 				command: (cmd, opts) => signed.command(cmd, opts),
+				readStatus: (side, signal) => signed.readStatus(side, signal),
 				async status(signal, lease) {
 					if (standby.kind !== "dial-out") return signed.status(signal, lease);
 					const p = await pushed("standby", lease);
