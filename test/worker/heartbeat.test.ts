@@ -10,6 +10,7 @@ import { app } from "../../worker/src/api";
 import { HEARTBEAT_TIMEOUT_MS, heartbeatTarget, pingHeartbeat } from "../../worker/src/heartbeat";
 import worker from "../../worker/src/index";
 import { heartbeatSkipReason } from "../../worker/src/scheduled";
+import { TEST_ADMIN_TOKEN } from "./setup/watchdog-config";
 
 const base = (env as unknown as { GATEWAY_BASE: string }).GATEWAY_BASE;
 // The loopback gateway stand-in counts GETs per id; its path plays the check's secret UUID.
@@ -169,15 +170,23 @@ describe("the cron run", () => {
 });
 
 describe("/healthz and HEARTBEAT_URL", () => {
-	it("answers 503 naming an unusable HEARTBEAT_URL, without its path", async () => {
-		const res = await app.request(
+	it("answers 503 naming an unusable HEARTBEAT_URL, without its path (and, tokenless, without its host)", async () => {
+		const bad = { ...env, HEARTBEAT_URL: `http://hc-ping.com/${SECRET}` };
+		const admin = await app.request(
 			"/healthz",
-			{},
-			{ ...env, HEARTBEAT_URL: `http://hc-ping.com/${SECRET}` },
+			{ headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } },
+			bad,
 		);
-		expect(res.status).toBe(503);
-		const text = await res.text();
+		expect(admin.status).toBe(503);
+		const text = await admin.text();
 		expect(text).toContain("HEARTBEAT_URL (http://hc-ping.com): expected an https URL");
 		expect(text).not.toContain(SECRET);
+		// A tokenless reader gets the verdict and the field, never a host (public views carry none).
+		const anonymous = await app.request("/healthz", {}, bad);
+		expect(anonymous.status).toBe(503);
+		const publicText = await anonymous.text();
+		expect(publicText).toContain("HEARTBEAT_URL");
+		expect(publicText).not.toContain("hc-ping.com");
+		expect(publicText).not.toContain(SECRET);
 	});
 });

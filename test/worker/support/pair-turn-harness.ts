@@ -10,10 +10,15 @@ import { watchdog } from "./watchdog-harness";
 
 export const T = 1_900_000_000_000;
 
-/** A valid pair config; the URLs are never fetched (the tests pass their own fetch and agent). */
+/**
+ * A valid pair config; the URLs are never fetched (the tests pass their own fetch and agent). Fencing
+ * off: these tests are about the turn's order, and a promote goes out on the tick it is decided (the
+ * fencing wait has its own tests, decide-fencing.test.ts).
+ */
 export function pairConfig(over: Record<string, unknown> = {}): PairConfig {
 	return PairConfigSchema.parse({
 		name: "turn",
+		fencing: "off",
 		primary: {
 			readyUrl: "http://127.0.0.1:9/readyz",
 			agentUrl: "http://127.0.0.1:9/primary-agent",
