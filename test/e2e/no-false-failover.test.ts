@@ -6,7 +6,8 @@ import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 describe("no false failover", () => {
 	it("single-probe blips never promote", async () => {
 		const lab = await startLab();
-		// Exactly one failed probe at a time: the Worker's route refuses one connection, eight times.
+		// Exactly one failed probe at a time: the Worker's route fails one probe (a refused connection, or a
+		// request cut on the kept-alive one and its retry refused), eight times.
 		for (let i = 0; i < 8; i++) {
 			lab.proxy.failNext(1);
 			await sleep(lab.interval * 2);
