@@ -101,7 +101,7 @@ export const SCENARIOS: Scenario[] = [
 		shouldPromote: false,
 		async run(c) {
 			c.fault();
-			// Exactly one failed probe at a time (the Worker's route refuses one connection), six times.
+			// Exactly one failed probe at a time (the Worker's route fails one probe: breakable-proxy.ts), six times.
 			for (let i = 0; i < 6; i++) {
 				c.lab.proxy.failNext(1);
 				await c.sleepIntervals(2);

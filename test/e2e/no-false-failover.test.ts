@@ -6,7 +6,8 @@ import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 describe("no false failover", () => {
 	it("single-probe blips never promote", async () => {
 		const lab = await startLab();
-		// Exactly one failed probe at a time: the Worker's route refuses one connection, eight times.
+		// Exactly one failed probe at a time: the Worker's route fails one probe (a refused connection, or a
+		// request cut on the kept-alive one and its retry refused), eight times.
 		for (let i = 0; i < 8; i++) {
 			lab.proxy.failNext(1);
 			await sleep(lab.interval * 2);
@@ -60,14 +61,29 @@ describe("no false failover", () => {
 		recordTiming("worker-only partition", "false promotions", 0);
 	});
 
-	it("standby-only partition: the standby loses the primary but the Worker does not: no promotion", async () => {
-		const lab = await startLab();
+	it("standby-only partition: the standby loses the primary but the Worker does not: no promotion, one witness-broken warning", async () => {
+		const failThreshold = 3;
+		const lab = await startLab({ failThreshold });
 		lab.standbyRoute.break("refuse");
 		await sleep(8 * lab.interval);
 		const p = await lab.pair();
 		expect(p.witnesses.standby.summary).toContain("standby sees the primary down");
 		expect(p.state).toBe("primary-active");
-		expect(kinds(await lab.events())).toEqual([]);
+		// Issue 9 §1, reverse disagreement: the standby's witness is broken (partition protection is off),
+		// said once as a warning after failThreshold polls; nothing else happens, no promotion above all.
+		const events = await lab.events();
+		expect(kinds(events)).toEqual(["witness-broken"]);
+		const broken = events.find((e) => e.kind === "witness-broken");
+		expect(broken?.severity).toBe("warning");
+		expect(broken?.summary).toContain("the standby's witness is broken");
+		const detail = await lab.worker.api<{ observations: { at: number; standby: string | null }[] }>(
+			"/api/v1/pairs/home?observations=100",
+			{ token: lab.adminToken },
+		);
+		const downPollsBefore = detail.body.observations.filter(
+			(o) => o.at <= (broken?.at ?? 0) && o.standby?.includes("standby sees the primary down"),
+		);
+		expect(downPollsBefore.length).toBeGreaterThanOrEqual(failThreshold);
 		expect(lab.standbyGw.running).toBe(false);
 	});
 

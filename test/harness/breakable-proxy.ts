@@ -4,12 +4,18 @@ import { listenLoopback } from "./ports";
 
 export type ProxyFault = "none" | "refuse" | "blackhole";
 
+// workerd retries a GET whose kept-alive connection was cut, on a new connection within ~10 ms (seen in
+// the lab); the next probe is a whole interval (1 s or more) away. 200 ms tells the two apart.
+const RETRY_WINDOW_MS = 200;
+
 export class BreakableProxy {
 	fault: ProxyFault = "none";
-	/** Connections still to refuse before the route works again (single-probe blips). */
+	/** Probes still to fail before the route works again (single-probe blips). */
 	private refuseNext = 0;
-	/** Connections refused so far by failNext(). */
+	/** Probes failed so far by failNext() (a probe's immediate retry is not counted again). */
 	refused = 0;
+	/** Until when (epoch ms) new connections are refused as the retry of a probe failNext() just failed. */
+	private retryRefusedUntil = 0;
 	private server: Server | undefined;
 	private readonly sockets = new Set<Socket>();
 	private port = 0;
@@ -25,11 +31,16 @@ export class BreakableProxy {
 			this.sockets.add(client);
 			client.on("close", () => this.sockets.delete(client));
 			client.on("error", () => {});
-			if (this.fault === "refuse" || this.refuseNext > 0) {
-				if (this.fault !== "refuse") {
-					this.refuseNext -= 1;
-					this.refused += 1;
-				}
+			if (this.fault === "refuse") {
+				client.destroy();
+				return;
+			}
+			if (this.fault === "none" && Date.now() < this.retryRefusedUntil) {
+				client.destroy(); // The failed probe's retry: still the same blip.
+				return;
+			}
+			if (this.fault === "none" && this.refuseNext > 0) {
+				this.failOneProbe();
 				client.destroy();
 				return;
 			}
@@ -38,15 +49,40 @@ export class BreakableProxy {
 			this.sockets.add(upstream);
 			upstream.on("close", () => this.sockets.delete(upstream));
 			upstream.on("error", () => client.destroy());
-			client.pipe(upstream).pipe(client);
+			// workerd keeps the probe's connection alive between ticks (and strips a `Connection: close`
+			// header), so a blip must also fail a probe that arrives on an open connection: the route drops
+			// it with a reset before the gateway sees it. Only probes (bodiless GETs, one chunk each on
+			// loopback) cross this route, so a chunk from the prober is a request.
+			client.on("data", (chunk) => {
+				if (this.fault === "none" && this.refuseNext > 0) {
+					this.failOneProbe();
+					upstream.destroy();
+					client.resetAndDestroy();
+					return;
+				}
+				if (!upstream.write(chunk)) client.pause();
+			});
+			upstream.on("drain", () => client.resume());
+			client.on("end", () => upstream.end());
+			upstream.pipe(client);
 		});
 		this.port = await listenLoopback(server);
 		this.server = server;
 	}
 
-	/** Refuses just the next `n` connections: exactly `n` failed probes, then the route heals itself. */
+	/**
+	 * Fails just the next `n` probes, then the route heals itself: a new connection is refused, a request
+	 * on a kept-alive one is cut, and the prober's immediate retry of that probe is refused too, so each
+	 * of the `n` is one failed probe whichever way the prober connects.
+	 */
 	failNext(n: number): void {
 		this.refuseNext = n;
+	}
+
+	private failOneProbe(): void {
+		this.refuseNext -= 1;
+		this.refused += 1;
+		this.retryRefusedUntil = Date.now() + RETRY_WINDOW_MS;
 	}
 
 	/** Breaks the route: open connections are cut and new ones fail as `fault` says. */
