@@ -1,5 +1,5 @@
 // Shared test fixtures for the agent: temp state dirs, a configured agent with a fake step runner, signed requests.
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
@@ -58,6 +58,7 @@ export async function writeAgentKeyFile(
 	name = "agent.key",
 ): Promise<string> {
 	const file = join(dir, name);
+	await mkdir(dir, { recursive: true });
 	await writeFile(file, `${(keys ?? (await agentKeys())).privateKeyText}\n`, { mode: 0o600 });
 	await chmod(file, 0o600);
 	return file;

@@ -114,6 +114,8 @@ describe("failover-agent maintenance", () => {
 			config,
 			JSON.stringify({
 				role: "standby",
+				pair: t.config.pair,
+				agentKeyFile: t.config.agentKeyFile,
 				watchdogPublicKeys: [t.config.watchdogPublicKeys[0]],
 				workspace: "/nonexistent",
 				gatewayUnit: { name: "openclaw-gateway.service" },

@@ -21,6 +21,8 @@ async function configFor(workspace: string) {
 	const parsed = parseConfig(
 		{
 			role: "primary",
+			pair: "home",
+			agentKeyFile: "agent.key",
 			watchdogPublicKeys: [keys.publicKeyText],
 			workspace,
 			gatewayUnit: { name: "openclaw-gateway.service" },
