@@ -10,6 +10,7 @@ import { silentLogger } from "../../agent/src/log";
 import {
 	CLOSE,
 	generateKeyPair,
+	HelloFrameSchema,
 	importPublicKey,
 	newChallenge,
 	PROTOCOL_VERSION,
@@ -115,8 +116,7 @@ describe("dial-out agent", () => {
 		await settle();
 		const [hello] = ws.frames("hello");
 		const verdict = await verifyHello({
-			// biome-ignore lint/suspicious/noExplicitAny: checked by verifyHello's own schema use
-			hello: hello as any,
+			hello: HelloFrameSchema.parse(hello),
 			challenge,
 			pair: "home",
 			side: "standby",

@@ -1,6 +1,7 @@
 // End to end over dial-out: agents keep a WebSocket to the real Worker, which has no agent URL at all. Failover and
 // failback, a primary serving with every inbound path cut, an isolated primary fencing itself first, a Worker redeploy.
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../harness/ports";
 import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 
 type Conn = { connected: boolean; frames: number; lastClose: string | null };
@@ -70,6 +71,14 @@ describe("dial-out transport", () => {
 		lab.uplinks?.primary.break("refuse");
 		lab.crossRoute?.break("blackhole");
 		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
+		// Both calls reach the control server from processes the agents spawn: read them once both are in.
+		await waitFor(
+			"both gateway calls",
+			() =>
+				lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0) &&
+				lab.control.timeline.some((c) => c.call === "start standby" && c.at >= t0),
+			10 * lab.interval,
+		);
 		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
 		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
 		expect(fenced, "the primary's fence stopped its gateway").toBeDefined();

@@ -324,10 +324,11 @@ export class Lab {
 			maxFailoversPerHour: o.maxFailoversPerHour,
 			failback: o.failback,
 			commandTimeoutMs: Math.max(500, Math.min(4000, this.interval)),
-			// Self-fencing where the lab gives the primary a fence (dial-out): a lease of three ticks and a
-			// 2 s margin keep the wait short; elsewhere no agent fences, so the Worker need not wait.
+			// Self-fencing where the lab gives the primary a fence (dial-out): a lease of three ticks keeps
+			// the wait short, and the product's default 5 s margin holds even on a loaded machine (the
+			// lab's fence stops its gateway through a spawned process); elsewhere no agent fences.
 			...(dialOut
-				? { fencing: "self", leaseSeconds: 3 * o.intervalSeconds, fenceMarginSeconds: 2 }
+				? { fencing: "self", leaseSeconds: 3 * o.intervalSeconds, fenceMarginSeconds: 5 }
 				: { fencing: "off" }),
 			...o.pairExtra,
 		};

@@ -261,7 +261,6 @@ describe("dial-out: status and requests over the socket", () => {
 				await new Promise((r) => setTimeout(r, 20));
 			}
 			const client = agentClientsFor({ WATCHDOG_PRIVATE_KEY: TEST_AGENT_PRIVATE_KEY })(
-				// biome-ignore lint/style/noNonNullAssertion: the test config has this pair
 				(await import("../../worker/src/config-cache"))
 					.loadConfig(
 						env.WATCHDOG_CONFIG,
