@@ -179,7 +179,7 @@ export function agentClientsFor(
 					if (primary.kind === "endpoint") return signed.primaryStatus(signal, lease);
 					const p = await pushed("primary", lease);
 					if (!p) return { reachable: false, reason: silent("primary") };
-					return primaryViewOf(p.status);
+					return primaryViewOf(p.status, p.ageMs);
 				},
 			};
 			clients.set(key, client);

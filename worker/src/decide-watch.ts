@@ -1,7 +1,8 @@
 // The judge's standing watches, run on every tick before the state machine: config problems, silent or broken witnesses, term anomalies, maintenance and the restart grace. Pure.
 import { MAX_TERM_ADOPT_JUMP } from "../../protocol/terms";
 import { activeState, type Draft } from "./decide-draft";
-import type { Evidence, Observation, StateName } from "./types";
+import { replicationRead, replicationStep } from "./replication-events";
+import type { Evidence, Observation, ReplicationMemo, Side, StateName } from "./types";
 import {
 	describeStandby,
 	describeTailscale,
@@ -288,4 +289,28 @@ function witnessSilent(d: Draft, text: string, evidence: Evidence[]): void {
 		evidence,
 		"Fix the witness before the next outage: the standby needs primaryReadyUrl and a reachable primary /readyz; Tailscale needs a valid API key or OAuth client.",
 	);
+}
+
+/**
+ * Each side's workspace replication, from the agents' statuses: the facts are kept in the state (the
+ * status API and page read them there) and a problem is told once per reason (replication-events.ts).
+ * Runs in every state, paused and held included: replication goes on whatever the judge decides.
+ */
+export function watchReplication(d: Draft, obs: Tick): void {
+	const s = d.s;
+	const views = { primary: obs.primaryAgent, standby: obs.standby };
+	let next: Partial<Record<Side, ReplicationMemo>> | undefined = s.replication;
+	for (const side of ["primary", "standby"] as const) {
+		const prev = s.replication?.[side];
+		const step = replicationStep(side, prev, replicationRead(views[side]), d.now);
+		for (const e of step.events)
+			d.event(e.kind, e.severity, s.state, e.summary, e.evidence, e.next);
+		if (step.memo === prev) continue;
+		const { [side]: _old, ...others } = next ?? {};
+		next = step.memo === undefined ? others : { ...others, [side]: step.memo };
+	}
+	if (next !== s.replication) {
+		if (next === undefined || Object.keys(next).length === 0) delete s.replication;
+		else s.replication = next;
+	}
 }

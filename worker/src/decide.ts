@@ -4,7 +4,13 @@ import { Draft, HOUR_MS } from "./decide-draft";
 import { fmtMs, nextTerm, startDemotion } from "./decide-moves";
 import { onOperator } from "./decide-operator";
 import { onCommand } from "./decide-outcome";
-import { countProbe, watchMaintenance, watchTerms, watchWitnesses } from "./decide-watch";
+import {
+	countProbe,
+	watchMaintenance,
+	watchReplication,
+	watchTerms,
+	watchWitnesses,
+} from "./decide-watch";
 import { promoteNotBefore } from "./fencing-wait";
 import type { Decision, Evidence, Observation, PairState, StandbyView, StateName } from "./types";
 import {
@@ -62,6 +68,7 @@ function onTick(d: Draft, obs: Tick): void {
 	watchTerms(d, obs);
 	const evidence = evidenceNow();
 	watchWitnesses(d, obs, evidence);
+	watchReplication(d, obs);
 	if (watchMaintenance(d, obs, evidence)) return;
 
 	switch (s.state) {

@@ -30,6 +30,7 @@ import type {
 	CommandOutcome,
 	GatewayReport,
 	PrimaryAgentView,
+	ReplicationReport,
 	StandbyView,
 } from "./types";
 
@@ -243,17 +244,27 @@ export function standbyViewOf(s: StatusResponse, ageMs: number): StandbyView {
 	};
 	if (s.local !== undefined) view.gateway = s.local ? gatewayReport(s.local, s.now) : null;
 	if (s.maintenanceUntil !== undefined) view.maintenanceUntil = s.maintenanceUntil;
+	if (s.replication !== undefined) view.replication = replicationReport(s, ageMs);
 	return view;
 }
 
-/** The primary agent's status as decide() reads it; an agent older than `local` has `gateway: null`. */
-export function primaryViewOf(s: StatusResponse): PrimaryAgentView {
-	return {
+/**
+ * The primary agent's status as decide() reads it; an agent older than `local` has `gateway: null`,
+ * one older than `replication` has no `replication`. `ageMs` as for standbyViewOf.
+ */
+export function primaryViewOf(s: StatusResponse, ageMs = 0): PrimaryAgentView {
+	const view: PrimaryAgentView = {
 		reachable: true,
 		term: s.term,
 		gateway: s.local ? gatewayReport(s.local, s.now) : null,
 		maintenanceUntil: s.maintenanceUntil ?? null,
 	};
+	if (s.replication !== undefined) view.replication = replicationReport(s, ageMs);
+	return view;
+}
+
+function replicationReport(s: StatusResponse, ageMs: number): ReplicationReport | null {
+	return s.replication ? { status: s.replication, agentNow: s.now, ageMs } : null;
 }
 
 export function createSignedAgentClient(opts: SignedAgentClientOptions) {

@@ -1,6 +1,7 @@
 // SQLite persistence for one watch group: pair state, bounded observation and event rings, and meta values.
 import { initialState } from "./decide";
 import { OutboxTable } from "./outbox-store";
+import { replicationMaterial } from "./replication-events";
 import type { PairEvent, PairState, ProbeFailure, ProbeResult, StateName } from "./types";
 import { STATE_NAMES } from "./types";
 
@@ -519,7 +520,14 @@ export class Store {
 
 /** The state without the per-probe counters: what must be durable the moment it changes. */
 function materialOf(s: PairState): string {
-	return JSON.stringify({ ...s, fails: 0, oks: 0, standbyMisses: 0 });
+	// Replication facts (ages, counts) move every tick like the counters, and ride in the same row.
+	return JSON.stringify({
+		...s,
+		fails: 0,
+		oks: 0,
+		standbyMisses: 0,
+		replication: replicationMaterial(s.replication),
+	});
 }
 
 /** Parses a stored state; fields added by a later version take their initial values. */

@@ -1,4 +1,5 @@
 // Domain types shared by decide(), the Watchdog Durable Object shell and the HTTP API.
+import type { ReplicationMode, ReplicationStatus } from "../../protocol";
 
 export const STATE_NAMES = [
 	"primary-active",
@@ -53,6 +54,19 @@ export interface GatewayReport {
 	ageMs: number;
 }
 
+/**
+ * An agent's workspace replication report as the tick read it: the `replication` field of its signed
+ * status (ReplicationStatusSchema in protocol/schemas.ts), with what is needed to turn the agent's
+ * times into the Worker's: the agent's clock when it answered, and how old the answer was when read.
+ */
+export interface ReplicationReport {
+	status: ReplicationStatus;
+	/** The status's `now` (agent clock, ms since epoch). */
+	agentNow: number;
+	/** How old the status was when the tick read it, ms (0 for an answer to this tick's request). */
+	ageMs: number;
+}
+
 export type StandbyView =
 	| { reachable: false; reason: string }
 	| {
@@ -65,6 +79,8 @@ export type StandbyView =
 			gateway?: GatewayReport | null;
 			/** A maintenance window set on the standby VPS, ms since epoch (absent or null: none). */
 			maintenanceUntil?: number | null;
+			/** Workspace replication (absent from agents older than the field; null: not configured). */
+			replication?: ReplicationReport | null;
 	  };
 
 /**
@@ -81,6 +97,8 @@ export type PrimaryAgentView =
 			gateway: GatewayReport | null;
 			/** ms since epoch; null: no maintenance window. */
 			maintenanceUntil: number | null;
+			/** Workspace replication (absent from agents older than the field; null: not configured). */
+			replication?: ReplicationReport | null;
 	  };
 
 export type TailscaleView = { connected: boolean } | { error: string };
@@ -216,6 +234,50 @@ export interface PairState {
 	promoteAfter?: number | null;
 	/** The terms the agents last reported, for reset-term without an argument. */
 	agentTerms?: { standby?: number; primary?: number };
+	/**
+	 * Each side's workspace replication as last read, and which of its problems were announced
+	 * (worker/src/replication-events.ts). Absent for a side whose agent was never read or does not report it.
+	 */
+	replication?: Partial<Record<Side, ReplicationMemo>>;
+}
+
+/**
+ * One side's replication facts, times on the Worker's clock (ms since epoch), from its agent's status.
+ * The standby's lag is `behindCommits` (commits the remote's main branch has that its copy lacks).
+ */
+export interface ReplicationFacts {
+	mode: ReplicationMode;
+	/** Last successful push to the main branch; null: none since the agent started. */
+	lastPushAt: number | null;
+	/** Local commits no remote branch holds yet, and when the oldest of them was made. */
+	pendingCommits: number;
+	oldestPendingAt: number | null;
+	/** Standby: commits behind the remote's main branch (null: not fetched yet), and when it last fetched. */
+	behindCommits: number | null;
+	lastFetchAt: number | null;
+	/** The failover/<side>-<time> branch commits go to while held. */
+	heldBranch: string | null;
+	watch: "watching" | "timer" | "off";
+	/** The agent's current problem (message and hint bounded), `since` on the Worker's clock. */
+	problem: { kind: string; message: string; hint: string; since: number } | null;
+	/** How many paths the agent refuses to replicate (the paths are in its status and the events). */
+	refusedCount: number;
+}
+
+/** What the Worker keeps of one side's replication between ticks (PairState.replication). */
+export interface ReplicationMemo {
+	/** When the facts were read (Worker clock, ms since epoch). */
+	seenAt: number;
+	/** null: the agent reports replication not configured. */
+	facts: ReplicationFacts | null;
+	/**
+	 * The agent problem a warning went out for and that has not cleared: its kind, a hash of its reason
+	 * (kind and message, numbers ignored) and when it was raised (Worker clock). A changed reason raises
+	 * a new warning; its disappearance sends one info event.
+	 */
+	raised: { kind: string; reason: string; at: number } | null;
+	/** Hashes of refused paths already reported, oldest first, bounded: each path is reported once. */
+	refusedSeen: string[];
 }
 
 /**
@@ -276,6 +338,10 @@ export type EventKind =
 	| "maintenance"
 	| "term-anomaly"
 	| "term-reset"
+	| "replication-failing"
+	| "replication-held"
+	| "replication-conflict"
+	| "replication-refused"
 	| "condition-cleared";
 
 export type Severity = "info" | "warning" | "critical";

@@ -36,6 +36,10 @@ export const HEADLINES: Readonly<Record<EventKind, string>> = {
 	maintenance: "Maintenance window",
 	"term-anomaly": "Term anomaly: an agent reported an implausible term",
 	"term-reset": "Term reset by the operator",
+	"replication-failing": "Workspace replication is failing",
+	"replication-held": "Workspace replication holds work back",
+	"replication-conflict": "Merge conflicts: both sides changed the same files",
+	"replication-refused": "Workspace files left out of replication",
 	"condition-cleared": "Problem cleared",
 };
 
