@@ -2,6 +2,13 @@
 import { type ConfigError, hasAgent, type PairConfig } from "./config";
 import type { LoadedConfig } from "./config-cache";
 import type { NotificationStatus } from "./notification-hub";
+import { replicationProblems } from "./replication-events";
+import {
+	type ReplicationDetail,
+	type ReplicationSummary,
+	replicationDetail,
+	replicationSummary,
+} from "./replication-view";
 import type { ObservationRow, Store } from "./store";
 import type {
 	ConnectionStats,
@@ -36,6 +43,11 @@ export interface PairSummary {
 	problems?: string[];
 	/** Whether the restart grace applies, in one sentence ("off: no primary agent configured" ...). */
 	restartGrace?: string;
+	/**
+	 * Each side's workspace replication as last read (public-safe: modes, times, counts, problem kinds;
+	 * replication-view.ts). Absent until an agent reports it.
+	 */
+	replication?: Partial<Record<Side, ReplicationSummary>>;
 }
 
 export interface WitnessViews {
@@ -98,6 +110,8 @@ export interface PairDetail extends PairSummary {
 	configHash: string | null;
 	/** Dial-out sides only: each agent's connection (connected since, frames, refusals, last close). */
 	connections?: Partial<Record<Side, ConnectionStats>>;
+	/** Each side's replication with the agent's own words (problem message and hint, held branch, refused paths). */
+	replicationDetail?: Partial<Record<Side, ReplicationDetail>>;
 }
 
 export function summarize(
@@ -124,14 +138,21 @@ export function summarize(
 		lastObservation: store.observations(name, 1)[0] ?? null,
 		problems: pairProblems(s ?? undefined),
 		restartGrace: restartGrace(pair),
+		...replicationField(s),
 	};
 }
 
-/** The raised conditions of a pair's state, one sentence each. */
+/** The raised conditions of a pair's state and its standing replication problems, one sentence each. */
 export function pairProblems(s: PairState | undefined): string[] {
 	const out: string[] = [];
 	for (const c of Object.values(s?.conditions ?? {})) if (c?.raised) out.push(c.text);
+	out.push(...replicationProblems(s?.replication));
 	return out;
+}
+
+function replicationField(s: PairState | undefined): Pick<PairSummary, "replication"> {
+	const r = replicationSummary(s);
+	return r ? { replication: r } : {};
 }
 
 /** Whether the restart grace can apply: it needs the primary's agent to say its gateway is starting. */
@@ -195,5 +216,13 @@ export function detail(
 		notifications: opts.notifications,
 		configHash: store.getMeta("config_hash") ?? null,
 		...(opts.connections ? { connections: opts.connections } : {}),
+		...(s?.replication
+			? {
+					replicationDetail: replicationDetail(s, {
+						primary: opts.primaryAgent,
+						standby: opts.standby,
+					}),
+				}
+			: {}),
 	};
 }
