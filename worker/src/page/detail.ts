@@ -7,6 +7,7 @@ import { type Html, html } from "./escape";
 import { formatDuration, formatMs } from "./format";
 import { ago, instant } from "./live-time";
 import { PAGE_EVENTS, type PairDetailView, TIMELINE_WINDOW_MS } from "./model";
+import { replicationCards } from "./replication";
 
 export function renderDetail(view: PairDetailView, now: number): Html {
 	if (!view.ok) {
@@ -15,6 +16,7 @@ export function renderDetail(view: PairDetailView, now: number): Html {
 	const p = view.pair;
 	return html`<div class="detail">
 <h3>Witnesses</h3>${witnesses(p, now)}
+${p.replicationDetail ? html`<h3>Workspace replication</h3>${replicationCards(p, now)}` : ""}
 <h3>Probe timeline</h3>
 <div class="chart">${timelineSvg(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}</div>
 <p class="small caption">${timelineCaption(p.observations, { now, windowMs: TIMELINE_WINDOW_MS })}</p>

@@ -5,6 +5,7 @@ import { type Html, html, raw } from "./escape";
 import { formatDuration, formatMs, formatUtc, stateLabel, stateTone } from "./format";
 import { ago, instant } from "./live-time";
 import { NOSCRIPT_REFRESH_S, type PageView, type PairPageView } from "./model";
+import { replicationTable } from "./replication";
 import { SCRIPT } from "./script";
 import { STYLES } from "./styles";
 
@@ -51,7 +52,11 @@ export function contentVersion(view: PageView): string {
 		const s = p.summary;
 		const d = p.detail;
 		const newestEvent = d?.ok ? (d.events[0]?.seq ?? 0) : null;
-		return [s.name, s.state, s.active, s.term, s.reason, s.configErrors.length, newestEvent];
+		const repl = (["primary", "standby"] as const).map((side) => {
+			const r = s.replication?.[side];
+			return r ? [r.mode, r.mode === "off" ? null : (r.problem?.kind ?? null)] : null;
+		});
+		return [s.name, s.state, s.active, s.term, s.reason, s.configErrors.length, newestEvent, repl];
 	});
 	const text = JSON.stringify([view.auth, view.canRead, facts, view.problems]);
 	// FNV-1a, 32 bit: telling two answers apart, not a security measure.
@@ -104,6 +109,7 @@ function renderPair(p: PairPageView, now: number): Html {
 <div class="pair-head"><h2>${s.name}</h2><span class="badge state">${stateLabel(s.state)}</span>${s.group !== "default" ? html`<span class="muted small">group ${s.group}</span>` : ""}</div>
 ${facts(s, now)}
 ${s.reason ? html`<p class="reason">${s.reason}</p>` : ""}
+${replicationTable(s, now)}
 ${s.problems?.length ? html`<div class="banner warn"><b>Problems:</b><ul>${s.problems.map((t) => html`<li>${t}</li>`)}</ul></div>` : ""}
 ${s.configErrors.length > 0 ? html`<div class="banner error"><b>Not watched: the config has errors.</b><ul>${s.configErrors.map((e) => html`<li><code>${e.path}</code>: ${e.message}</li>`)}</ul></div>` : ""}
 <div class="controls" hidden>${COMMANDS.map(

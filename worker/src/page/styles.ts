@@ -73,6 +73,9 @@ table.events td.when{white-space:nowrap;color:var(--muted);font-size:13px;width:
 .evidence{margin:4px 0 0;padding-left:18px;color:var(--muted);font-size:13px}
 .next{margin:4px 0 0;font-size:13px}
 .scroll{max-height:420px;overflow:auto}
+table.repl{width:100%;border-collapse:collapse;font-size:14px;margin:10px 0 0}
+table.repl th{text-align:left;font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em;font-weight:600;padding:0 8px 4px 0}
+table.repl td{border-top:1px solid var(--line);padding:6px 8px 6px 0;vertical-align:top;overflow-wrap:anywhere}
 footer{color:var(--muted);font-size:13px;margin:24px 0 8px}
 @media (max-width:600px){.wrap{padding:10px}.pair{padding:12px}table.events td.when{white-space:normal}
 input[type=password]{width:100%}form.token{width:100%}}
