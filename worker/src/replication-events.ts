@@ -143,18 +143,19 @@ function fromReport(
 	now: number,
 ): ReplicationStep {
 	const facts = factsOf(report, now);
-	const evidence: Evidence[] = [{ witness: "agent", saw: describeFacts(side, facts, now) }];
+	// Built only when there is something to say: most ticks have no event.
+	const evidence = (): Evidence[] => [{ witness: "agent", saw: describeFacts(side, facts, now) }];
 	const events: ReplicationEvent[] = [];
 	let raised = prev?.raised ?? null;
 	const p = facts.problem;
 	if (p === null) {
 		if (raised && !ONE_SHOT_KINDS.has(raised.kind))
-			events.push(cleared(raised.kind, recoveredText(side, facts, now), evidence));
+			events.push(cleared(raised.kind, recoveredText(side, facts, now), evidence()));
 		raised = null;
 	} else {
 		const reason = reasonKey(p.kind, p.message);
 		if (raised?.reason !== reason) {
-			events.push(problemEvent(side, facts, p, evidence, now));
+			events.push(problemEvent(side, facts, p, evidence(), now));
 			raised = { kind: p.kind, reason, at: now };
 		}
 	}
@@ -171,7 +172,7 @@ function fromReport(
 	if (fresh.length > 0) {
 		// The agent lists newest first; remember oldest first so the oldest fall off the bound.
 		refusedSeen = [...seen, ...hashes.reverse()].slice(-MAX_REFUSED_SEEN);
-		events.push(refusedEvent(side, fresh, evidence));
+		events.push(refusedEvent(side, fresh, evidence()));
 	}
 	return { memo: { seenAt: now, facts, raised, refusedSeen }, events };
 }
