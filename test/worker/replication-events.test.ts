@@ -166,14 +166,14 @@ describe("a problem is a warning once per reason, with the reason and the hint",
 			s: status({
 				problem: problem(
 					"merge-conflicts",
-					"conflicting paths took origin/main's version: MEMORY.md, memory/2026-01-01.md",
-					"our versions are on the failover branch named in the log; reconcile by hand",
+					"conflicting paths took origin/main's version: MEMORY.md, memory/2026-01-01.md; primary's versions are on failover/primary-20260101T120000Z",
+					"reconcile by hand: git diff main failover/primary-20260101T120000Z -- <path>, commit the merged file on the active side, then delete the branch",
 				),
 			}),
 			kind: "replication-conflict",
 			summary:
-				/both had changed the same paths .*MEMORY\.md, memory\/2026-01-01\.md.*nothing is lost/,
-			next: /^Reconcile each path by hand: compare with git diff <main> failover\/primary-<time> -- <path>/,
+				/both had changed the same paths: .*MEMORY\.md, memory\/2026-01-01\.md; primary's versions are on failover\/primary-20260101T120000Z\. Nothing is lost/,
+			next: /^Reconcile by hand: git diff main failover\/primary-20260101T120000Z -- <path>/,
 		},
 	];
 	for (const c of cases) {

@@ -261,9 +261,9 @@ function problemEvent(
 		return {
 			kind: "replication-conflict",
 			severity: "warning",
-			summary: `${who} agent merged the other side's work and both had changed the same paths (${p.message}): nothing is lost, the newer version is in the workspace and ${who} own version is on a failover/${side}-<time> branch`,
+			summary: `${who} agent merged the other side's work and both had changed the same paths: ${p.message}. Nothing is lost: the workspace keeps the other side's (newer) version, ${who} own is on the failover branch`,
 			evidence,
-			next: `Reconcile each path by hand: compare with git diff <main> failover/${side}-<time> -- <path> (the branch is named in the agent's log), commit the merged file on the active side, then delete the branch. ${p.hint} ${runbook}`,
+			next: `${capital(p.hint)}. ${runbook}`,
 		};
 	}
 	if (HELD_KINDS.has(p.kind)) {

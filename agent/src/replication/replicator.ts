@@ -17,6 +17,12 @@ import { withWorkspaceLock } from "./workspace-lock";
 const MAX_REFUSED_SHOWN = 32;
 /** After a file event, wait this long past the settle time before looking, so a burst of writes is one cycle. */
 const DEBOUNCE_EXTRA_MS = 250;
+/**
+ * A merge's conflicts stay the status's problem this long after the merge (unless another problem comes
+ * first), so the watchdog reads them: the next cycle, as soon as a file settles, would otherwise clear
+ * them before a tick asks. Twice the longest tick interval (probeIntervalSeconds <= 300).
+ */
+export const CONFLICT_NOTICE_MS = 600_000;
 
 export interface ReplicatorOptions {
 	readonly workspace: string;
@@ -56,6 +62,8 @@ export class Replicator {
 	#behind: number | null = null;
 	#lastFetchAt: number | null = null;
 	#problem: ReplicationProblem | null = null;
+	/** The last merge's conflicts, reported until `until` (CONFLICT_NOTICE_MS) unless another problem comes. */
+	#conflictNotice: { problem: Diagnosis; until: number } | null = null;
 	#refused: string[] = [];
 	#watch: WorkspaceWatch | null = null;
 	#watchMode: ReplicationStatus["watch"] = "off";
@@ -383,6 +391,11 @@ export class Replicator {
 					"replication is not reaching the remote: see the agent's log for the push errors",
 			};
 		}
+		if (conflicts.length > 0 && problem?.kind === "merge-conflicts")
+			this.#conflictNotice = { problem, until: now + CONFLICT_NOTICE_MS };
+		else if (problem !== null || (this.#conflictNotice && now >= this.#conflictNotice.until))
+			this.#conflictNotice = null;
+		else if (this.#conflictNotice) problem = this.#conflictNotice.problem;
 		return report(problem, { committed: committedSha, pushedTo, conflicts });
 	}
 
@@ -400,6 +413,7 @@ export class Replicator {
 		if (unpushed === 0) return { ...none, problem: null };
 		let pushed = await git(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`]);
 		let conflicts: readonly string[] = [];
+		let savedBranch: string | null = null;
 		if (!ok(pushed) && diagnose("push", pushed).kind === "push-rejected") {
 			// The remote moved (the other side served meanwhile): integrate, then push once more.
 			const fetched = await git([
@@ -432,6 +446,7 @@ export class Replicator {
 			}
 			if (merged.kind === "merged" && merged.conflicts.length > 0) {
 				conflicts = merged.conflicts;
+				savedBranch = merged.savedBranch;
 				this.#o.log.warn("replication: merged with conflicts; our versions saved on a branch", {
 					paths: merged.conflicts.slice(0, 50),
 					branch: merged.savedBranch,
@@ -459,8 +474,8 @@ export class Replicator {
 					? null
 					: {
 							kind: "merge-conflicts",
-							message: `conflicting paths took ${remote}/${branch}'s version: ${conflicts.slice(0, 10).join(", ")}`,
-							hint: "our versions are on the failover branch named in the log; reconcile by hand",
+							message: `conflicting paths took ${remote}/${branch}'s version: ${conflicts.slice(0, 10).join(", ")}${conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : ""}; ${this.#o.side}'s versions are on ${savedBranch ?? "a failover branch (see the log)"}`,
+							hint: `reconcile by hand: git diff ${branch} ${savedBranch ?? "failover/<side>-<time>"} -- <path>, commit the merged file on the active side, then delete the branch`,
 						},
 		};
 	}
