@@ -9,6 +9,7 @@ import {
 	replicationProblems,
 	replicationRead,
 	replicationStep,
+	WATCHDOG_STALL_MS,
 } from "../../worker/src/replication-events";
 import type { ReplicationMemo, Side } from "../../worker/src/types";
 
@@ -249,6 +250,46 @@ describe("reasons: a changed reason is told again, a moving number is not", () =
 			reasonKey("git-failed", "exit 128: fatal: not a git repository"),
 		);
 		expect(reasonKey("auth", "x")).not.toBe(reasonKey("push-rejected", "x"));
+	});
+});
+
+describe("the watchdog's own stall net", () => {
+	const quiet = (oldestAgeMs: number, over: Partial<ReplicationStatus> = {}) =>
+		status({
+			pendingCommits: 5,
+			oldestPendingAgeMs: oldestAgeMs,
+			lastPushAgeMs: oldestAgeMs,
+			...over,
+		});
+
+	it("an active side with commits older than WATCHDOG_STALL_MS and no problem reported is stalled, until they go out", () => {
+		const { events, memo } = run("primary", [
+			report(quiet(WATCHDOG_STALL_MS - 60_000)),
+			report(quiet(WATCHDOG_STALL_MS + 1_000)),
+			report(quiet(WATCHDOG_STALL_MS + 6_000)),
+			report(status()),
+		]);
+		expect(events.map((e) => e.map((x) => x.kind))).toEqual([
+			[],
+			["replication-failing"],
+			[],
+			["condition-cleared"],
+		]);
+		expect(events[1]?.[0]?.summary).toMatch(
+			/stalled.*the agent reports no problem \(seen by the watchdog\)/,
+		);
+		expect(memo?.raised).toBeNull();
+	});
+
+	it("says nothing while held, with nothing pending, or when the agent names its own problem", () => {
+		const old = WATCHDOG_STALL_MS * 2;
+		const { events } = run("primary", [
+			report(quiet(old, { mode: "held", problem: null })),
+			report(quiet(old, { pendingCommits: 0, oldestPendingAgeMs: null })),
+		]);
+		expect(events).toEqual([[], []]);
+		const own = run("primary", [report(quiet(old, { problem: problem("auth", "denied", "key") }))]);
+		expect(own.memo?.facts?.problem?.kind).toBe("auth");
 	});
 });
 

@@ -19,6 +19,13 @@ export const MAX_PROBLEM_HINT = 512;
  * of the agent's list and back in is not reported again until 64 newer ones have passed.
  */
 export const MAX_REFUSED_SEEN = 64;
+/**
+ * The watchdog's own stall net, ms: an active side whose oldest unpushed commit is older than this while
+ * its agent reports no problem is reported as stalled anyway (a replication cycle that no longer runs
+ * reports nothing itself). An hour: well past the agent's default stall warning (stallWarnSeconds, 300),
+ * so it only speaks when the agent cannot or was told to stay quiet longer.
+ */
+export const WATCHDOG_STALL_MS = 3_600_000;
 /** Paths named in one event; the agent's status has the rest. */
 export const MAX_PATHS_NAMED = 10;
 
@@ -142,7 +149,7 @@ function fromReport(
 	report: ReplicationReport,
 	now: number,
 ): ReplicationStep {
-	const facts = factsOf(report, now);
+	const facts = withStallNet(factsOf(report, now), now);
 	// Built only when there is something to say: most ticks have no event.
 	const evidence = (): Evidence[] => [{ witness: "agent", saw: describeFacts(side, facts, now) }];
 	const events: ReplicationEvent[] = [];
@@ -203,6 +210,21 @@ export function factsOf(report: ReplicationReport, now: number): ReplicationFact
 						since: agentTime(s.problem.since) ?? at,
 					},
 		refusedCount: s.refused.length,
+	};
+}
+
+/** The facts with a "stalled" problem when the agent reports none but its commits wait past WATCHDOG_STALL_MS. */
+export function withStallNet(f: ReplicationFacts, now: number): ReplicationFacts {
+	if (f.problem !== null || f.mode !== "active" || f.pendingCommits === 0) return f;
+	if (f.oldestPendingAt === null || now - f.oldestPendingAt <= WATCHDOG_STALL_MS) return f;
+	return {
+		...f,
+		problem: {
+			kind: "stalled",
+			message: `commits unpushed for over ${WATCHDOG_STALL_MS / 60_000} min and the agent reports no problem (seen by the watchdog): its replication cycle may no longer run`,
+			hint: "look at the agent's log (journalctl -u failover-agent) for the last replication cycle and restart the agent if none ran lately; the commits are kept in the workspace",
+			since: f.oldestPendingAt + WATCHDOG_STALL_MS,
+		},
 	};
 }
 
