@@ -101,13 +101,19 @@ describe("replication events through the tick", () => {
 				1,
 			);
 
-			// Same reason, a moving count: nothing new.
-			primaryReplication = failingPush(
-				"auth",
-				"git push to origin/main failed: Permission denied (publickey)",
-			);
-			primaryReplication.pendingCommits = 3;
-			await tick();
+			// Same reason, moving counts and ages: nothing new, and only the tick's observation row is
+			// written (the facts ride in it like the probe counters; the state row stays as it was).
+			for (const pending of [3, 4, 5]) {
+				primaryReplication = failingPush(
+					"auth",
+					"git push to origin/main failed: Permission denied (publickey)",
+				);
+				primaryReplication.pendingCommits = pending;
+				primaryReplication.lastPushAgeMs = 90_000 + pending * 5_000;
+				const written = store.rowsWritten;
+				await tick();
+				expect(store.rowsWritten - written).toBe(1);
+			}
 			expect(replicationKinds()).toEqual(["replication-failing"]);
 
 			primaryReplication = failingPush(
