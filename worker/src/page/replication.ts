@@ -1,6 +1,6 @@
 // Each side's workspace replication on the page: a row per side for every reader, the agent's own words for token holders.
 import type { PairDetail, PairSummary } from "../pair-view";
-import { problemLabel } from "../replication-events";
+import { problemLabel } from "../replication-messages";
 import type { ReplicationSummary } from "../replication-view";
 import type { Side } from "../types";
 import { type Html, html } from "./escape";
