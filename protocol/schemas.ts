@@ -64,6 +64,25 @@ export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 /** Bound on StepResult.output: the tail is what explains a failure. */
 export const MAX_STEP_OUTPUT_CHARS = 4096;
 
+/** Bounds on StepResult.warnings: a step has at most a few things worth a warning event. */
+export const MAX_STEP_WARNINGS = 8;
+export const MAX_STEP_WARNING_CHARS = 1024;
+
+/**
+ * Codes of a step warning: a step that succeeded but did something an operator must know about.
+ * "merge-conflicts": the merge took the other side's version of some paths and saved this side's on a
+ * pushed failover branch; "mass-deletion-held": deletions over the replication limit were not committed.
+ * A reader that does not know a code shows its message as it is.
+ */
+export const STEP_WARNING_CODES = ["merge-conflicts", "mass-deletion-held"] as const;
+
+/** A warning a step that succeeded raises: `message` says what happened and how to reconcile. */
+export const StepWarningSchema = z.object({
+	code: z.string().max(64),
+	message: z.string().max(MAX_STEP_WARNING_CHARS),
+});
+export type StepWarning = z.infer<typeof StepWarningSchema>;
+
 // Response schemas are not strict, so an older reader tolerates fields a newer agent adds.
 export const StepResultSchema = z.object({
 	step: z.string(),
@@ -72,6 +91,8 @@ export const StepResultSchema = z.object({
 	exitCode: z.int().nullable().optional(),
 	output: z.string().optional(),
 	error: z.string().optional(),
+	/** What a succeeded step wants an operator to know (absent from older agents). */
+	warnings: z.array(StepWarningSchema).max(MAX_STEP_WARNINGS).optional(),
 });
 export type StepResult = z.infer<typeof StepResultSchema>;
 

@@ -2,8 +2,11 @@
 import {
 	type CommandAction,
 	MAX_STEP_OUTPUT_CHARS,
+	MAX_STEP_WARNING_CHARS,
+	MAX_STEP_WARNINGS,
 	type OperationRecord,
 	type StepResult,
+	type StepWarning,
 } from "../../protocol";
 import type { Logger } from "./log";
 import type { StateStore } from "./state-store";
@@ -226,6 +229,8 @@ export class OperationManager {
 			result.ms = outcome.ms;
 			result.output = tail(outcome.output);
 			if (outcome.exitCode !== undefined) result.exitCode = outcome.exitCode;
+			if (outcome.warnings !== undefined && outcome.warnings.length > 0)
+				result.warnings = boundWarnings(outcome.warnings);
 			if (this.#shuttingDown) {
 				result.status = "interrupted";
 				result.error = "the agent shut down while this step was running";
@@ -295,4 +300,15 @@ export class OperationManager {
 			this.#done.delete(record.opId);
 		}
 	}
+}
+
+/** A step's warnings cut to the protocol's bounds, so a record always parses on the Worker. */
+function boundWarnings(warnings: readonly StepWarning[]): StepWarning[] {
+	return warnings.slice(0, MAX_STEP_WARNINGS).map((w) => ({
+		code: w.code.slice(0, 64),
+		message:
+			w.message.length > MAX_STEP_WARNING_CHARS
+				? `${w.message.slice(0, MAX_STEP_WARNING_CHARS - 1)}…`
+				: w.message,
+	}));
 }

@@ -6,7 +6,12 @@ import { silentLogger } from "../../agent/src/log";
 import { OperationManager } from "../../agent/src/operations";
 import { StateStore } from "../../agent/src/state-store";
 import type { Step } from "../../agent/src/steps/schema";
-import type { OperationRecord } from "../../protocol";
+import {
+	MAX_STEP_WARNING_CHARS,
+	MAX_STEP_WARNINGS,
+	type OperationRecord,
+	OperationRecordSchema,
+} from "../../protocol";
 import { deferred, fakeRunner, startTestAgent, tempDir } from "./helpers";
 
 const ACTIONS = {
@@ -294,6 +299,36 @@ describe("waiting and results", () => {
 		).json()) as OperationRecord;
 		expect(record.steps[0]?.output).toHaveLength(4096);
 		expect(record.steps[0]?.output?.endsWith("END")).toBe(true);
+	});
+
+	it("step warnings reach the record, cut to the protocol's bounds so the Worker always parses it", async () => {
+		const runner = fakeRunner(() => ({
+			status: "succeeded",
+			ms: 1,
+			output: "",
+			warnings: Array.from({ length: 20 }, (_, i) => ({
+				code: `merge-conflicts${"x".repeat(i === 0 ? 100 : 0)}`,
+				message: `${i}:${"m".repeat(5_000)}`,
+			})),
+		}));
+		const t = await startTestAgent({ runStep: runner.runStep, config: { role: "primary" } });
+		const record = OperationRecordSchema.parse(
+			await (await t.command("sync", { opId: "w", term: 1, waitMs: 5_000 })).json(),
+		);
+		const warnings = record.steps[0]?.warnings ?? [];
+		expect(warnings).toHaveLength(MAX_STEP_WARNINGS);
+		expect(warnings[0]?.code).toHaveLength(64);
+		for (const w of warnings) expect(w.message.length).toBeLessThanOrEqual(MAX_STEP_WARNING_CHARS);
+		expect(warnings[1]?.message.startsWith("1:")).toBe(true);
+	});
+
+	it("a step without warnings leaves the field out (older Workers see what they always saw)", async () => {
+		const runner = fakeRunner(() => ({ status: "succeeded", ms: 1, output: "" }));
+		const t = await startTestAgent({ runStep: runner.runStep, config: { role: "primary" } });
+		const record = (await (
+			await t.command("sync", { opId: "n", term: 1, waitMs: 5_000 })
+		).json()) as OperationRecord;
+		expect(record.steps[0]).not.toHaveProperty("warnings");
 	});
 });
 

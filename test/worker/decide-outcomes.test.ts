@@ -1,5 +1,7 @@
 // decide() on command outcomes: every result, for the pending op id and for a stale one, in every state that can have one.
 import { describe, expect, it } from "vitest";
+import type { StepWarning } from "../../protocol";
+import type { CommandAction, Observation } from "../../worker/src/types";
 import { cfg, cmd, NOW, outcome, pending, run, st } from "./support/decide-fixtures";
 import {
 	BDD,
@@ -303,5 +305,110 @@ describe("outcome evidence", () => {
 			},
 		]);
 		expect(d.events[0]?.summary).toMatch(/attempt 1 failed: git-pull: not a fast-forward/);
+	});
+});
+
+/** A succeeded outcome carrying the steps' warnings, as operationOutcome builds it. */
+function warned(action: CommandAction, term: number, warnings: StepWarning[]): Observation {
+	const o = outcome(action, term, 1, "succeeded");
+	if (o.kind !== "command") throw new Error("outcome() builds a command observation");
+	return { kind: "command", outcome: { ...o.outcome, warnings } };
+}
+
+const CONFLICT: StepWarning = {
+	code: "merge-conflicts",
+	message:
+		"conflicting paths took origin/main's version; this side's is on failover/primary-20261129T230000Z: MEMORY.md, memory/2026-11-29.md. Reconcile by hand: git diff main failover/primary-20261129T230000Z -- <path>",
+};
+const MASS: StepWarning = {
+	code: "mass-deletion-held",
+	message: "12 deleted path(s) were not committed",
+};
+
+describe("a succeeded command with step warnings (a merge that saved one side's version, a held deletion)", () => {
+	it.each<[string, Row]>([
+		[
+			"promote with conflicts -> promoted, then one replication-conflict naming the paths and the branch",
+			{
+				name: "promote",
+				from: PROM,
+				obs: warned("promote", 2, [CONFLICT]),
+				want: {
+					state: "standby-active",
+					active: "standby",
+					events: ["promoted", "replication-conflict"],
+					pending: null,
+				},
+			},
+		],
+		[
+			"failback sync with conflicts -> synced, then replication-conflict",
+			{
+				name: "sync",
+				from: PAS,
+				obs: warned("sync", 2, [CONFLICT]),
+				config: WITH_PRIMARY_AGENT,
+				want: {
+					state: "primary-active",
+					events: ["synced", "replication-conflict"],
+					pending: null,
+				},
+			},
+		],
+		[
+			"two warnings -> one event each, in order",
+			{
+				name: "two",
+				from: PROM,
+				obs: warned("promote", 2, [CONFLICT, MASS]),
+				want: {
+					state: "standby-active",
+					active: "standby",
+					events: ["promoted", "replication-conflict", "replication-held"],
+				},
+			},
+		],
+		[
+			"an unknown code from a newer agent -> still a warning event (held work), its words kept",
+			{
+				name: "unknown",
+				from: PROM,
+				obs: warned("promote", 2, [{ code: "something-new", message: "look at it" }]),
+				want: {
+					state: "standby-active",
+					active: "standby",
+					events: ["promoted", "replication-held"],
+				},
+			},
+		],
+		[
+			"no warnings -> only the outcome's own event",
+			{
+				name: "none",
+				from: PROM,
+				obs: warned("promote", 2, []),
+				want: { state: "standby-active", active: "standby", events: ["promoted"] },
+			},
+		],
+	])("%s", (_n, row) => checkRow(row));
+
+	it("the conflict event carries the agent's words: paths, branch and the git command", () => {
+		const d = run(st(PROM), warned("promote", 2, [CONFLICT]));
+		const e = d.events.find((x) => x.kind === "replication-conflict");
+		expect(e?.severity).toBe("warning");
+		expect(e?.summary).toContain("the standby's promote");
+		expect(e?.summary).toContain("MEMORY.md, memory/2026-11-29.md");
+		expect(e?.summary).toContain("git diff main failover/primary-20261129T230000Z");
+		expect(e?.notify).toBe(true);
+	});
+
+	it("warnings on a failed or running outcome raise nothing of their own", () => {
+		const failed = outcome("promote", 2, 1, "failed");
+		if (failed.kind !== "command") throw new Error("command observation");
+		const d = run(st(PROM), {
+			kind: "command",
+			outcome: { ...failed.outcome, warnings: [CONFLICT] },
+		});
+		expect(d.events.map((e) => e.kind)).toEqual(["promote-failed"]);
 	});
 });

@@ -13,7 +13,7 @@ import {
 	signAnswer,
 	verifyRequest,
 } from "../../protocol";
-import { createSignedAgentClient } from "../../worker/src/signed-agent-client";
+import { createSignedAgentClient, operationOutcome } from "../../worker/src/signed-agent-client";
 import type { Command } from "../../worker/src/types";
 
 type Keys = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -553,5 +553,67 @@ describe("agents' reports on their own gateway (status.local, maintenanceUntil)"
 			reachable: false,
 			reason: "agent answered 401 bad-signature: no match",
 		});
+	});
+});
+
+describe("operationOutcome: a succeeded operation's step warnings", () => {
+	const promote: Command = {
+		target: "standby",
+		action: "promote",
+		term: 2,
+		opId: "home:promote:t2:a1",
+	};
+	const op = (steps: OperationRecord["steps"], status: OperationRecord["status"] = "succeeded") =>
+		({
+			opId: "home:promote:t2:a1",
+			action: "promote",
+			term: 2,
+			status,
+			startedAt: 1_000,
+			finishedAt: 3_000,
+			steps,
+		}) as OperationRecord;
+
+	it("collects every step's warnings in order, for decide() to raise one event each", () => {
+		const out = operationOutcome(
+			promote,
+			op([
+				{
+					step: "git-sync",
+					status: "succeeded",
+					warnings: [
+						{ code: "mass-deletion-held", message: "12 deletions held" },
+						{ code: "merge-conflicts", message: "MEMORY.md on failover/standby-x" },
+					],
+				},
+				{ step: "systemd-start", status: "succeeded" },
+			]),
+		);
+		expect(out.result).toBe("succeeded");
+		expect(out.warnings?.map((w) => w.code)).toEqual(["mass-deletion-held", "merge-conflicts"]);
+	});
+
+	it("an operation without warnings (or from an older agent) has no warnings field", () => {
+		const out = operationOutcome(promote, op([{ step: "git-sync", status: "succeeded" }]));
+		expect(out).not.toHaveProperty("warnings");
+	});
+
+	it("a failed operation's warnings are not reported as a success's", () => {
+		const out = operationOutcome(
+			promote,
+			op(
+				[
+					{
+						step: "git-sync",
+						status: "succeeded",
+						warnings: [{ code: "merge-conflicts", message: "x" }],
+					},
+					{ step: "systemd-start", status: "failed", error: "exit 1" },
+				],
+				"failed",
+			),
+		);
+		expect(out.result).toBe("failed");
+		expect(out).not.toHaveProperty("warnings");
 	});
 });

@@ -3,7 +3,7 @@ import { MAX_TERM } from "../../protocol/terms";
 import { hasAgent } from "./config";
 import type { Draft } from "./decide-draft";
 import { endDrill, fmtMs, nextTerm, startDemotion } from "./decide-moves";
-import type { CommandOutcome, Evidence, PendingCommand } from "./types";
+import type { CommandOutcome, EventKind, Evidence, PendingCommand } from "./types";
 
 export function onCommand(d: Draft, outcome: CommandOutcome): void {
 	const s = d.s;
@@ -19,6 +19,18 @@ export function onCommand(d: Draft, outcome: CommandOutcome): void {
 		},
 	];
 	if (outcome.result === "running") return;
+	applyOutcome(d, p, outcome, evidence);
+	// After the outcome's own event, so a reader sees "promoted" and then what needs reconciling.
+	if (outcome.result === "succeeded") stepWarningEvents(d, p, outcome, evidence);
+}
+
+function applyOutcome(
+	d: Draft,
+	p: PendingCommand,
+	outcome: CommandOutcome,
+	evidence: Evidence[],
+): void {
+	const s = d.s;
 	if (p.action === "sync") return onSyncOutcome(d, p, outcome, evidence);
 	if (outcome.result === "unreachable") return; // Polled again next tick; a lost standby is caught by tickInFlight.
 	const from = s.state;
@@ -194,4 +206,37 @@ function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evi
 		evidence,
 		"The standby's work is on the git remote (or a failover/<time> branch). Run `git pull` in the primary's workspace.",
 	);
+}
+
+/** Event kind per step warning code (protocol STEP_WARNING_CODES); an unknown code is held work too. */
+const STEP_WARNING_EVENTS: Readonly<Record<string, EventKind>> = {
+	"merge-conflicts": "replication-conflict",
+	"mass-deletion-held": "replication-held",
+};
+
+/**
+ * A command that succeeded can still have done something the operator must act on: the promote's or
+ * the sync's merge saved one side's version of conflicting paths on a failover branch, or held a mass
+ * deletion. One warning event per item, with the agent's own words (paths, branch, the git command).
+ */
+function stepWarningEvents(
+	d: Draft,
+	p: PendingCommand,
+	outcome: CommandOutcome,
+	evidence: Evidence[],
+): void {
+	const side = p.action === "sync" ? "primary" : "standby";
+	for (const w of outcome.warnings ?? []) {
+		const kind = STEP_WARNING_EVENTS[w.code] ?? "replication-held";
+		d.event(
+			kind,
+			"warning",
+			d.s.state,
+			`the ${side}'s ${p.action} succeeded with a warning (${w.code}): ${w.message}`,
+			evidence,
+			kind === "replication-conflict"
+				? 'Nothing is lost: reconcile the paths by hand with the git command above, then commit on the active side. See docs/runbook.md, "Workspace replication".'
+				: 'See docs/runbook.md, "Workspace replication".',
+		);
+	}
 }

@@ -155,7 +155,13 @@ export function operationOutcome(cmd: Command, op: OperationRecord): CommandOutc
 			return { ...base, result: "running", detail: `running; done: ${done.join(", ") || "none"}` };
 		case "succeeded": {
 			const ms = op.finishedAt !== undefined ? ` in ${op.finishedAt - op.startedAt} ms` : "";
-			return { ...base, result: "succeeded", detail: `${done.join(", ")}${ms}` };
+			const warnings = op.steps.flatMap((s) => s.warnings ?? []);
+			return {
+				...base,
+				result: "succeeded",
+				detail: `${done.join(", ")}${ms}`,
+				...(warnings.length === 0 ? {} : { warnings }),
+			};
 		}
 		case "failed":
 			return { ...base, result: "failed", detail: describeStep(op) || "failed" };

@@ -1,5 +1,5 @@
 // Domain types shared by decide(), the Watchdog Durable Object shell and the HTTP API.
-import type { ReplicationMode, ReplicationStatus } from "../../protocol";
+import type { ReplicationMode, ReplicationStatus, StepWarning } from "../../protocol";
 
 export const STATE_NAMES = [
 	"primary-active",
@@ -134,6 +134,12 @@ export interface CommandOutcome {
 	opId: string;
 	result: CommandResult;
 	detail: string;
+	/**
+	 * Warnings of the operation's succeeded steps (protocol StepWarning: a merge that saved this side's
+	 * version of conflicting paths on a failover branch, a held mass deletion). decide() raises one
+	 * warning event per item. Absent when there are none or the agent predates them.
+	 */
+	warnings?: readonly StepWarning[];
 }
 
 export type OperatorCommand =

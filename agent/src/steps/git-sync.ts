@@ -1,4 +1,6 @@
 // The git-sync step: commit pending work, fetch, merge for real (conflicts saved on a pushed branch), push.
+
+import type { StepWarning } from "../../../protocol";
 import { commitChanges } from "../replication/commit-changes";
 import { DEFAULT_REPLICATION } from "../replication/config";
 import { newPolicyMemory } from "../replication/content-policy";
@@ -24,11 +26,13 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 	const now = ctx.now ?? Date.now;
 	const started = now();
 	const notes: string[] = [];
+	const warnings: StepWarning[] = [];
 	const outcome = (status: StepOutcome["status"], error?: string): StepOutcome => ({
 		status,
 		ms: now() - started,
 		output: boundText(notes.join("\n")),
 		...(error === undefined ? {} : { error }),
+		...(warnings.length === 0 ? {} : { warnings }),
 	});
 	const capture = gitCapture(ctx.workspace, ctx.git, step.timeoutMs);
 	// One deadline for the whole step: each command gets what is left of it.
@@ -89,7 +93,13 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 	if (committed.kind === "committed")
 		notes.push(`committed ${committed.files} pending path(s) as ${committed.sha.slice(0, 12)}`);
 	const held = committed.verdict?.heldDeletions.length ?? 0;
-	if (held > 0) notes.push(`held ${held} mass deletion(s) for the operator (not committed)`);
+	if (held > 0) {
+		notes.push(`held ${held} mass deletion(s) for the operator (not committed)`);
+		warnings.push({
+			code: "mass-deletion-held",
+			message: `${held} deleted path(s) were not committed before ${ctx.action ?? "sync"}: more than the mass-deletion limit at once. If the deletion is wanted, commit it by hand in ${ctx.workspace}; otherwise restore the files (git checkout -- <path>)`,
+		});
+	}
 
 	const fetched = await git([
 		"fetch",
@@ -134,6 +144,7 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 			if (merged.conflicts.length > 0) {
 				warning = `conflicting paths took ${remote}/${branch}'s version; this side's is on ${merged.savedBranch}: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`;
 				notes.push(`WARNING: ${warning}`);
+				warnings.push({ code: "merge-conflicts", message: warning });
 			}
 			break;
 	}

@@ -1,4 +1,5 @@
 // What every step receives (the agent's context, with its I/O passed in) and what it returns.
+import type { StepWarning } from "../../../protocol";
 import type { ReadyFetch } from "../http-get";
 import type { GitSandbox } from "./git-session";
 import type { CommandRunner } from "./run-command";
@@ -41,4 +42,6 @@ export interface StepOutcome {
 	readonly output: string;
 	/** Why the step failed, in one line. */
 	readonly error?: string;
+	/** What a succeeded step wants an operator to know (the Worker raises a warning event per item). */
+	readonly warnings?: readonly StepWarning[];
 }

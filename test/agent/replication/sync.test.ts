@@ -73,6 +73,7 @@ describe("git-sync after failback", { timeout: 60_000 }, () => {
 		expect(git(repos.work, "status", "--porcelain")).toBe("");
 		expect(git(repos.work, "log", "-1", "--format=%p").split(" ")).toHaveLength(2); // a real merge
 		expect(failoverBranches()).toEqual([]);
+		expect(out.warnings).toBeUndefined(); // nothing for the operator: no warning event
 	});
 
 	it("both sides edited today's memory file and MEMORY.md: standby's in the tree, primary's on a pushed branch, paths named", async () => {
@@ -87,6 +88,11 @@ describe("git-sync after failback", { timeout: 60_000 }, () => {
 		expect(out.output).toMatch(/WARNING: conflicting paths/);
 		expect(out.output).toContain(DAY);
 		expect(out.output).toContain("MEMORY.md");
+		// The Worker raises its replication-conflict event from this, with the paths and the branch.
+		expect(out.warnings?.map((w) => w.code)).toEqual(["merge-conflicts"]);
+		expect(out.warnings?.[0]?.message).toContain(DAY);
+		expect(out.warnings?.[0]?.message).toContain("MEMORY.md");
+		expect(out.warnings?.[0]?.message).toMatch(/failover\/primary-/);
 		expect(repos.read(repos.work, DAY)).toBe("morning\nstandby afternoon\n");
 		expect(repos.read(repos.work, "MEMORY.md")).toBe("facts\nstandby fact\n");
 		expect(repos.read(repos.work, "clean.md")).toBe("only the primary wrote this\n"); // not "theirs" wholesale
