@@ -144,27 +144,36 @@ export const AgentFrameSchema = z.discriminatedUnion("t", [
 ]);
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 
+/** Why parseFrame refused a frame. */
+export type FrameFault = "too large" | "binary" | "not JSON" | "invalid frame";
+
 /** Parses one frame's text with `schema`: a value, never a throw (a garbled frame is expected input). */
 export function parseFrame<T>(
 	schema: z.ZodType<T>,
 	data: string | ArrayBuffer,
-): { ok: true; frame: T } | { ok: false; code: number; message: string } {
+): { ok: true; frame: T } | { ok: false; code: number; kind: FrameFault; message: string } {
 	const size = typeof data === "string" ? utf8(data).length : data.byteLength;
 	if (size > MAX_FRAME_BYTES) {
 		return {
 			ok: false,
 			code: CLOSE.tooLarge,
+			kind: "too large",
 			message: `frame of ${size} bytes, over ${MAX_FRAME_BYTES}`,
 		};
 	}
 	if (typeof data !== "string") {
-		return { ok: false, code: CLOSE.malformed, message: "binary frame; expected JSON text" };
+		return {
+			ok: false,
+			code: CLOSE.malformed,
+			kind: "binary",
+			message: "binary frame; expected JSON text",
+		};
 	}
 	let json: unknown;
 	try {
 		json = JSON.parse(data);
 	} catch {
-		return { ok: false, code: CLOSE.malformed, message: "frame is not JSON" };
+		return { ok: false, code: CLOSE.malformed, kind: "not JSON", message: "frame is not JSON" };
 	}
 	const parsed = schema.safeParse(json);
 	if (!parsed.success) {
@@ -173,6 +182,7 @@ export function parseFrame<T>(
 		return {
 			ok: false,
 			code: CLOSE.malformed,
+			kind: "invalid frame",
 			message: `${where}: ${first?.message ?? "invalid"}`,
 		};
 	}
@@ -227,9 +237,22 @@ export async function signHello(input: {
 	};
 }
 
+/** Why a hello was refused, as counted in the Worker's connection status. */
+export type HelloRefusal =
+	| "version"
+	| "wrong pair or side"
+	| "clock skew"
+	| "unknown key"
+	| "bad signature";
+
 export type HelloVerdict =
 	| { ok: true }
-	| { ok: false; code: (typeof CLOSE)[keyof typeof CLOSE]; message: string };
+	| {
+			ok: false;
+			code: (typeof CLOSE)[keyof typeof CLOSE];
+			kind: HelloRefusal;
+			message: string;
+	  };
 
 /**
  * Checks a hello against the connection's challenge, the pair and side the socket was opened for,
@@ -248,6 +271,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.version,
+			kind: "version",
 			message: `protocol ${hello.protocol}; this Worker speaks ${PROTOCOL_VERSION}: update the agent or the Worker`,
 		};
 	}
@@ -255,6 +279,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.forbidden,
+			kind: "wrong pair or side",
 			message: `hello names ${hello.pair}/${hello.side} on a socket opened for ${input.pair}/${input.side}`,
 		};
 	}
@@ -262,6 +287,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.unauthenticated,
+			kind: "clock skew",
 			message: `clock off by ${Math.round((hello.timestamp - input.now) / 1000)} s (max ${MAX_SKEW_MS / 1000} s): synchronize the agent's clock`,
 		};
 	}
@@ -270,6 +296,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.unauthenticated,
+			kind: "unknown key",
 			message: `unknown agent key ${hello.keyId}; this Worker expects ${expectedId} for ${input.pair}/${input.side}`,
 		};
 	}
@@ -284,7 +311,12 @@ export async function verifyHello(input: {
 		));
 	return valid
 		? { ok: true }
-		: { ok: false, code: CLOSE.unauthenticated, message: "hello signature does not verify" };
+		: {
+				ok: false,
+				code: CLOSE.unauthenticated,
+				kind: "bad signature",
+				message: "hello signature does not verify",
+			};
 }
 
 /** A fresh challenge: 16 random bytes, base64url. */

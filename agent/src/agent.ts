@@ -258,6 +258,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					log,
 					now,
 				});
+	// Its own status reports the connection (redials, drops, clock skew): set once the dialer exists.
+	appDeps.dialOut = dialOut;
 	if (dialOut !== null && io.startDialOut !== false) dialOut.start();
 
 	return {
