@@ -52,6 +52,8 @@ export function closeReason(text: string): string {
 }
 
 const Side = z.enum(ROLES);
+/** The Worker's clock, Unix ms: an integer, so a garbled or absurd time (1e308, -0.5) is no frame at all. */
+const ServerTime = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Nonce = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "16 bytes of base64url");
 /** Only the protocol's own headers travel in an envelope (signature, timestamp, nonce, key id, content type). */
 const EnvelopeHeaders = z
@@ -64,7 +66,7 @@ const EnvelopeHeaders = z
 export const ChallengeFrameSchema = z.strictObject({
 	t: z.literal("challenge"),
 	challenge: Nonce,
-	serverTime: z.number(),
+	serverTime: ServerTime,
 });
 
 /** Hello accepted: how often to push status (ms), derived from the pair's probe interval. */
@@ -73,7 +75,7 @@ export const WelcomeFrameSchema = z.strictObject({
 	pair: z.string().max(63),
 	side: Side,
 	heartbeatMs: z.int().min(250).max(300_000),
-	serverTime: z.number(),
+	serverTime: ServerTime,
 });
 
 /**
@@ -92,7 +94,7 @@ export const RequestFrameSchema = z.strictObject({
 /** Sent every tick: keeps the socket known to be alive, and carries the lease when there is one. */
 export const TickFrameSchema = z.strictObject({
 	t: z.literal("tick"),
-	serverTime: z.number(),
+	serverTime: ServerTime,
 	/** Opaque to the transport: the lease as the HTTP transport's lease header would carry it. */
 	lease: z.string().max(4096).nullable(),
 });

@@ -230,13 +230,9 @@ export class DialOut {
 	private async onMessage(ws: WebSocket, data: unknown): Promise<void> {
 		if (ws !== this.ws) return;
 		this.state.lastServerFrameAt = this.now();
-		const text =
-			typeof data === "string"
-				? data
-				: data instanceof ArrayBuffer
-					? data
-					: "binary frame of an unexpected type";
-		const parsed = parseFrame(ServerFrameSchema, text);
+		// Node delivers binary frames as a Blob (or a Buffer): the protocol has none, so none is read.
+		if (typeof data !== "string") return this.drop("binary frame; expected JSON text");
+		const parsed = parseFrame(ServerFrameSchema, data);
 		if (!parsed.ok) {
 			// A garbled frame from the Worker (or a proxy in between) is counted and dropped: nothing runs.
 			this.drop(parsed.message);
@@ -258,12 +254,16 @@ export class DialOut {
 	}
 
 	private async onFrame(ws: WebSocket, frame: ServerFrame): Promise<void> {
-		if ("serverTime" in frame) this.state.skewMs = this.now() - frame.serverTime;
+		// The Worker welcomes before it sends anything else: a request or tick before that is not its protocol.
+		if ((frame.t === "request" || frame.t === "tick") && !this.state.connected) {
+			return this.drop(`${frame.t} frame before the welcome`);
+		}
 		switch (frame.t) {
 			case "challenge": {
 				// One challenge per connection: a second one on a welcomed socket is not the Worker's protocol
 				// (and answering it would hand out hellos signed on request).
 				if (this.state.connected) return this.drop("a challenge on a welcomed connection");
+				this.state.skewMs = this.now() - frame.serverTime;
 				const hello = await signHello({
 					pair: this.opts.pair,
 					side: this.opts.side,
@@ -280,6 +280,7 @@ export class DialOut {
 						`a welcome for ${frame.pair}/${frame.side}; this agent is ${this.opts.pair}/${this.opts.side}`,
 					);
 				}
+				this.state.skewMs = this.now() - frame.serverTime;
 				this.attempt = 0;
 				this.heartbeatMs = frame.heartbeatMs;
 				this.state.connected = true;
@@ -298,6 +299,7 @@ export class DialOut {
 				return;
 			}
 			case "tick":
+				this.state.skewMs = this.now() - frame.serverTime;
 				this.opts.onLease?.(frame.lease, frame.serverTime);
 				return;
 			case "request": {
