@@ -55,10 +55,20 @@ const Side = z.enum(ROLES);
 /** The Worker's clock, Unix ms: an integer, so a garbled or absurd time (1e308, -0.5) is no frame at all. */
 const ServerTime = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Nonce = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "16 bytes of base64url");
+/**
+ * A JSON object with an own "__proto__" key (JSON.parse makes one): z.record skips that key silently
+ * rather than checking it against the key pattern, so it is refused here, before the record sees it.
+ */
+const NoProtoKey = z.custom<unknown>(
+	(v) => typeof v !== "object" || v === null || !Object.hasOwn(v, "__proto__"),
+	'a "__proto__" key, which is no protocol header',
+);
 /** Only the protocol's own headers travel in an envelope (signature, timestamp, nonce, key id, content type). */
-const EnvelopeHeaders = z
-	.record(z.string().regex(/^(x-fg-[a-z0-9-]{1,32}|content-type)$/), z.string().max(4096))
-	.refine((h) => Object.keys(h).length <= 16, "at most 16 headers");
+const EnvelopeHeaders = NoProtoKey.pipe(
+	z
+		.record(z.string().regex(/^(x-fg-[a-z0-9-]{1,32}|content-type)$/), z.string().max(4096))
+		.refine((h) => Object.keys(h).length <= 16, "at most 16 headers"),
+);
 
 // --- Worker -> agent ------------------------------------------------------------------------------
 

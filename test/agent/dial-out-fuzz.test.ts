@@ -203,7 +203,8 @@ async function generate(
 			if (where === 1)
 				return {
 					kind: "proto-headers",
-					data: `{"t":"request","id":${id},"method":"POST","path":"/v1/promote","headers":{"__proto__":{"polluted":"x"},"constructor":"x"},"body":null}`,
+					// z.record alone would skip a "__proto__" key (escaped or not) and accept the frame.
+					data: `{"t":"request","id":${id},"method":"POST","path":"/v1/promote","headers":${r.pick(['{"__proto__":{"polluted":"x"}}', '{"\\u005f_proto__":"x"}', '{"constructor":"x"}'])},"body":null}`,
 					expect: "dropped",
 				};
 			const f = await signed({
