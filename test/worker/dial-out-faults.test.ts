@@ -120,6 +120,22 @@ describe("dial-out faults, as the admin pair view shows them", () => {
 		expect(after.lastRefusal).toMatch(/^clock skew: clock off by 35 s/);
 	});
 
+	it("the admin page words it: refusals by kind, the clock skew, the silence", async () => {
+		const end = await connect("dial", "standby");
+		await hello(end, { now: clock.now + MAX_SKEW_MS + 5_000 });
+		await end.closedWith();
+		const res = await app.request("/", { headers: { authorization: `Bearer ${TOKEN}` } }, env);
+		const all = await res.text();
+		const at = all.indexOf('id="pair-dial"');
+		expect(at).toBeGreaterThan(0);
+		const page = all.slice(at, all.indexOf("<section", at + 1) >>> 0);
+		expect(page).toContain("Standby agent's connection (dial-out)");
+		expect(page).toMatch(/refused \([^)]*clock skew \d+/);
+		expect(page).toMatch(/agent clock ahead by 35 s/);
+		expect(page).toMatch(/last frame \d+ s ago/);
+		expect(page).toContain("newest refusal: clock skew: clock off by 35 s");
+	});
+
 	it("an accepted agent's clock off (within the hello's limit, or later): each status shows the skew", async () => {
 		const end = await connect("dial", "standby");
 		await hello(end, { now: clock.now });
