@@ -263,6 +263,18 @@ describe("the dial-out route's rate limit", () => {
 		},
 	);
 
+	it("a loopback address (local development only: the edge never reports one) is not limited", async () => {
+		const { env: e } = countingEnv();
+		for (let i = 0; i <= LIMITS.dialOut.limit + 5; i++) {
+			const res = await app.request(
+				"/agent/v1/connect?pair=dial&side=standby",
+				{ headers: { "cf-connecting-ip": "127.0.0.1" } },
+				e,
+			);
+			expect(res.status).toBe(426);
+		}
+	});
+
 	it("/healthz names the binding when it is missing", async () => {
 		const res = await app.request("/healthz", { headers: { authorization: `Bearer ${TOKEN}` } }, {
 			...env,

@@ -100,6 +100,15 @@ export function clientAddress(headers: { get(name: string): string | null }): st
 	return ip ? ip.slice(0, 64) : undefined;
 }
 
+/**
+ * A loopback client address: only local development (wrangler dev sets CF-Connecting-IP to the caller's
+ * address) ever shows one, since Cloudflare's edge sets the real client address and a client cannot
+ * override it. Used where every local agent sharing 127.0.0.1 would otherwise share one budget.
+ */
+export function isLoopback(ip: string): boolean {
+	return ip === "::1" || ip.startsWith("127.") || ip === "::ffff:127.0.0.1";
+}
+
 /** One sentence per limit that runs on the per-isolate fallback, for /healthz. */
 export function limiterProblems(env: object): string[] {
 	return (Object.keys(LIMITS) as LimitName[])
