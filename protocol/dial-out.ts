@@ -40,6 +40,8 @@ export const CLOSE = {
 	rateLimited: 4429,
 	/** The agent speaks another protocol version. */
 	version: 4426,
+	/** The Worker failed handling a frame (a bug, counted as "internal error"). Retry with backoff. */
+	internal: 4500,
 } as const;
 
 /** Close reasons are at most 123 bytes of UTF-8 (RFC 6455 §5.5: control frame payload 125 bytes). */

@@ -194,6 +194,35 @@ describe("dial-out faults, as the admin pair view shows them", () => {
 	});
 });
 
+describe("a bug in the frame handler", () => {
+	it("is caught at webSocketMessage: counted as an internal error, the socket closed 4500, the object unharmed", async () => {
+		type Deps = { publicKey: (pair: string, side: string) => Promise<CryptoKey | string> };
+		await runInDurableObject(stub(), (w: Watchdog) => {
+			const deps = (w.sockets as unknown as { deps: Deps }).deps;
+			const real = deps.publicKey;
+			deps.publicKey = async () => {
+				deps.publicKey = real; // once
+				throw new TypeError("injected: key store unavailable");
+			};
+		});
+		const before = await standbyConnection();
+		const end = await connect("dial", "standby");
+		await hello(end, { now: clock.now });
+		const closed = await end.closedWith();
+		expect(closed.code).toBe(CLOSE.internal);
+		expect(closed.reason).toContain("injected");
+		const after = await standbyConnection();
+		expect((after.refusals["internal error"] ?? 0) - (before.refusals["internal error"] ?? 0)).toBe(
+			1,
+		);
+		// The next connection is served as usual.
+		const next = await connect("dial", "standby");
+		await hello(next, { now: clock.now });
+		expect(await next.frame("welcome")).toMatchObject({ side: "standby" });
+		next.ws.close(1000);
+	});
+});
+
 describe("the dial-out route's rate limit", () => {
 	/** Counts calls on Durable Object stubs: each is a billed request (a wake, for an idle object). */
 	function countingEnv(extra: Record<string, unknown> = {}): { env: Env; calls: string[] } {

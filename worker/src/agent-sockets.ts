@@ -130,7 +130,7 @@ export class AgentSockets {
 				ws,
 				att ? tagOf(att.pair, att.side) : null,
 				"internal error",
-				1011,
+				CLOSE.internal,
 				`internal error: ${e instanceof Error ? e.message : String(e)}`,
 			);
 		}
