@@ -5,6 +5,7 @@ import {
 	type DialOutReport,
 	ErrorResponseSchema,
 	MAX_FRAME_BYTES,
+	MAX_SKEW_MS,
 	parseFrame,
 	type ServerFrame,
 	ServerFrameSchema,
@@ -264,6 +265,13 @@ export class DialOut {
 				// (and answering it would hand out hellos signed on request).
 				if (this.state.connected) return this.drop("a challenge on a welcomed connection");
 				this.state.skewMs = this.now() - frame.serverTime;
+				if (Math.abs(this.state.skewMs) > MAX_SKEW_MS) {
+					// The Worker will refuse the hello ("clock off"): say why here, where NTP can be fixed.
+					this.opts.log.warn("dial-out: this host's clock is far off the Worker's; fix NTP", {
+						skewMs: this.state.skewMs,
+						maxSkewMs: MAX_SKEW_MS,
+					});
+				}
 				const hello = await signHello({
 					pair: this.opts.pair,
 					side: this.opts.side,
