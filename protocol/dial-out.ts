@@ -20,6 +20,15 @@ export const MAX_FRAME_BYTES = 65_536;
 export const HELLO_TIMEOUT_MS = 10_000;
 
 /**
+ * An authenticated agent that has sent no frame this long is closed, so that it redials (ms): 8 heartbeats,
+ * never under 15 s, as the agent allows the Worker's ticks. A path that still carries the Worker's ticks
+ * but not the agent's pushes is half-open the other way; the agent alone would never notice it.
+ */
+export function silentCloseMs(heartbeatMs: number): number {
+	return Math.max(15_000, 8 * heartbeatMs);
+}
+
+/**
  * Application close codes (RFC 6455 leaves 4000-4999 to applications). The close reason names the
  * problem in words; these codes let the agent decide whether to retry soon, later, or never.
  */
@@ -34,6 +43,8 @@ export const CLOSE = {
 	helloTimeout: 4408,
 	/** A newer connection for the same pair and side replaced this one. Do not fight it. */
 	replaced: 4409,
+	/** An authenticated agent sent nothing for silentCloseMs (a half-open path): redial. */
+	silent: 4410,
 	/** A frame over MAX_FRAME_BYTES. */
 	tooLarge: 4413,
 	/** Too many frames (a heartbeat flood). */

@@ -83,8 +83,8 @@ describe("dial-out faults, as the admin pair view shows them", () => {
 		expect(fresh).toMatchObject({ connected: true });
 		expect(fresh.silentMs).toBeLessThan(1_000);
 
-		// 20 s without a frame: over the 7.5 s age limit (three heartbeats of 2.5 s).
-		clock.advance(20_000);
+		// 12 s without a frame: over the 7.5 s age limit (three heartbeats of 2.5 s), under the 20 s close.
+		clock.advance(12_000);
 		await useClock(stub(), clock);
 		await runInDurableObject(stub(), (w: Watchdog) => {
 			// The real signed client, reading dial-out sides from the object's sockets.
@@ -92,17 +92,29 @@ describe("dial-out faults, as the admin pair view shows them", () => {
 		});
 		const silent = await standbyConnection();
 		expect(silent.connected).toBe(true);
-		expect(silent.silentMs).toBeGreaterThanOrEqual(20_000);
-		expect(silent.statusAgeMs).toBeGreaterThanOrEqual(20_000);
+		expect(silent.silentMs).toBeGreaterThanOrEqual(12_000);
+		expect(silent.statusAgeMs).toBeGreaterThanOrEqual(12_000);
 		await stub().ensureAlarm("g-dial", clock.now);
 		await runDurableObjectAlarm(stub());
 		const view = (await adminView()).witnesses.standby.view;
 		expect(view).toMatchObject({ reachable: false });
 		const reason = (view as { reason: string }).reason;
 		expect(reason).toContain("no status pushed by the standby agent");
-		expect(reason).toMatch(/socket open, last frame 2\d s ago/);
-		end.ws.close(1000);
-	}, 30_000); // one real tick (a probe of the loopback gateway) on a loaded machine
+		expect(reason).toMatch(/socket open, last frame 1\d s ago/);
+		expect(end.closed).toBeNull();
+
+		// Past 8 heartbeats (20 s) of silence the next alarm closes it, so the agent redials: a path that
+		// carries the Worker's ticks but not the agent's pushes is one the agent alone would never notice.
+		const before = await standbyConnection();
+		clock.advance(10_000);
+		await useClock(stub(), clock);
+		await runDurableObjectAlarm(stub());
+		expect(await end.closedWith()).toMatchObject({ code: CLOSE.silent });
+		expect(end.closed?.reason).toContain("no frame for 22 s");
+		const after = await standbyConnection();
+		expect((after.refusals.silent ?? 0) - (before.refusals.silent ?? 0)).toBe(1);
+		expect(after.connected).toBe(false);
+	}, 30_000); // two real ticks (a probe of the loopback gateway each) on a loaded machine
 
 	it("the agent's clock far off: the hello is refused as clock skew, counted, the skew shown", async () => {
 		const before = await standbyConnection();

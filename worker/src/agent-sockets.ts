@@ -7,6 +7,7 @@ import {
 	newChallenge,
 	parseFrame,
 	type StatusResponse,
+	silentCloseMs,
 	verifyHello,
 } from "../../protocol";
 import type { ConnectionStats, RefusalKind, Side } from "./types";
@@ -87,6 +88,8 @@ export class AgentSockets {
 	private readonly statuses = new Map<string, PushedStatus>();
 	private readonly stats = new Map<string, ConnectionStats>();
 	private readonly buckets = new WeakMap<WebSocket, Bucket>();
+	/** When each socket's newest frame arrived (Worker clock, ms); memory only, restarted at a wake. */
+	private readonly lastFrame = new WeakMap<WebSocket, number>();
 	private readonly pending = new Map<number, { tag: string; resolve: (a: SocketAnswer) => void }>();
 	private readonly waiters = new Map<string, Set<() => void>>();
 	private nextId = 1;
@@ -143,6 +146,7 @@ export class AgentSockets {
 		const stats = this.statsOf(tag);
 		stats.frames += 1;
 		stats.lastFrameAt = this.deps.clock();
+		this.lastFrame.set(ws, stats.lastFrameAt);
 		if (!this.admit(ws, att, stats)) return;
 		const parsed = parseFrame(AgentFrameSchema, data);
 		if (!parsed.ok) return this.refuse(ws, tag, parsed.kind, parsed.code, parsed.message);
@@ -365,18 +369,39 @@ export class AgentSockets {
 		return sent;
 	}
 
-	/** Closes sockets that connected but never said hello (no timers: called from each alarm). */
+	/**
+	 * Closes sockets that connected but never said hello, and authenticated ones silent for
+	 * silentCloseMs (no timers: called from each alarm).
+	 */
 	sweep(): void {
 		const now = this.deps.clock();
 		for (const ws of this.ctx.getWebSockets()) {
 			const att = ws.deserializeAttachment() as Attachment | null;
-			if (att && att.authedAt === null && now - att.connectedAt > HELLO_TIMEOUT_MS) {
+			if (!att) continue;
+			const tag = tagOf(att.pair, att.side);
+			if (att.authedAt === null) {
+				if (now - att.connectedAt > HELLO_TIMEOUT_MS) {
+					this.refuse(
+						ws,
+						tag,
+						"hello timeout",
+						CLOSE.helloTimeout,
+						`no hello within ${HELLO_TIMEOUT_MS / 1000} s`,
+					);
+				}
+				continue;
+			}
+			// After a wake the map is empty: the silence is counted from now, never from before it.
+			const last = this.lastFrame.get(ws) ?? now;
+			this.lastFrame.set(ws, last);
+			const limit = silentCloseMs(this.deps.heartbeatMs(att.pair));
+			if (ws.readyState === WebSocket.OPEN && now - last > limit) {
 				this.refuse(
 					ws,
-					tagOf(att.pair, att.side),
-					"hello timeout",
-					CLOSE.helloTimeout,
-					`no hello within ${HELLO_TIMEOUT_MS / 1000} s`,
+					tag,
+					"silent",
+					CLOSE.silent,
+					`no frame for ${Math.round((now - last) / 1000)} s (limit ${limit / 1000} s): redial`,
 				);
 			}
 		}

@@ -321,6 +321,8 @@ export type RefusalKind =
 	| "second hello"
 	| "not configured"
 	| "hello timeout"
+	/** An authenticated socket that sent nothing for silentCloseMs: closed so the agent redials. */
+	| "silent"
 	| "flood"
 	/** A bug in the handler (an exception): never expected, counted so that it cannot go unseen. */
 	| "internal error";
