@@ -2,6 +2,7 @@
 // webSocketMessage handler; none escapes it as an exception, none changes the pair's state or issues a command,
 // and each refusal is counted under its kind in the connection status.
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import {
 	exportPrivateKey,
@@ -237,7 +238,9 @@ async function generate(
 
 describe("dial-out fuzz, agent -> Worker", () => {
 	it("1000 garbled or hostile frames: no exception escapes, no state changes, no command, every refusal counted", async () => {
-		const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+		// FUZZ_SEED from the host reaches workerd as a binding (test/worker/setup/loopback-gateways.ts).
+		const given = (env as unknown as { FUZZ_SEED?: string }).FUZZ_SEED;
+		const seed = Number(given ?? Date.now() % 1_000_000);
 		console.log(`dial-out worker fuzz: seed ${seed} (FUZZ_SEED=${seed} reproduces it)`);
 		const r = rng(seed);
 		await useClock(stub(), clock);
