@@ -20,6 +20,15 @@ export const MAX_FRAME_BYTES = 65_536;
 export const HELLO_TIMEOUT_MS = 10_000;
 
 /**
+ * An authenticated agent that has sent no frame this long is closed, so that it redials (ms): 8 heartbeats,
+ * never under 15 s, as the agent allows the Worker's ticks. A path that still carries the Worker's ticks
+ * but not the agent's pushes is half-open the other way; the agent alone would never notice it.
+ */
+export function silentCloseMs(heartbeatMs: number): number {
+	return Math.max(15_000, 8 * heartbeatMs);
+}
+
+/**
  * Application close codes (RFC 6455 leaves 4000-4999 to applications). The close reason names the
  * problem in words; these codes let the agent decide whether to retry soon, later, or never.
  */
@@ -34,12 +43,16 @@ export const CLOSE = {
 	helloTimeout: 4408,
 	/** A newer connection for the same pair and side replaced this one. Do not fight it. */
 	replaced: 4409,
+	/** An authenticated agent sent nothing for silentCloseMs (a half-open path): redial. */
+	silent: 4410,
 	/** A frame over MAX_FRAME_BYTES. */
 	tooLarge: 4413,
 	/** Too many frames (a heartbeat flood). */
 	rateLimited: 4429,
 	/** The agent speaks another protocol version. */
 	version: 4426,
+	/** The Worker failed handling a frame (a bug, counted as "internal error"). Retry with backoff. */
+	internal: 4500,
 } as const;
 
 /** Close reasons are at most 123 bytes of UTF-8 (RFC 6455 §5.5: control frame payload 125 bytes). */
@@ -52,11 +65,23 @@ export function closeReason(text: string): string {
 }
 
 const Side = z.enum(ROLES);
+/** The Worker's clock, Unix ms: an integer, so a garbled or absurd time (1e308, -0.5) is no frame at all. */
+const ServerTime = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Nonce = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "16 bytes of base64url");
+/**
+ * A JSON object with an own "__proto__" key (JSON.parse makes one): z.record skips that key silently
+ * rather than checking it against the key pattern, so it is refused here, before the record sees it.
+ */
+const NoProtoKey = z.custom<unknown>(
+	(v) => typeof v !== "object" || v === null || !Object.hasOwn(v, "__proto__"),
+	'a "__proto__" key, which is no protocol header',
+);
 /** Only the protocol's own headers travel in an envelope (signature, timestamp, nonce, key id, content type). */
-const EnvelopeHeaders = z
-	.record(z.string().regex(/^(x-fg-[a-z0-9-]{1,32}|content-type)$/), z.string().max(4096))
-	.refine((h) => Object.keys(h).length <= 16, "at most 16 headers");
+const EnvelopeHeaders = NoProtoKey.pipe(
+	z
+		.record(z.string().regex(/^(x-fg-[a-z0-9-]{1,32}|content-type)$/), z.string().max(4096))
+		.refine((h) => Object.keys(h).length <= 16, "at most 16 headers"),
+);
 
 // --- Worker -> agent ------------------------------------------------------------------------------
 
@@ -64,7 +89,7 @@ const EnvelopeHeaders = z
 export const ChallengeFrameSchema = z.strictObject({
 	t: z.literal("challenge"),
 	challenge: Nonce,
-	serverTime: z.number(),
+	serverTime: ServerTime,
 });
 
 /** Hello accepted: how often to push status (ms), derived from the pair's probe interval. */
@@ -73,7 +98,7 @@ export const WelcomeFrameSchema = z.strictObject({
 	pair: z.string().max(63),
 	side: Side,
 	heartbeatMs: z.int().min(250).max(300_000),
-	serverTime: z.number(),
+	serverTime: ServerTime,
 });
 
 /**
@@ -92,7 +117,7 @@ export const RequestFrameSchema = z.strictObject({
 /** Sent every tick: keeps the socket known to be alive, and carries the lease when there is one. */
 export const TickFrameSchema = z.strictObject({
 	t: z.literal("tick"),
-	serverTime: z.number(),
+	serverTime: ServerTime,
 	/** Opaque to the transport: the lease as the HTTP transport's lease header would carry it. */
 	lease: z.string().max(4096).nullable(),
 });
@@ -144,27 +169,36 @@ export const AgentFrameSchema = z.discriminatedUnion("t", [
 ]);
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 
+/** Why parseFrame refused a frame. */
+export type FrameFault = "too large" | "binary" | "not JSON" | "invalid frame";
+
 /** Parses one frame's text with `schema`: a value, never a throw (a garbled frame is expected input). */
 export function parseFrame<T>(
 	schema: z.ZodType<T>,
 	data: string | ArrayBuffer,
-): { ok: true; frame: T } | { ok: false; code: number; message: string } {
+): { ok: true; frame: T } | { ok: false; code: number; kind: FrameFault; message: string } {
 	const size = typeof data === "string" ? utf8(data).length : data.byteLength;
 	if (size > MAX_FRAME_BYTES) {
 		return {
 			ok: false,
 			code: CLOSE.tooLarge,
+			kind: "too large",
 			message: `frame of ${size} bytes, over ${MAX_FRAME_BYTES}`,
 		};
 	}
 	if (typeof data !== "string") {
-		return { ok: false, code: CLOSE.malformed, message: "binary frame; expected JSON text" };
+		return {
+			ok: false,
+			code: CLOSE.malformed,
+			kind: "binary",
+			message: "binary frame; expected JSON text",
+		};
 	}
 	let json: unknown;
 	try {
 		json = JSON.parse(data);
 	} catch {
-		return { ok: false, code: CLOSE.malformed, message: "frame is not JSON" };
+		return { ok: false, code: CLOSE.malformed, kind: "not JSON", message: "frame is not JSON" };
 	}
 	const parsed = schema.safeParse(json);
 	if (!parsed.success) {
@@ -173,6 +207,7 @@ export function parseFrame<T>(
 		return {
 			ok: false,
 			code: CLOSE.malformed,
+			kind: "invalid frame",
 			message: `${where}: ${first?.message ?? "invalid"}`,
 		};
 	}
@@ -227,9 +262,22 @@ export async function signHello(input: {
 	};
 }
 
+/** Why a hello was refused, as counted in the Worker's connection status. */
+export type HelloRefusal =
+	| "version"
+	| "wrong pair or side"
+	| "clock skew"
+	| "unknown key"
+	| "bad signature";
+
 export type HelloVerdict =
 	| { ok: true }
-	| { ok: false; code: (typeof CLOSE)[keyof typeof CLOSE]; message: string };
+	| {
+			ok: false;
+			code: (typeof CLOSE)[keyof typeof CLOSE];
+			kind: HelloRefusal;
+			message: string;
+	  };
 
 /**
  * Checks a hello against the connection's challenge, the pair and side the socket was opened for,
@@ -248,6 +296,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.version,
+			kind: "version",
 			message: `protocol ${hello.protocol}; this Worker speaks ${PROTOCOL_VERSION}: update the agent or the Worker`,
 		};
 	}
@@ -255,6 +304,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.forbidden,
+			kind: "wrong pair or side",
 			message: `hello names ${hello.pair}/${hello.side} on a socket opened for ${input.pair}/${input.side}`,
 		};
 	}
@@ -262,6 +312,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.unauthenticated,
+			kind: "clock skew",
 			message: `clock off by ${Math.round((hello.timestamp - input.now) / 1000)} s (max ${MAX_SKEW_MS / 1000} s): synchronize the agent's clock`,
 		};
 	}
@@ -270,6 +321,7 @@ export async function verifyHello(input: {
 		return {
 			ok: false,
 			code: CLOSE.unauthenticated,
+			kind: "unknown key",
 			message: `unknown agent key ${hello.keyId}; this Worker expects ${expectedId} for ${input.pair}/${input.side}`,
 		};
 	}
@@ -284,7 +336,12 @@ export async function verifyHello(input: {
 		));
 	return valid
 		? { ok: true }
-		: { ok: false, code: CLOSE.unauthenticated, message: "hello signature does not verify" };
+		: {
+				ok: false,
+				code: CLOSE.unauthenticated,
+				kind: "bad signature",
+				message: "hello signature does not verify",
+			};
 }
 
 /** A fresh challenge: 16 random bytes, base64url. */

@@ -197,6 +197,32 @@ export const ReplicationStatusSchema = z.object({
 });
 export type ReplicationStatus = z.infer<typeof ReplicationStatusSchema>;
 
+/**
+ * A dial-out agent's view of its connection to the Worker (agent/src/dial-out.ts), pushed in its status
+ * so the admin pair view shows faults only the agent sees: a redeploy that dropped the socket (connects,
+ * last close), garbled frames from the Worker or a proxy (dropped), signed requests it refused, and the
+ * Worker's clock far off (clock-skew refusals, skew). Counters run since the agent started.
+ */
+export const DialOutReportSchema = z.object({
+	connected: z.boolean(),
+	/** Connections opened since the agent started: more than one means it redialled. */
+	connects: z.int().min(0),
+	/** How the previous connection ended (code and reason), and when (ms since epoch, agent clock). */
+	lastClose: z.string().max(256).nullable(),
+	lastCloseAt: z.number().nullable(),
+	/** Frames from the Worker that were not a valid frame (garbled, oversized, binary): dropped unread. */
+	dropped: z.int().min(0),
+	/** Request frames the agent's own checks refused (signature, audience, replay, timestamp ...). */
+	refused: z.int().min(0),
+	/** Of those, refused for the timestamp: the two clocks disagree by more than the allowed skew. */
+	clockSkew: z.int().min(0),
+	/** The newest reason a frame was dropped or refused. */
+	lastDrop: z.string().max(256).nullable(),
+	/** The agent's clock minus the Worker's at the newest frame that carried the Worker's time (ms). */
+	skewMs: z.number().nullable(),
+});
+export type DialOutReport = z.infer<typeof DialOutReportSchema>;
+
 export const StatusResponseSchema = z.object({
 	version: z.literal(PROTOCOL_VERSION),
 	role: z.enum(ROLES),
@@ -222,6 +248,8 @@ export const StatusResponseSchema = z.object({
 		.optional(),
 	/** Workspace replication (absent from agents older than the field, null when not configured). */
 	replication: ReplicationStatusSchema.nullable().optional(),
+	/** The dial-out connection as the agent sees it (absent from older agents and endpoint agents). */
+	dialOut: DialOutReportSchema.nullable().optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 

@@ -12,7 +12,7 @@ import { type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app
 import { AuthFailureLimiter } from "./auth-limiter";
 import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
-import { DialOut } from "./dial-out";
+import { DialOut, type WebSocketCtor } from "./dial-out";
 import { Fence, hostAnswers } from "./fencing";
 import type { ReadyFetch } from "./http-get";
 import { LocalGatewayMonitor } from "./local-gateway";
@@ -41,6 +41,8 @@ export interface AgentIo {
 	startPeerProbe?: boolean;
 	/** Tests drive the dialer themselves (default: dial out when watchdogUrl is set). */
 	startDialOut?: boolean;
+	/** The dialer's WebSocket constructor; tests pass a double that plays the Worker (default: Node's). */
+	WebSocket?: WebSocketCtor;
 	/** Tests drive the fence themselves (default: on for a primary with fencing.standbyUrl). */
 	startFence?: boolean;
 	/** Tests turn the own-gateway timer off and drive local.checkOnce() themselves. */
@@ -257,7 +259,10 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					},
 					log,
 					now,
+					...(io.WebSocket ? { WebSocket: io.WebSocket } : {}),
 				});
+	// Its own status reports the connection (redials, drops, clock skew): set once the dialer exists.
+	appDeps.dialOut = dialOut;
 	if (dialOut !== null && io.startDialOut !== false) dialOut.start();
 
 	return {

@@ -4,6 +4,7 @@ import {
 	type Audience,
 	type CommandAction,
 	CommandRequestSchema,
+	type DialOutReport,
 	formatIssues,
 	HEADERS,
 	type LocalGateway,
@@ -50,6 +51,8 @@ export interface AgentAppDeps {
 	gatewayActive: () => Promise<boolean>;
 	/** The own gateway's latest cached report (never waited on); null before the first check. */
 	local?: { snapshot(): LocalGateway | null };
+	/** The outbound connection to the Worker, for status; null or absent for an endpoint agent. */
+	dialOut?: { report(): DialOutReport } | null;
 	/** End of this VPS's maintenance window (ms since epoch), or null. */
 	maintenanceUntil?: () => Promise<number | null>;
 	log: Logger;
@@ -110,6 +113,7 @@ export async function statusBody(deps: AgentAppDeps): Promise<StatusResponse> {
 		...(deps.replication === undefined
 			? {}
 			: { replication: deps.replication?.status(now) ?? null }),
+		...(deps.dialOut ? { dialOut: deps.dialOut.report() } : {}),
 	};
 }
 

@@ -2,7 +2,10 @@
 import {
 	CLOSE,
 	DIAL_OUT_PATH,
+	type DialOutReport,
+	ErrorResponseSchema,
 	MAX_FRAME_BYTES,
+	MAX_SKEW_MS,
 	parseFrame,
 	type ServerFrame,
 	ServerFrameSchema,
@@ -48,10 +51,28 @@ export interface DialOutState {
 	since: number | null;
 	lastServerFrameAt: number | null;
 	connects: number;
-	/** The newest close: code and reason, as the Worker gave it. */
+	/** The newest close: code and reason, as the Worker gave it, and when (ms since epoch). */
 	lastClose: string | null;
+	lastCloseAt: number | null;
 	/** The wait before the next reconnect, ms (0 when connected). */
 	retryInMs: number;
+	/** Frames from the Worker dropped unread: not a valid frame, or not one this connection expects. */
+	dropped: number;
+	/** Request frames the agent's app refused (4xx: signature, audience, replay, timestamp ...). */
+	refused: number;
+	/** Of those, refused for the timestamp (stale-timestamp): the clocks disagree. */
+	clockSkew: number;
+	/** The newest drop or refusal, in words. */
+	lastDrop: string | null;
+	/** This agent's clock minus the Worker's, at the newest frame carrying serverTime (ms). */
+	skewMs: number | null;
+}
+
+/** Longest text a status field takes (DialOutReportSchema): close reasons and drop reasons are cut to it. */
+const REPORT_TEXT_MAX = 256;
+
+function cut(text: string): string {
+	return text.length <= REPORT_TEXT_MAX ? text : `${text.slice(0, REPORT_TEXT_MAX - 3)}...`;
 }
 
 // Reconnect backoff: 1 s doubling to a 60 s cap with full jitter (AWS architecture blog, "Exponential
@@ -105,7 +126,13 @@ export class DialOut {
 		lastServerFrameAt: null,
 		connects: 0,
 		lastClose: null,
+		lastCloseAt: null,
 		retryInMs: 0,
+		dropped: 0,
+		refused: 0,
+		clockSkew: 0,
+		lastDrop: null,
+		skewMs: null,
 	};
 	private readonly now: () => number;
 	private readonly random: () => number;
@@ -131,6 +158,22 @@ export class DialOut {
 			// Already closed.
 		}
 		this.ws = null;
+	}
+
+	/** The connection as this agent's pushed status reports it (DialOutReportSchema). */
+	report(): DialOutReport {
+		const s = this.state;
+		return {
+			connected: s.connected,
+			connects: s.connects,
+			lastClose: s.lastClose,
+			lastCloseAt: s.lastCloseAt,
+			dropped: s.dropped,
+			refused: s.refused,
+			clockSkew: s.clockSkew,
+			lastDrop: s.lastDrop,
+			skewMs: s.skewMs,
+		};
 	}
 
 	/** Something changed (an operation ended, the gateway moved): push a status soon, rate-limited. */
@@ -188,26 +231,47 @@ export class DialOut {
 	private async onMessage(ws: WebSocket, data: unknown): Promise<void> {
 		if (ws !== this.ws) return;
 		this.state.lastServerFrameAt = this.now();
-		const text =
-			typeof data === "string"
-				? data
-				: data instanceof ArrayBuffer
-					? data
-					: "binary frame of an unexpected type";
-		const parsed = parseFrame(ServerFrameSchema, text);
+		// Node delivers binary frames as a Blob (or a Buffer): the protocol has none, so none is read.
+		if (typeof data !== "string") return this.drop("binary frame; expected JSON text");
+		const parsed = parseFrame(ServerFrameSchema, data);
 		if (!parsed.ok) {
-			// A garbled frame from the Worker (or a proxy in between) is logged and dropped: nothing runs.
-			this.opts.log.warn("dial-out: dropped a bad frame from the Worker", {
-				error: parsed.message,
-			});
+			// A garbled frame from the Worker (or a proxy in between) is counted and dropped: nothing runs.
+			this.drop(parsed.message);
 			return;
 		}
 		await this.onFrame(ws, parsed.frame);
 	}
 
+	/** Counts a frame dropped unread; logged at the first and then every 100th, so a flood cannot fill the log. */
+	private drop(why: string): void {
+		this.state.dropped += 1;
+		this.state.lastDrop = cut(`dropped a frame from the Worker: ${why}`);
+		if (this.state.dropped % 100 === 1) {
+			this.opts.log.warn("dial-out: dropped a bad frame from the Worker", {
+				error: why,
+				dropped: this.state.dropped,
+			});
+		}
+	}
+
 	private async onFrame(ws: WebSocket, frame: ServerFrame): Promise<void> {
+		// The Worker welcomes before it sends anything else: a request or tick before that is not its protocol.
+		if ((frame.t === "request" || frame.t === "tick") && !this.state.connected) {
+			return this.drop(`${frame.t} frame before the welcome`);
+		}
 		switch (frame.t) {
 			case "challenge": {
+				// One challenge per connection: a second one on a welcomed socket is not the Worker's protocol
+				// (and answering it would hand out hellos signed on request).
+				if (this.state.connected) return this.drop("a challenge on a welcomed connection");
+				this.state.skewMs = this.now() - frame.serverTime;
+				if (Math.abs(this.state.skewMs) > MAX_SKEW_MS) {
+					// The Worker will refuse the hello ("clock off"): say why here, where NTP can be fixed.
+					this.opts.log.warn("dial-out: this host's clock is far off the Worker's; fix NTP", {
+						skewMs: this.state.skewMs,
+						maxSkewMs: MAX_SKEW_MS,
+					});
+				}
 				const hello = await signHello({
 					pair: this.opts.pair,
 					side: this.opts.side,
@@ -219,6 +283,12 @@ export class DialOut {
 				return;
 			}
 			case "welcome": {
+				if (frame.pair !== this.opts.pair || frame.side !== this.opts.side) {
+					return this.drop(
+						`a welcome for ${frame.pair}/${frame.side}; this agent is ${this.opts.pair}/${this.opts.side}`,
+					);
+				}
+				this.state.skewMs = this.now() - frame.serverTime;
 				this.attempt = 0;
 				this.heartbeatMs = frame.heartbeatMs;
 				this.state.connected = true;
@@ -237,6 +307,7 @@ export class DialOut {
 				return;
 			}
 			case "tick":
+				this.state.skewMs = this.now() - frame.serverTime;
 				this.opts.onLease?.(frame.lease, frame.serverTime);
 				return;
 			case "request": {
@@ -251,6 +322,7 @@ export class DialOut {
 					// The auth-failure limiter keys on this: all dial-out requests come from the Worker.
 					{ incoming: { socket: { remoteAddress: "dial-out" } } },
 				);
+				if (res.status >= 400) await this.countRefusal(frame.path, res.clone());
 				const out: Record<string, string> = {};
 				res.headers.forEach((v, k) => {
 					if (k.startsWith("x-fg-") || k === "content-type") out[k] = v;
@@ -265,6 +337,26 @@ export class DialOut {
 			default:
 				frame satisfies never;
 		}
+	}
+
+	/** A request the agent's app refused: counted by kind, clock skew apart (it needs NTP, not a key). */
+	private async countRefusal(path: string, res: Response): Promise<void> {
+		this.state.refused += 1;
+		let code = `HTTP ${res.status}`;
+		let message = "";
+		try {
+			const body = ErrorResponseSchema.safeParse(await res.json());
+			if (body.success) {
+				code = body.data.error.code;
+				message = body.data.error.message;
+			}
+		} catch {
+			// Not JSON: the status code says enough.
+		}
+		if (code === "stale-timestamp") this.state.clockSkew += 1;
+		this.state.lastDrop = cut(
+			`refused a request for ${path}: ${code}${message ? ` (${message})` : ""}`,
+		);
 	}
 
 	private async pushStatus(): Promise<void> {
@@ -294,7 +386,8 @@ export class DialOut {
 		this.clearTimers();
 		const wasConnected = this.state.connected;
 		this.state.connected = false;
-		this.state.lastClose = `${code}${reason ? ` ${reason}` : ""}`;
+		this.state.lastClose = cut(`${code}${reason ? ` ${reason}` : ""}`);
+		this.state.lastCloseAt = this.now();
 		if (this.stopped) return;
 		const why = reason || (code === 1006 ? "connection lost" : `closed with code ${code}`);
 		const level = wasConnected && code === CLOSE.replaced ? "info" : "warn";

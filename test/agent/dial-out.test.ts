@@ -12,11 +12,14 @@ import {
 	generateKeyPair,
 	HelloFrameSchema,
 	importPublicKey,
+	MAX_SKEW_MS,
 	newChallenge,
 	PROTOCOL_VERSION,
 	type StatusResponse,
+	signRequest,
 	verifyHello,
 } from "../../protocol";
+import { fakeRunner, startTestAgent } from "./helpers";
 
 /** A WebSocket double: the test plays the Worker's end. */
 class FakeSocket extends EventTarget {
@@ -238,5 +241,107 @@ describe("dial-out agent", () => {
 		await settle(1_200);
 		expect(d.state.connected).toBe(false);
 		expect(d.state.lastClose).toMatch(/no frame from the Worker/);
+	});
+});
+
+describe("dial-out faults in the agent's own status (what the Worker's admin view shows as connections.<side>.agent)", () => {
+	const NOW = 1_800_000_000_000;
+
+	async function dialingAgent() {
+		const runner = fakeRunner();
+		const t = await startTestAgent({
+			runStep: runner.runStep,
+			now: () => NOW,
+			config: { watchdogUrl: "https://fg.example.workers.dev" },
+			io: { WebSocket: FakeSocket as unknown as DialOutOptions["WebSocket"] },
+		});
+		const ws = FakeSocket.last as FakeSocket;
+		return { t, runner, ws };
+	}
+
+	function welcome(ws: FakeSocket, serverTime = NOW) {
+		ws.deliver({ t: "challenge", challenge: newChallenge(), serverTime });
+		ws.deliver({ t: "welcome", pair: "home", side: "standby", heartbeatMs: 300_000, serverTime });
+	}
+
+	async function pushed(ws: FakeSocket, count: number): Promise<StatusResponse> {
+		for (let i = 0; i < 200 && ws.frames("status").length < count; i++) await settle(10);
+		const f = ws.frames("status")[count - 1];
+		if (!f) throw new Error(`no status push number ${count}`);
+		return f.status as StatusResponse;
+	}
+
+	it("a Worker redeploy drops the socket: the agent redials, and its status counts the connects and names the close", async () => {
+		const { ws } = await dialingAgent();
+		welcome(ws);
+		expect((await pushed(ws, 1)).dialOut).toMatchObject({
+			connected: true,
+			connects: 1,
+			lastClose: null,
+		});
+		// What a redeploy looks like from the agent: every socket closed by the runtime at once.
+		ws.close(1012, "Durable Object reset because its code was updated.");
+		// Backoff of the first retry: at most 1 s (full jitter under BACKOFF_BASE_MS).
+		for (let i = 0; i < 150 && FakeSocket.last === ws; i++) await settle(10);
+		const again = FakeSocket.last as FakeSocket;
+		expect(again).not.toBe(ws);
+		welcome(again);
+		const report = (await pushed(again, 1)).dialOut;
+		expect(report).toMatchObject({
+			connected: true,
+			connects: 2,
+			lastClose: "1012 Durable Object reset because its code was updated.",
+			lastCloseAt: NOW,
+		});
+	});
+
+	it("the Worker's clock far off: its signed requests are refused as clock skew, counted, and the skew shown", async () => {
+		const { t, ws, runner } = await dialingAgent();
+		const workerNow = NOW - (MAX_SKEW_MS + 90_000);
+		welcome(ws, workerNow);
+		const headers = await signRequest({
+			method: "POST",
+			path: "/v1/promote",
+			body: JSON.stringify({ opId: "skewed", term: 1 }),
+			audience: t.audience,
+			privateKey: t.keys.privateKey,
+			now: workerNow,
+		});
+		ws.deliver({
+			t: "request",
+			id: 1,
+			method: "POST",
+			path: "/v1/promote",
+			headers: { ...headers, "content-type": "application/json" },
+			body: JSON.stringify({ opId: "skewed", term: 1 }),
+		});
+		const status = await pushed(ws, 2);
+		expect(ws.frames("response")[0]).toMatchObject({ id: 1, status: 401 });
+		expect(runner.calls).toEqual([]);
+		expect(status.dialOut).toMatchObject({
+			refused: 1,
+			clockSkew: 1,
+			skewMs: MAX_SKEW_MS + 90_000,
+		});
+		expect(status.dialOut?.lastDrop).toMatch(/stale-timestamp.*(ahead of|behind)/);
+	});
+
+	it("garbled frames from the Worker (or a proxy) are dropped unread and counted, with the newest reason", async () => {
+		const { t, ws } = await dialingAgent();
+		welcome(ws);
+		await pushed(ws, 1);
+		ws.deliver("not json");
+		ws.deliver({ t: "tick", serverTime: 1e308, lease: null });
+		ws.deliver({
+			t: "welcome",
+			pair: "office",
+			side: "standby",
+			heartbeatMs: 250,
+			serverTime: NOW,
+		});
+		t.agent.dialOut?.pushSoon();
+		const status = await pushed(ws, 2);
+		expect(status.dialOut).toMatchObject({ dropped: 3, refused: 0, connected: true });
+		expect(status.dialOut?.lastDrop).toContain("a welcome for office/standby");
 	});
 });

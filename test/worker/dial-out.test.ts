@@ -5,7 +5,6 @@ import {
 	CLOSE,
 	importPrivateKey,
 	MAX_FRAME_BYTES,
-	PROTOCOL_VERSION,
 	type StatusResponse,
 	signHello,
 } from "../../protocol";
@@ -13,96 +12,21 @@ import { agentClientsFor } from "../../worker/src/agent-client";
 import { app } from "../../worker/src/api";
 import type { Watchdog } from "../../worker/src/watchdog";
 import { TEST_AGENT_PRIVATE_KEY } from "./setup/watchdog-config";
+import {
+	type AgentEnd,
+	connect,
+	type Frame,
+	hello as helloAs,
+	standbyStatus,
+} from "./support/dial-out-agent";
 import { dropAlarm, TestClock, useClock, watchdog } from "./support/watchdog-harness";
 
-type Frame = { t: string; [k: string]: unknown };
-
-/** One dial-out socket as an agent sees it: frames received, close code and reason. */
-class AgentEnd {
-	readonly frames: Frame[] = [];
-	closed: { code: number; reason: string } | null = null;
-	private waiters: (() => void)[] = [];
-	constructor(readonly ws: WebSocket) {
-		ws.accept();
-		ws.addEventListener("message", (e) => {
-			this.frames.push(JSON.parse(String(e.data)) as Frame);
-			this.wake();
-		});
-		ws.addEventListener("close", (e) => {
-			this.closed = { code: e.code, reason: e.reason };
-			this.wake();
-		});
-	}
-	private wake() {
-		for (const w of this.waiters.splice(0)) w();
-	}
-	async until<T>(what: string, check: () => T | undefined | null | false): Promise<T> {
-		const end = Date.now() + 5_000;
-		for (;;) {
-			const v = check();
-			if (v) return v;
-			if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-			await new Promise<void>((r) => {
-				this.waiters.push(r);
-				setTimeout(r, 50);
-			});
-		}
-	}
-	frame(t: string): Promise<Frame> {
-		return this.until(t, () => this.frames.find((f) => f.t === t));
-	}
-	closedWith(): Promise<{ code: number; reason: string }> {
-		return this.until("close", () => this.closed);
-	}
-	send(v: unknown) {
-		this.ws.send(typeof v === "string" ? v : JSON.stringify(v));
-	}
-}
-
-async function connect(pair: string, side: string): Promise<AgentEnd> {
-	const res = await app.request(
-		`/agent/v1/connect?pair=${pair}&side=${side}`,
-		{ headers: { upgrade: "websocket" } },
-		env,
-	);
-	expect(res.status).toBe(101);
-	const ws = res.webSocket;
-	if (!ws) throw new Error("no webSocket on the 101 answer");
-	return new AgentEnd(ws);
-}
-
 async function hello(end: AgentEnd, opts: { side?: "primary" | "standby"; now?: number } = {}) {
-	const challenge = (await end.frame("challenge")).challenge as string;
-	const privateKey = await importPrivateKey(TEST_AGENT_PRIVATE_KEY);
-	end.send(
-		await signHello({
-			pair: "dial",
-			side: opts.side ?? "standby",
-			challenge,
-			privateKey,
-			now: opts.now ?? clock.now,
-		}),
-	);
+	await helloAs(end, { now: opts.now ?? clock.now, ...(opts.side ? { side: opts.side } : {}) });
 }
 
 function status(over: Partial<StatusResponse> = {}): StatusResponse {
-	return {
-		version: PROTOCOL_VERSION,
-		role: "standby",
-		term: 0,
-		gatewayActive: false,
-		lastOperation: null,
-		peer: {
-			ok: true,
-			latencyMs: 3,
-			consecutiveFailures: 0,
-			consecutiveSuccesses: 4,
-			checkedAt: clock.now,
-			ageMs: 100,
-		},
-		now: clock.now,
-		...over,
-	};
+	return standbyStatus(clock.now, over);
 }
 
 const clock = new TestClock();

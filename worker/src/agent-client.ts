@@ -95,6 +95,8 @@ export interface DialOutSockets {
 		side: Side,
 		maxAgeMs: number,
 	): { status: StatusResponse; ageMs: number } | undefined;
+	/** How long the side's socket has been silent and whether it is open (for the reason a stale side gets). */
+	connection?(pair: string, side: Side): { connected: boolean; silentMs: number | null };
 }
 
 /**
@@ -160,8 +162,15 @@ export function agentClientsFor(
 				}
 				return sockets?.latestStatus(pair.name, side, maxAge);
 			};
-			const silent = (side: Side) =>
-				`no status pushed by the ${side} agent in the last ${Math.round(maxAge / 1000)} s (dial-out)`;
+			const silent = (side: Side) => {
+				const c = sockets?.connection?.(pair.name, side);
+				// The silence age tells a half-open socket (open, silent) from an agent that is gone.
+				const seen =
+					c === undefined || c.silentMs === null
+						? ""
+						: `; ${c.connected ? "socket open, " : "not connected, "}last frame ${Math.round(c.silentMs / 1000)} s ago`;
+				return `no status pushed by the ${side} agent in the last ${Math.round(maxAge / 1000)} s (dial-out${seen})`;
+			};
 			client = {
 				// Over HTTP every status request may have delivered the lease; over dial-out only an open socket.
 				leaseDelivered: (side) =>

@@ -7,11 +7,12 @@ import {
 	newChallenge,
 	parseFrame,
 	type StatusResponse,
+	silentCloseMs,
 	verifyHello,
 } from "../../protocol";
-import type { ConnectionStats, Side } from "./types";
+import type { ConnectionStats, RefusalKind, Side } from "./types";
 
-export type { ConnectionStats };
+export type { ConnectionStats, RefusalKind };
 
 /** What the object stores with each socket (serializeAttachment: survives hibernation, max 2 KiB). */
 interface Attachment {
@@ -65,11 +66,16 @@ function emptyStats(): ConnectionStats {
 		connected: false,
 		since: null,
 		lastFrameAt: null,
+		silentMs: null,
+		statusAgeMs: null,
 		frames: 0,
 		dropped: 0,
 		refused: 0,
+		refusals: {},
 		lastRefusal: null,
+		skewMs: null,
 		lastClose: null,
+		agent: null,
 	};
 }
 
@@ -82,6 +88,8 @@ export class AgentSockets {
 	private readonly statuses = new Map<string, PushedStatus>();
 	private readonly stats = new Map<string, ConnectionStats>();
 	private readonly buckets = new WeakMap<WebSocket, Bucket>();
+	/** When each socket's newest frame arrived (Worker clock, ms); memory only, restarted at a wake. */
+	private readonly lastFrame = new WeakMap<WebSocket, number>();
 	private readonly pending = new Map<number, { tag: string; resolve: (a: SocketAnswer) => void }>();
 	private readonly waiters = new Map<string, Set<() => void>>();
 	private nextId = 1;
@@ -115,22 +123,49 @@ export class AgentSockets {
 
 	/** webSocketMessage: every frame from an agent passes here. Never throws; a bad frame closes the socket. */
 	async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+		try {
+			await this.handle(ws, data);
+		} catch (e) {
+			// A bug, not bad input (that is refused above as a value): counted as its own kind, so a test or
+			// an operator sees it, and the socket is closed rather than left in an unknown state.
+			const att = ws.deserializeAttachment() as Attachment | null;
+			this.refuse(
+				ws,
+				att ? tagOf(att.pair, att.side) : null,
+				"internal error",
+				CLOSE.internal,
+				`internal error: ${e instanceof Error ? e.message : String(e)}`,
+			);
+		}
+	}
+
+	private async handle(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
 		const att = ws.deserializeAttachment() as Attachment | null;
-		if (!att) return this.refuse(ws, null, CLOSE.malformed, "socket without attachment");
+		if (!att) return this.refuse(ws, null, null, CLOSE.malformed, "socket without attachment");
 		const tag = tagOf(att.pair, att.side);
 		const stats = this.statsOf(tag);
 		stats.frames += 1;
 		stats.lastFrameAt = this.deps.clock();
+		this.lastFrame.set(ws, stats.lastFrameAt);
 		if (!this.admit(ws, att, stats)) return;
 		const parsed = parseFrame(AgentFrameSchema, data);
-		if (!parsed.ok) return this.refuse(ws, tag, parsed.code, parsed.message);
+		if (!parsed.ok) return this.refuse(ws, tag, parsed.kind, parsed.code, parsed.message);
 		const frame = parsed.frame;
 		if (att.authedAt === null) {
 			if (frame.t !== "hello") {
-				return this.refuse(ws, tag, CLOSE.malformed, `${frame.t} frame before hello`);
+				return this.refuse(
+					ws,
+					tag,
+					"before hello",
+					CLOSE.malformed,
+					`${frame.t} frame before hello`,
+				);
 			}
+			// Shown even when the hello is refused: "clock skew" is then explained by the figure.
+			stats.skewMs = frame.timestamp - this.deps.clock();
 			const key = await this.deps.publicKey(att.pair, att.side);
-			if (typeof key === "string") return this.refuse(ws, tag, CLOSE.forbidden, key);
+			if (typeof key === "string")
+				return this.refuse(ws, tag, "not configured", CLOSE.forbidden, key);
 			const verdict = await verifyHello({
 				hello: frame,
 				challenge: att.challenge,
@@ -139,7 +174,7 @@ export class AgentSockets {
 				publicKey: key,
 				now: this.deps.clock(),
 			});
-			if (!verdict.ok) return this.refuse(ws, tag, verdict.code, verdict.message);
+			if (!verdict.ok) return this.refuse(ws, tag, verdict.kind, verdict.code, verdict.message);
 			const now = this.deps.clock();
 			// A second connection for the same pair and side replaces the first (an agent restarted, or
 			// reconnected before the old socket timed out).
@@ -170,10 +205,18 @@ export class AgentSockets {
 		}
 		switch (frame.t) {
 			case "hello":
-				return this.refuse(ws, tag, CLOSE.malformed, "second hello on an authenticated socket");
+				return this.refuse(
+					ws,
+					tag,
+					"second hello",
+					CLOSE.malformed,
+					"second hello on an authenticated socket",
+				);
 			case "status": {
 				// The agent's clock far off is shown (the status carries `now`), never trusted for ordering.
-				this.statuses.set(tag, { status: frame.status, receivedAt: this.deps.clock() });
+				const receivedAt = this.deps.clock();
+				this.statuses.set(tag, { status: frame.status, receivedAt });
+				stats.skewMs = frame.status.now - receivedAt;
 				return;
 			}
 			case "response": {
@@ -217,11 +260,20 @@ export class AgentSockets {
 		return ageMs > maxAgeMs ? undefined : { status: s.status, ageMs };
 	}
 
+	/** This side's connection facts (a copy), with the silence and status ages as of now. */
 	connection(pair: string, side: Side): ConnectionStats {
 		const tag = tagOf(pair, side);
-		const stats = { ...this.statsOf(tag) };
-		stats.connected = this.authed(tag).length > 0;
-		return stats;
+		const own = this.statsOf(tag);
+		const now = this.deps.clock();
+		const pushed = this.statuses.get(tag);
+		return {
+			...own,
+			refusals: { ...own.refusals },
+			connected: this.authed(tag).length > 0,
+			silentMs: own.lastFrameAt === null ? null : Math.max(0, now - own.lastFrameAt),
+			statusAgeMs: pushed ? Math.max(0, now - pushed.receivedAt) : null,
+			agent: pushed?.status.dialOut ?? null,
+		};
 	}
 
 	/**
@@ -317,17 +369,39 @@ export class AgentSockets {
 		return sent;
 	}
 
-	/** Closes sockets that connected but never said hello (no timers: called from each alarm). */
+	/**
+	 * Closes sockets that connected but never said hello, and authenticated ones silent for
+	 * silentCloseMs (no timers: called from each alarm).
+	 */
 	sweep(): void {
 		const now = this.deps.clock();
 		for (const ws of this.ctx.getWebSockets()) {
 			const att = ws.deserializeAttachment() as Attachment | null;
-			if (att && att.authedAt === null && now - att.connectedAt > HELLO_TIMEOUT_MS) {
+			if (!att) continue;
+			const tag = tagOf(att.pair, att.side);
+			if (att.authedAt === null) {
+				if (now - att.connectedAt > HELLO_TIMEOUT_MS) {
+					this.refuse(
+						ws,
+						tag,
+						"hello timeout",
+						CLOSE.helloTimeout,
+						`no hello within ${HELLO_TIMEOUT_MS / 1000} s`,
+					);
+				}
+				continue;
+			}
+			// After a wake the map is empty: the silence is counted from now, never from before it.
+			const last = this.lastFrame.get(ws) ?? now;
+			this.lastFrame.set(ws, last);
+			const limit = silentCloseMs(this.deps.heartbeatMs(att.pair));
+			if (ws.readyState === WebSocket.OPEN && now - last > limit) {
 				this.refuse(
 					ws,
-					tagOf(att.pair, att.side),
-					CLOSE.helloTimeout,
-					`no hello within ${HELLO_TIMEOUT_MS / 1000} s`,
+					tag,
+					"silent",
+					CLOSE.silent,
+					`no frame for ${Math.round((now - last) / 1000)} s (limit ${limit / 1000} s): redial`,
 				);
 			}
 		}
@@ -375,6 +449,7 @@ export class AgentSockets {
 			this.refuse(
 				ws,
 				tagOf(att.pair, att.side),
+				"flood",
 				CLOSE.rateLimited,
 				`over ${FLOOD_CLOSE_AFTER} frames dropped in a row by the rate limit`,
 			);
@@ -382,11 +457,18 @@ export class AgentSockets {
 		return false;
 	}
 
-	private refuse(ws: WebSocket, tag: string | null, code: number, message: string): void {
-		if (tag !== null) {
+	private refuse(
+		ws: WebSocket,
+		tag: string | null,
+		kind: RefusalKind | null,
+		code: number,
+		message: string,
+	): void {
+		if (tag !== null && kind !== null) {
 			const stats = this.statsOf(tag);
 			stats.refused += 1;
-			stats.lastRefusal = message;
+			stats.refusals[kind] = (stats.refusals[kind] ?? 0) + 1;
+			stats.lastRefusal = `${kind}: ${message}`;
 		}
 		this.deps.log?.(`agent socket ${tag ?? "?"} closed ${code}: ${message}`);
 		try {

@@ -18,6 +18,15 @@ export const LIMITS = {
 	 * 14,400 tries a day per address against a token of 190 bits or more (see admin-token.ts).
 	 */
 	adminFailures: { binding: "ADMIN_FAIL_LIMITER", limit: 10, periodMs: 60_000 },
+	/**
+	 * Dial-out upgrades (/agent/v1/connect) per address: 30 a minute, counted before anything else, so a
+	 * reconnect storm or an anonymous flood costs a counter, never a Durable Object request or an Ed25519
+	 * verify. An agent connects once per start, redeploy or network change; while the Worker is
+	 * unreachable its backoff (1 s doubling, full jitter, 500 ms floor) makes about 7 tries in the first
+	 * minute, so both agents of a pair behind one address stay at half the limit. Past it, the agent's
+	 * backoff simply waits longer.
+	 */
+	dialOut: { binding: "DIAL_LIMITER", limit: 30, periodMs: 60_000 },
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
@@ -57,6 +66,7 @@ export class MemoryLimiter implements Limiter {
 const fallbacks: Record<LimitName, MemoryLimiter> = {
 	anonymous: new MemoryLimiter(LIMITS.anonymous.limit, LIMITS.anonymous.periodMs),
 	adminFailures: new MemoryLimiter(LIMITS.adminFailures.limit, LIMITS.adminFailures.periodMs),
+	dialOut: new MemoryLimiter(LIMITS.dialOut.limit, LIMITS.dialOut.periodMs),
 };
 
 /** The limiter for `name`: the binding when configured, else this isolate's counter (`bound: false`). */
@@ -88,6 +98,15 @@ export async function withinLimit(env: object, name: LimitName, key: string): Pr
 export function clientAddress(headers: { get(name: string): string | null }): string | undefined {
 	const ip = headers.get("cf-connecting-ip")?.trim();
 	return ip ? ip.slice(0, 64) : undefined;
+}
+
+/**
+ * A loopback client address: only local development (wrangler dev sets CF-Connecting-IP to the caller's
+ * address) ever shows one, since Cloudflare's edge sets the real client address and a client cannot
+ * override it. Used where every local agent sharing 127.0.0.1 would otherwise share one budget.
+ */
+export function isLoopback(ip: string): boolean {
+	return ip === "::1" || ip.startsWith("127.") || ip === "::ffff:127.0.0.1";
 }
 
 /** One sentence per limit that runs on the per-isolate fallback, for /healthz. */

@@ -1,6 +1,7 @@
 // GET /agent/v1/connect: routes an agent's WebSocket upgrade to its watch group's Durable Object.
 import type { Context } from "hono";
 import { DIAL_OUT_PATH } from "../../protocol";
+import { clientAddress, isLoopback, LIMITS, withinLimit } from "./client-limits";
 import { agentTransport, groupOf } from "./config";
 import { loadConfig } from "./config-cache";
 import { apiErrorResponse as apiError } from "./http-error";
@@ -9,11 +10,24 @@ import { watchdogFor } from "./watchdog";
 export { DIAL_OUT_PATH };
 
 /**
- * Checks what can be checked without the object (an upgrade, a configured pair and a dial-out side),
- * so a stray request costs no Durable Object request, then hands the upgrade to the group's object,
- * which authenticates the agent over the socket (challenge and signed hello).
+ * Counts the caller's address against the dial-out limit first (DIAL_LIMITER: 429 with Retry-After past
+ * it), then checks what can be checked without the object (an upgrade, a configured pair and a dial-out
+ * side), so a stray request or a flood costs no Durable Object request, then hands the upgrade to the
+ * group's object, which authenticates the agent over the socket (challenge and signed hello).
  */
 export async function dialOutUpgrade(c: Context<{ Bindings: Env }>): Promise<Response> {
+	const ip = clientAddress(c.req.raw.headers);
+	// Loopback is local development only (a lab runs every agent from 127.0.0.1): not limited.
+	if (ip !== undefined && !isLoopback(ip) && !(await withinLimit(c.env, "dialOut", ip))) {
+		const { limit, periodMs } = LIMITS.dialOut;
+		const wait = Math.ceil(periodMs / 1000);
+		return apiError(
+			429,
+			"rate-limited",
+			`too many dial-out connections from your address (${limit} a minute); failover-agent retries by itself with backoff, wait ${wait} s. Several agents behind one address each count.`,
+			{ headers: { "retry-after": String(wait) } },
+		);
+	}
 	if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
 		return apiError(
 			426,

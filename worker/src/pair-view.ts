@@ -98,6 +98,40 @@ export function describePrimaryAgent(
 	return `${gateway}${window}`;
 }
 
+/**
+ * One line for people on a dial-out side's connection, as the Worker and the agent each see it: silence,
+ * drops, refusals by kind, clock skew, and the agent's own redials and refusals. `now` in ms.
+ */
+export function describeConnection(c: ConnectionStats, now: number): string {
+	const s = (ms: number) => `${Math.round(ms / 1000)} s`;
+	const parts: string[] = [
+		c.connected && c.since !== null
+			? `connected for ${s(now - c.since)}`
+			: `not connected${c.lastClose ? ` (last close ${c.lastClose})` : ""}`,
+	];
+	if (c.silentMs !== null) parts.push(`last frame ${s(c.silentMs)} ago`);
+	if (c.statusAgeMs !== null) parts.push(`last status ${s(c.statusAgeMs)} ago`);
+	parts.push(`${c.frames} frames`);
+	if (c.dropped > 0) parts.push(`${c.dropped} dropped by the rate limit`);
+	const kinds = Object.entries(c.refusals).map(([k, n]) => `${k} ${n}`);
+	if (c.refused > 0) parts.push(`${c.refused} refused (${kinds.join(", ")})`);
+	if (c.skewMs !== null && Math.abs(c.skewMs) >= 1_000) {
+		parts.push(`agent clock ${c.skewMs > 0 ? "ahead" : "behind"} by ${s(Math.abs(c.skewMs))}`);
+	}
+	const a = c.agent;
+	if (a) {
+		const agent = [`${a.connects} connect${a.connects === 1 ? "" : "s"}`];
+		if (a.lastClose) agent.push(`last close ${a.lastClose}`);
+		if (a.dropped > 0) agent.push(`${a.dropped} bad frames dropped`);
+		if (a.refused > 0)
+			agent.push(
+				`${a.refused} requests refused${a.clockSkew > 0 ? ` (clock skew ${a.clockSkew})` : ""}`,
+			);
+		parts.push(`the agent reports ${agent.join(", ")}`);
+	}
+	return parts.join(" · ");
+}
+
 export interface PairDetail extends PairSummary {
 	pairState: PairState | null;
 	counts: { fails: number; oks: number; standbyMisses: number } | null;

@@ -1,5 +1,12 @@
 // Domain types shared by decide(), the Watchdog Durable Object shell and the HTTP API.
-import type { ReplicationMode, ReplicationStatus, StepWarning } from "../../protocol";
+import type {
+	DialOutReport,
+	FrameFault,
+	HelloRefusal,
+	ReplicationMode,
+	ReplicationStatus,
+	StepWarning,
+} from "../../protocol";
 
 export const STATE_NAMES = [
 	"primary-active",
@@ -381,6 +388,23 @@ export interface Decision {
 	refused?: string;
 }
 
+/**
+ * Why the Worker refused an agent's frame or closed its socket, as counted in ConnectionStats.refusals.
+ * The frame kinds come from parseFrame, the hello kinds from verifyHello (protocol/dial-out.ts).
+ */
+export type RefusalKind =
+	| FrameFault
+	| HelloRefusal
+	| "before hello"
+	| "second hello"
+	| "not configured"
+	| "hello timeout"
+	/** An authenticated socket that sent nothing for silentCloseMs: closed so the agent redials. */
+	| "silent"
+	| "flood"
+	/** A bug in the handler (an exception): never expected, counted so that it cannot go unseen. */
+	| "internal error";
+
 /** A dial-out agent's connection facts (worker/src/agent-sockets.ts), for the status API and the page. */
 export interface ConnectionStats {
 	connected: boolean;
@@ -388,13 +412,31 @@ export interface ConnectionStats {
 	since: number | null;
 	/** When the newest frame of the current or last connection arrived. */
 	lastFrameAt: number | null;
+	/**
+	 * How long the side has sent nothing, ms by the Worker's clock (null before any frame). A socket that
+	 * stays open but silent shows here; its status goes stale and the tick counts it unreachable.
+	 */
+	silentMs: number | null;
+	/** Age of the newest pushed status, ms by the Worker's clock (null: none since the object started). */
+	statusAgeMs: number | null;
 	/** Frames received from this side since the object started (billed at 20 to 1 as requests). */
 	frames: number;
-	/** Frames dropped by the rate limit. */
+	/** Frames dropped by the rate limit (a heartbeat flood), unparsed. */
 	dropped: number;
-	/** Connections refused or closed for a protocol fault, and the newest reason. */
+	/** Connections refused or closed for a protocol fault, by kind ("clock skew" ...), and the newest reason. */
 	refused: number;
+	refusals: Partial<Record<RefusalKind, number>>;
 	lastRefusal: string | null;
+	/**
+	 * The agent's clock minus the Worker's (ms): from its newest hello (refused ones too) or pushed status.
+	 * Shown, never used for ordering; over MAX_SKEW_MS the hello is refused as "clock skew".
+	 */
+	skewMs: number | null;
 	/** How the newest connection ended (code and reason), if it did. */
 	lastClose: string | null;
+	/**
+	 * The agent's own view of its connection, from its newest pushed status (any age): its redials and the
+	 * last close it saw (a redeploy), frames it dropped, requests it refused, the Worker's clock as it sees it.
+	 */
+	agent: DialOutReport | null;
 }

@@ -87,7 +87,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
 	const refusedBase = `http://127.0.0.1:${refusedPort}`;
 	project.provide("gatewayBase", gatewayBase);
 	project.provide("refusedBase", refusedBase);
-	project.provide("workerBindings", testBindings(gatewayBase, refusedBase));
+	project.provide("workerBindings", {
+		...testBindings(gatewayBase, refusedBase),
+		// workerd sees no host environment: a fuzz seed to reproduce travels as a binding.
+		...(process.env.FUZZ_SEED ? { FUZZ_SEED: process.env.FUZZ_SEED } : {}),
+	});
 	return async () => {
 		for (const s of sockets) s.destroy();
 		await new Promise<void>((r) => server.close(() => r()));

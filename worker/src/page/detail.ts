@@ -1,5 +1,10 @@
 // A pair's detail (token holders only): witness views, the probe timeline, last drill, notifications, event log.
-import { describeGateway, NO_PRIMARY_AGENT, type PairDetail } from "../pair-view";
+import {
+	describeConnection,
+	describeGateway,
+	NO_PRIMARY_AGENT,
+	type PairDetail,
+} from "../pair-view";
 import type { StoredEvent } from "../store";
 import type { DrillRun } from "../types";
 import { timelineCaption, timelineSvg } from "./chart";
@@ -47,6 +52,12 @@ function witnesses(p: PairDetail, now: number): Html {
 <div class="card"><b>Standby agent</b>${sb.configured ? "" : html`<span class="muted">(not a witness) </span>`}${sb.summary}${standbyExtra}</div>
 <div class="card"><b>Tailscale</b>${p.witnesses.tailscale.summary}</div>
 <div class="card"><b>Primary agent</b>${pa?.configured ? pa.summary : html`<span class="muted">${NO_PRIMARY_AGENT}</span>`}</div>
+${(["primary", "standby"] as const).map((side) => {
+	const c = p.connections?.[side];
+	return c
+		? html`<div class="card"><b>${side === "primary" ? "Primary" : "Standby"} agent's connection (dial-out)</b>${describeConnection(c, now)}${c.lastRefusal ? html`<div class="small muted">newest refusal: ${c.lastRefusal}</div>` : ""}</div>`
+		: "";
+})}
 <div class="card"><b>Counters</b>${counts ? `${counts.fails} failed and ${counts.oks} good probes in a row · standby missed ${counts.standbyMisses} polls` : "—"}${pending ? html`<div class="small warn">pending: ${pending.action} to the ${pending.target} (term ${pending.term}, attempt ${pending.attempt}, op ${pending.opId})</div>` : ""}</div>
 </div>`;
 }
