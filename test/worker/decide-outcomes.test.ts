@@ -1,6 +1,7 @@
 // decide() on command outcomes: every result, for the pending op id and for a stale one, in every state that can have one.
 import { describe, expect, it } from "vitest";
 import type { StepWarning } from "../../protocol";
+import { SYNC_UNANSWERED_WINDOW_MS } from "../../worker/src/decide-outcome";
 import type { CommandAction, Observation } from "../../worker/src/types";
 import { cfg, cmd, NOW, outcome, pending, run, st } from "./support/decide-fixtures";
 import {
@@ -197,12 +198,24 @@ const sync: Row[] = [
 		want: { state: "primary-active", pending: "same" },
 	},
 	{
-		name: "unreachable -> same op id, attempt counted",
+		name: "unreachable within the sync's own deadline -> polled again, no attempt spent (a long merge is still running)",
 		from: PAS,
+		obs: outcome("sync", 2, 1, "unreachable"),
+		want: { state: "primary-active", pending: "same" },
+	},
+	{
+		name: "unreachable on the last attempt but within the window -> still polled, never given up",
+		from: { ...PAS, pending: { ...pending("sync", 2), attempt: 3 } },
+		obs: outcome("sync", 2, 1, "unreachable"),
+		want: { state: "primary-active", pending: "same" },
+	},
+	{
+		name: "unreachable past the window -> same op id, attempt counted",
+		from: { ...PAS, pending: pending("sync", 2, 1, NOW - SYNC_UNANSWERED_WINDOW_MS) },
 		obs: outcome("sync", 2, 1, "unreachable"),
 		want: {
 			state: "primary-active",
-			pending: { ...pending("sync", 2), attempt: 2 },
+			pending: { ...pending("sync", 2, 1, NOW - SYNC_UNANSWERED_WINDOW_MS), attempt: 2 },
 		},
 	},
 	{
@@ -230,8 +243,11 @@ const sync: Row[] = [
 		want: { state: "primary-active", events: ["sync-failed"], pending: null },
 	},
 	{
-		name: "unreachable on the last attempt -> given up",
-		from: { ...PAS, pending: { ...pending("sync", 2), attempt: 3 } },
+		name: "unreachable on the last attempt, past the window -> given up",
+		from: {
+			...PAS,
+			pending: { ...pending("sync", 2, 1, NOW - SYNC_UNANSWERED_WINDOW_MS - 1), attempt: 3 },
+		},
 		obs: outcome("sync", 2, 1, "unreachable"),
 		want: { state: "primary-active", events: ["sync-failed"], pending: null },
 	},

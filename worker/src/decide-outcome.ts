@@ -171,6 +171,13 @@ function freshTermAfterGivingUp(d: Draft, p: PendingCommand): void {
 	if (p.action === "demote") d.s.term = Math.min(MAX_TERM, Math.max(d.s.term, p.term + 1));
 }
 
+/**
+ * How long unanswered polls of a sync are only polled again before they spend attempts, ms: the agent's
+ * default git-sync deadline (180 s, agent/src/steps/schema.ts) plus a minute for the round trips. A
+ * primary agent that is really gone still ends in `sync-failed`, this much later.
+ */
+export const SYNC_UNANSWERED_WINDOW_MS = 240_000;
+
 function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evidence: Evidence[]) {
 	const s = d.s;
 	if (outcome.result === "succeeded") {
@@ -186,9 +193,14 @@ function onSyncOutcome(d: Draft, p: PendingCommand, outcome: CommandOutcome, evi
 		);
 		return;
 	}
-	if (outcome.result === "unreachable" && p.attempt < d.config.commandAttempts) {
-		s.pending = { ...p, attempt: p.attempt + 1 };
-		return; // Same op id, polled next tick.
+	if (outcome.result === "unreachable") {
+		// No answer in time is not a failed sync: a long merge on a loaded VPS keeps running on the agent
+		// while polls time out. Within the step's own deadline the same op id is only polled again.
+		if (d.now - p.issuedAt < SYNC_UNANSWERED_WINDOW_MS) return;
+		if (p.attempt < d.config.commandAttempts) {
+			s.pending = { ...p, attempt: p.attempt + 1 };
+			return; // Same op id, polled next tick.
+		}
 	}
 	if (
 		(outcome.result === "failed" || outcome.result === "rejected") &&
