@@ -19,7 +19,15 @@ export type Integration =
 			readonly conflicts: readonly string[];
 			readonly savedBranch: string | null;
 	  }
-	| { readonly kind: "failed"; readonly reason: string };
+	| {
+			readonly kind: "failed";
+			readonly reason: string;
+			/**
+			 * The merge was computed but git refused to update the workspace because a file it changes
+			 * holds uncommitted work (a file still being written, too new for the settle time).
+			 */
+			readonly blockedByLocalChanges?: true;
+	  };
 
 export interface IntegrateInput {
 	readonly git: GitCapture;
@@ -68,7 +76,7 @@ export async function integrate(input: IntegrateInput): Promise<Integration> {
 	const behind = await git(["merge-base", "--is-ancestor", "HEAD", input.theirs]);
 	if (exited(behind) === 0) {
 		const ff = await git(["merge", "--ff-only", "--no-edit", input.theirs]);
-		if (!ok(ff)) return fail(describeRun("fast-forward", ff));
+		if (!ok(ff)) return refused("fast-forward", ff);
 		return { kind: "fast-forward", head: input.theirs };
 	}
 
@@ -127,8 +135,48 @@ export async function integrate(input: IntegrateInput): Promise<Integration> {
 	// A fast-forward to a commit whose first parent is HEAD: git refuses before writing anything when a
 	// local change or an untracked file would be overwritten, so a refusal leaves the workspace as it was.
 	const ff = await git(["merge", "--ff-only", "--no-edit", sha]);
-	if (!ok(ff)) return fail(describeRun("updating the workspace", ff));
+	if (!ok(ff)) return refused("updating the workspace", ff);
 	return { kind: "merged", head: sha, conflicts, savedBranch };
+}
+
+/** git's refusal (LC_ALL=C) when a tracked change or an untracked file is where the merge writes. */
+const LOCAL_CHANGES_IN_THE_WAY = /would be overwritten by merge/;
+
+/** A failed `git merge --ff-only`, tagged when what stopped it is uncommitted work in the way. */
+function refused(what: string, ff: GitRun): Integration {
+	const reason = `${describeRun(what, ff)}; nothing changed`;
+	return ff.kind === "exited" && LOCAL_CHANGES_IN_THE_WAY.test(`${ff.stdout}\n${ff.stderr}`)
+		? { kind: "failed", reason, blockedByLocalChanges: true }
+		: { kind: "failed", reason };
+}
+
+/**
+ * Rounds of "commit what is in the way, merge again". A gateway writes a file about once a second at
+ * most and one round (commit, merge-tree, fast-forward) takes well under that, so three collisions in a
+ * row mean something else keeps the file busy; the caller then reports the failure and retries later.
+ */
+export const BUSY_ROUNDS = 3;
+
+/**
+ * `integrate`, for a workspace that is being written while it runs: when a file this side is still
+ * writing blocks the final fast-forward (it was too fresh for the settle time, or was written between
+ * our commit and the merge), `commitNow` commits the working tree as it is at that instant (false: it
+ * could commit nothing, e.g. a file emptied mid-write that the policy holds back) and the merge is
+ * computed again, up to BUSY_ROUNDS times. Without this, a file written every second (the gateway's
+ * daily memory file) makes every sync fail: the settle time never passes for it. Same result kinds as
+ * `integrate`; a final "failed" still leaves the workspace as it was, apart from the commits made.
+ */
+export async function integrateBusy(
+	input: IntegrateInput & { readonly commitNow: () => Promise<boolean> },
+): Promise<Integration & { readonly busyCommits: number }> {
+	let busyCommits = 0;
+	for (let round = 1; ; round++) {
+		const result = await integrate(input);
+		if (result.kind !== "failed" || !result.blockedByLocalChanges || round >= BUSY_ROUNDS)
+			return { ...result, busyCommits };
+		if (!(await input.commitNow())) return { ...result, busyCommits };
+		busyCommits++;
+	}
 }
 
 /** The merged tree with each conflicting path set to `theirs`' version (or removed where theirs has none). */

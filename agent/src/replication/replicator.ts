@@ -6,7 +6,7 @@ import { type GitCapture, gitCapture, ok } from "../steps/git-session";
 import { commitChanges, ensureExcludes, ignoredPaths } from "./commit-changes";
 import type { ReplicationConfig } from "./config";
 import { newPolicyMemory, type PolicyOptions } from "./content-policy";
-import { integrate } from "./integrate";
+import { integrateBusy } from "./integrate";
 import type { LeaseHolder } from "./lease-holder";
 import { type Diagnosis, diagnose } from "./push-failure";
 import { repairRepository } from "./repo-health";
@@ -325,7 +325,7 @@ export class Replicator {
 		let conflicts: readonly string[] = [];
 		if (term !== null) {
 			this.#mode = "active";
-			const pushed = await this.#pushMain(git, remote, branch, now);
+			const pushed = await this.#pushMain(git, remote, branch, now, gitDir);
 			pushedTo = pushed.pushedTo;
 			conflicts = pushed.conflicts;
 			problem = pushed.problem ?? problem;
@@ -392,6 +392,7 @@ export class Replicator {
 		remote: string,
 		branch: string,
 		now: number,
+		gitDir: string,
 	): Promise<{ pushedTo: string | null; conflicts: readonly string[]; problem: Diagnosis | null }> {
 		const none = { pushedTo: null, conflicts: [] as readonly string[] };
 		const head = await git(["rev-parse", "--verify", "--quiet", "HEAD"]);
@@ -410,8 +411,23 @@ export class Replicator {
 			]);
 			if (!ok(fetched)) return { ...none, problem: diagnose(`git fetch from ${remote}`, fetched) };
 			const saveBranch = `failover/${this.#o.side}-${failoverBranchName(now).slice("failover/".length)}`;
-			const merged = await integrate({
+			const merged = await integrateBusy({
 				git,
+				// A file written between this cycle's commit and the merge is committed as it is now rather
+				// than blocking the merge until a cycle happens to fall between two writes.
+				commitNow: async () => {
+					const busy = await commitChanges({
+						git,
+						workspace: this.#o.workspace,
+						gitDir,
+						now: this.#now(),
+						options: { ...this.#policy, settleMs: 0, maxWaitMs: 0 },
+						memory: this.#memory,
+						extraIgnore: this.#o.config.ignore ?? [],
+						subject: `failover-gateway: ${this.#o.side} commits files still being written before a merge`,
+					});
+					return busy.kind === "committed";
+				},
 				theirs: warmRef(branch),
 				saveBranch,
 				saveOurs: async (name) => {

@@ -2,7 +2,7 @@
 import { commitChanges } from "../replication/commit-changes";
 import { DEFAULT_REPLICATION } from "../replication/config";
 import { newPolicyMemory } from "../replication/content-policy";
-import { integrate } from "../replication/integrate";
+import { integrateBusy } from "../replication/integrate";
 import { pushedRef, warmRef } from "../replication/replicator";
 import { repairRepository } from "../replication/repo-health";
 import { failoverBranchName } from "./git-push";
@@ -65,24 +65,29 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 
 	const side = ctx.side ?? (ctx.action === "promote" ? "standby" : "primary");
 	const c = DEFAULT_REPLICATION;
-	const committed = await commitChanges({
-		git,
-		workspace: ctx.workspace,
-		gitDir,
-		now: now(),
-		options: {
-			settleMs: step.settleSeconds * 1000,
-			emptyHoldMs: c.emptyHoldSeconds * 1000,
-			maxFileBytes: c.maxFileBytes,
-			massDeleteShare: c.massDeleteShare,
-			massDeleteMinFiles: c.massDeleteMinFiles,
-			// A sync commits what has settled; a file still being written stays for replication.
-			maxWaitMs: Number.POSITIVE_INFINITY,
-		},
-		memory: newPolicyMemory(),
-		extraIgnore: [],
-		subject: `failover-gateway: ${side} commits pending work before ${ctx.action ?? "sync"}`,
-	});
+	const memory = newPolicyMemory();
+	const policy = {
+		settleMs: step.settleSeconds * 1000,
+		emptyHoldMs: c.emptyHoldSeconds * 1000,
+		maxFileBytes: c.maxFileBytes,
+		massDeleteShare: c.massDeleteShare,
+		massDeleteMinFiles: c.massDeleteMinFiles,
+		// A sync commits what has settled; a file still being written is committed only if it stands in
+		// the merge's way (integrateBusy below).
+		maxWaitMs: Number.POSITIVE_INFINITY,
+	};
+	const commit = (options: typeof policy, why: string) =>
+		commitChanges({
+			git,
+			workspace: ctx.workspace,
+			gitDir,
+			now: now(),
+			options,
+			memory,
+			extraIgnore: [],
+			subject: `failover-gateway: ${side} commits ${why} before ${ctx.action ?? "sync"}`,
+		});
+	const committed = await commit(policy, "pending work");
 	if (committed.kind === "failed" || committed.kind === "disk-full") {
 		return outcome("failed", `committing pending work: ${committed.reason}; nothing changed`);
 	}
@@ -110,8 +115,21 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 	}
 
 	const saveBranch = `failover/${side}-${failoverBranchName(now()).slice("failover/".length)}`;
-	const merged = await integrate({
+	const merged = await integrateBusy({
 		git,
+		// A file still being written stands where the merge writes: commit it as it is now (the merge
+		// saves this side's version on a branch if the other side changed it too) rather than fail the sync.
+		commitNow: async () => {
+			const busy = await commit(
+				{ ...policy, settleMs: 0, maxWaitMs: 0 },
+				"files still being written",
+			);
+			if (busy.kind === "committed")
+				notes.push(
+					`committed ${busy.files} path(s) still being written, as ${busy.sha.slice(0, 12)}`,
+				);
+			return busy.kind === "committed";
+		},
 		theirs: warmRef(branch),
 		saveBranch,
 		saveOurs: async (name) => {
