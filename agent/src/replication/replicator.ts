@@ -415,7 +415,7 @@ export class Replicator {
 				git,
 				// A file written between this cycle's commit and the merge is committed as it is now rather
 				// than blocking the merge until a cycle happens to fall between two writes.
-				commitNow: async () => {
+				commitPaths: async (paths) => {
 					const busy = await commitChanges({
 						git,
 						workspace: this.#o.workspace,
@@ -425,13 +425,14 @@ export class Replicator {
 						memory: this.#memory,
 						extraIgnore: this.#o.config.ignore ?? [],
 						subject: `failover-gateway: ${this.#o.side} commits files still being written before a merge`,
+						only: paths,
 					});
-					return busy.kind === "committed";
+					return busy.kind === "committed" ? busy.sha : null;
 				},
 				theirs: warmRef(branch),
 				saveBranch,
-				saveOurs: async (name) => {
-					const saved = await git(["push", "--porcelain", remote, `HEAD:refs/heads/${name}`]);
+				saveOurs: async (name, rev = "HEAD") => {
+					const saved = await git(["push", "--porcelain", remote, `${rev}:refs/heads/${name}`]);
 					return ok(saved) ? null : diagnose(`git push to ${name}`, saved).message;
 				},
 				message: `failover-gateway: ${this.#o.side} merges ${remote}/${branch}`,

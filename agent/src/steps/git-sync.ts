@@ -76,8 +76,9 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 		// the merge's way (integrateBusy below).
 		maxWaitMs: Number.POSITIVE_INFINITY,
 	};
-	const commit = (options: typeof policy, why: string) =>
+	const commit = (options: typeof policy, why: string, only?: readonly string[]) =>
 		commitChanges({
+			...(only === undefined ? {} : { only }),
 			git,
 			workspace: ctx.workspace,
 			gitDir,
@@ -119,21 +120,22 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 		git,
 		// A file still being written stands where the merge writes: commit it as it is now (the merge
 		// saves this side's version on a branch if the other side changed it too) rather than fail the sync.
-		commitNow: async () => {
+		commitPaths: async (paths) => {
 			const busy = await commit(
 				{ ...policy, settleMs: 0, maxWaitMs: 0 },
 				"files still being written",
+				paths,
 			);
-			if (busy.kind === "committed")
-				notes.push(
-					`committed ${busy.files} path(s) still being written, as ${busy.sha.slice(0, 12)}`,
-				);
-			return busy.kind === "committed";
+			if (busy.kind !== "committed") return null;
+			notes.push(
+				`committed ${busy.files} path(s) still being written, as ${busy.sha.slice(0, 12)}`,
+			);
+			return busy.sha;
 		},
 		theirs: warmRef(branch),
 		saveBranch,
-		saveOurs: async (name) => {
-			const saved = await git(["push", "--porcelain", step.remote, `HEAD:refs/heads/${name}`]);
+		saveOurs: async (name, rev = "HEAD") => {
+			const saved = await git(["push", "--porcelain", step.remote, `${rev}:refs/heads/${name}`]);
 			return ok(saved) ? null : describeRun(`git push to ${name}`, saved);
 		},
 		message: `failover-gateway: ${side} merges ${remote}/${branch} on ${ctx.action ?? "sync"}`,
@@ -150,7 +152,12 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 		case "merged":
 			notes.push(`merged ${remote}/${branch}`);
 			if (merged.conflicts.length > 0) {
-				warning = `conflicting paths took ${remote}/${branch}'s version; this side's is on ${merged.savedBranch}: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`;
+				// No saved branch: its push failed after the workspace moved; this side's version is then
+				// the merge's first parent, already in the history.
+				warning =
+					merged.savedBranch === null
+						? `conflicting paths took ${remote}/${branch}'s version; pushing this side's to a failover branch failed, it is the merge's first parent: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff HEAD^1 HEAD -- <path>`
+						: `conflicting paths took ${remote}/${branch}'s version; this side's is on ${merged.savedBranch}: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`;
 				notes.push(`WARNING: ${warning}`);
 			}
 			break;

@@ -72,10 +72,10 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 			60_000,
 		);
 		let writes = 0;
-		// The gateway writes MEMORY.md again while the merge is being computed, once or (the retry's
-		// collision) twice: the fast-forward then finds uncommitted work where it writes.
+		// The gateway writes MEMORY.md again just before the workspace is moved to the merge, twice in a
+		// row (the retry collides too): each time the fast-forward finds uncommitted work where it writes.
 		const wrapped: GitCapture = (args, opts) => {
-			if (args[0] === "merge-tree" && writes < 2) {
+			if (args[0] === "merge" && args[1] === "--ff-only" && writes < 2) {
 				writes++;
 				repos.write(repos.work, "MEMORY.md", `primary's memory, write ${writes + 1}\n`);
 			}
