@@ -6,6 +6,7 @@ export interface BothSidesRow {
 	replicateIntervalSeconds: number;
 	probeIntervalSeconds: number;
 	rpoS: number;
+	/** "synced", or "sync-failed: <the event's summary>". */
 	sync: string;
 	written: BothSidesResult["written"];
 	found: number;
@@ -31,7 +32,7 @@ export async function measureBothSides(replicateSeconds: number): Promise<BothSi
 			replicateIntervalSeconds: replicateSeconds,
 			probeIntervalSeconds: 2,
 			rpoS: r.rpoS,
-			sync: r.sync.kind,
+			sync: r.sync.kind === "synced" ? "synced" : `${r.sync.kind}: ${r.sync.summary}`,
 			written: r.written,
 			found: r.found,
 			lost: r.lost.length,

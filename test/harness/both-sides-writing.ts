@@ -26,8 +26,12 @@ export interface BothSidesResult {
 	branches: string[];
 	/** The primary's last operation's step output (the failback sync, with its conflict warning). */
 	syncOutput: string;
-	/** Whether the primary agent's status or log named a conflict on the writer's log file. */
+	/**
+	 * Whether the primary agent's status (replication.lastConflict, what the watchdog reads) named the
+	 * writer's log, edited on both sides, as a conflicting path, with the branch holding the primary's version.
+	 */
 	conflictReported: boolean;
+	lastConflict: unknown;
 }
 
 /** Every branch tip on the bare remote: main and the failover/* branches. */
@@ -78,7 +82,9 @@ export async function bothSidesWriting(
 		20_000 + 2 * interval,
 		200,
 	);
-	await sleep(3 * interval);
+	// Five intervals: longer than the e2e's recovery-point bound, so a replication that stalled after its
+	// first push cannot pass it.
+	await sleep(5 * interval);
 
 	onPhase("hard down");
 	primary.stop();
@@ -153,7 +159,7 @@ export async function bothSidesWriting(
 	const lost = all.filter((w) => !found.has(w.text)).map((w) => w.text);
 	const status = await lab.agentStatus("primary");
 	const syncOutput = status.lastOperation?.steps.map((s) => s.output ?? "").join("\n") ?? "";
-	const reported = `${syncOutput}\n${lab.primaryAgent?.log.join("\n") ?? ""}`;
+	const lastConflict = status.replication?.lastConflict ?? null;
 	return {
 		faultAt,
 		promoted,
@@ -169,6 +175,10 @@ export async function bothSidesWriting(
 		standbyNotOnMain: standby.written.filter((w) => !main.has(w.text)).map((w) => w.text),
 		branches,
 		syncOutput,
-		conflictReported: /conflict/i.test(reported) && reported.includes(WRITER_FILES.log),
+		conflictReported:
+			lastConflict !== null &&
+			lastConflict.paths.includes(WRITER_FILES.log) &&
+			(lastConflict.savedBranch?.startsWith("failover/primary-") ?? false),
+		lastConflict,
 	};
 }

@@ -3,6 +3,7 @@ import type { ReplicationProblem, ReplicationStatus, Role } from "../../../proto
 import type { Logger } from "../log";
 import { failoverBranchName } from "../steps/git-push";
 import { type GitCapture, gitCapture, ok } from "../steps/git-session";
+import type { MergeConflict } from "../steps/types";
 import { commitChanges, ensureExcludes, ignoredPaths } from "./commit-changes";
 import type { ReplicationConfig } from "./config";
 import { newPolicyMemory, type PolicyOptions } from "./content-policy";
@@ -57,6 +58,7 @@ export class Replicator {
 	#lastFetchAt: number | null = null;
 	#problem: ReplicationProblem | null = null;
 	#refused: string[] = [];
+	#lastConflict: MergeConflict | null = null;
 	#watch: WorkspaceWatch | null = null;
 	#watchMode: ReplicationStatus["watch"] = "off";
 	#timer: ReturnType<typeof setInterval> | null = null;
@@ -185,7 +187,20 @@ export class Replicator {
 			watch: this.#watchMode,
 			problem: this.#problem,
 			refused: this.#refused.slice(0, MAX_REFUSED_SHOWN),
+			lastConflict:
+				this.#lastConflict === null
+					? null
+					: {
+							...this.#lastConflict,
+							paths: this.#lastConflict.paths.slice(0, MAX_REFUSED_SHOWN),
+						},
 		};
+	}
+
+	/** Keeps the newest merge with conflicts for status (the git-sync step reports its own here too). */
+	noteConflict(conflict: MergeConflict): void {
+		if (this.#lastConflict === null || conflict.at >= this.#lastConflict.at)
+			this.#lastConflict = conflict;
 	}
 
 	async #cycle(): Promise<CycleReport> {
@@ -449,6 +464,12 @@ export class Replicator {
 			}
 			if (merged.kind === "merged" && merged.conflicts.length > 0) {
 				conflicts = merged.conflicts;
+				this.noteConflict({
+					at: now,
+					by: "replication",
+					paths: merged.conflicts,
+					savedBranch: merged.savedBranch,
+				});
 				this.#o.log.warn("replication: merged with conflicts; our versions saved on a branch", {
 					paths: merged.conflicts.slice(0, 50),
 					branch: merged.savedBranch,

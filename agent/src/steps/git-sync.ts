@@ -159,6 +159,12 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 						? `conflicting paths took ${remote}/${branch}'s version; pushing this side's to a failover branch failed, it is the merge's first parent: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff HEAD^1 HEAD -- <path>`
 						: `conflicting paths took ${remote}/${branch}'s version; this side's is on ${merged.savedBranch}: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`;
 				notes.push(`WARNING: ${warning}`);
+				ctx.onConflict?.({
+					at: now(),
+					by: ctx.action === "promote" ? "promote" : "sync",
+					paths: merged.conflicts,
+					savedBranch: merged.savedBranch,
+				});
 			}
 			break;
 	}

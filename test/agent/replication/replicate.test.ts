@@ -90,6 +90,14 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 		expect(report.pushedTo).toBe("main");
 		expect(report.conflicts).toEqual(["MEMORY.md"]);
 		expect(writes).toBe(2);
+		// The problem clears on the next cycle; the conflict stays in status for the watchdog to report.
+		await r.replicator.cycle();
+		expect(r.replicator.status().problem).toBeNull();
+		expect(r.replicator.status().lastConflict).toMatchObject({
+			by: "replication",
+			paths: ["MEMORY.md"],
+			savedBranch: expect.stringMatching(/^failover\/primary-/),
+		});
 		// The standby's version in the tree and on main; the primary's newest on the pushed failover branch.
 		expect(remoteFile("main", "MEMORY.md")).toBe("standby's memory");
 		expect(git(repos.work, "status", "--porcelain")).toBe("");

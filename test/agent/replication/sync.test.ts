@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseMergeTree } from "../../../agent/src/replication/integrate";
 import { runStep, type StepContext } from "../../../agent/src/steps/run-step";
 import { StepSchema } from "../../../agent/src/steps/schema";
+import type { MergeConflict } from "../../../agent/src/steps/types";
 import { commitAs, git, isolateGitConfig, makeRepos, type Repos, tempDir } from "../steps/helpers";
 
 const base = tempDir("sync");
@@ -82,9 +83,17 @@ describe("git-sync after failback", { timeout: 60_000 }, () => {
 		repos.write(repos.work, DAY, "morning\nprimary afternoon\n");
 		repos.write(repos.work, "MEMORY.md", "facts\nprimary fact\n");
 		repos.write(repos.work, "clean.md", "only the primary wrote this\n");
-		const out = await runStep(sync(), ctx);
+		const reported: MergeConflict[] = [];
+		const out = await runStep(sync(), { ...ctx, onConflict: (c) => reported.push(c) });
 		expect(out.status, out.error).toBe("succeeded");
 		expect(out.output).toMatch(/WARNING: conflicting paths/);
+		// For the agent's status (replication.lastConflict), so the watchdog can warn with the paths.
+		expect(reported).toHaveLength(1);
+		expect(reported[0]).toMatchObject({
+			by: "sync",
+			savedBranch: expect.stringMatching(/^failover\/primary-/),
+		});
+		expect([...(reported[0]?.paths ?? [])].sort()).toEqual(["MEMORY.md", DAY]);
 		expect(out.output).toContain(DAY);
 		expect(out.output).toContain("MEMORY.md");
 		expect(repos.read(repos.work, DAY)).toBe("morning\nstandby afternoon\n");
