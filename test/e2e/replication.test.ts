@@ -22,6 +22,10 @@ describe("workspace replication across failover and failback", () => {
 			// 2 s probes: a sync that merges while the primary writes runs a few dozen git commands, and on
 			// a loaded 2-core machine 1 s ticks read that as an agent that does not answer in time.
 			intervalSeconds: 2,
+			// The watchdog gives a sync three ticks by default; a merging sync on a machine at load 13 to 16
+			// outlasted 6 s and read as "unreachable" (the agent answered after the tick's deadline), though
+			// it completed and nothing was lost. Ten attempts (the maximum) keep this test about the merge.
+			pairExtra: { commandAttempts: 10 },
 			replication: { replicateIntervalSeconds: REPLICATE_S, settleSeconds: SETTLE_S },
 		});
 		const r = await bothSidesWriting(lab, REPLICATE_S);

@@ -136,20 +136,22 @@ export async function bothSidesWriting(
 	onPhase("primary serving again");
 	await sleep(2 * interval);
 	primary.stop();
+	let seen = "";
 	await waitFor(
 		"the primary's work all pushed to main",
 		async () => {
 			const r = (await lab.agentStatus("primary")).replication;
-			return (
-				r?.mode === "active" &&
-				r.pendingCommits === 0 &&
-				git(lab.ws.primary, "status", "--porcelain") === "" &&
-				git(lab.ws.primary, "rev-parse", "HEAD") === git(lab.ws.remote, "rev-parse", "main")
-			);
+			const dirty = git(lab.ws.primary, "status", "--porcelain");
+			const head = git(lab.ws.primary, "rev-parse", "HEAD");
+			const main = git(lab.ws.remote, "rev-parse", "main");
+			seen = `replication ${JSON.stringify(r)}; git status "${dirty}"; HEAD ${head === main ? "=" : "!="} main; pair ${(await lab.pair()).state}`;
+			return r?.mode === "active" && r.pendingCommits === 0 && dirty === "" && head === main;
 		},
 		30_000 + 4 * interval,
 		250,
-	);
+	).catch((e: Error) => {
+		throw new Error(`${e.message} (last seen: ${seen})`);
+	});
 
 	const branches = remoteBranches(lab);
 	const found = new Set<string>();
