@@ -473,7 +473,7 @@ export class Replicator {
 				this.#o.log.warn("replication: merged with conflicts; our versions saved on a branch", {
 					paths: merged.conflicts.slice(0, 50),
 					branch: merged.savedBranch,
-					hint: `compare and reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`,
+					hint: `compare and reconcile by hand: git diff ${branch} ${merged.savedBranch ?? "HEAD^1"} -- <path>`,
 				});
 			}
 			pushed = await git(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`]);
