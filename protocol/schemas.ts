@@ -194,6 +194,22 @@ export const ReplicationStatusSchema = z.object({
 	problem: ReplicationProblemSchema.nullable(),
 	/** Paths refused for replication (size cap, credentials, nested repos, ...), newest first, bounded. */
 	refused: z.array(z.string().max(512)).max(32),
+	/**
+	 * The newest merge that found paths changed on both sides (kept until a newer one: a problem
+	 * clears on the next cycle, this does not), so the watchdog can raise one warning per merge:
+	 * when (agent clock, ms), which merge (replication's own, or the promote/sync step), the paths
+	 * (bounded), and the pushed branch holding this side's version (null: its push failed; it is the
+	 * merge's first parent). Absent from agents older than the field; null: no conflict since start.
+	 */
+	lastConflict: z
+		.object({
+			at: z.number(),
+			by: z.enum(["replication", "promote", "sync"]),
+			paths: z.array(z.string().max(512)).max(32),
+			savedBranch: z.string().max(256).nullable(),
+		})
+		.nullable()
+		.optional(),
 });
 export type ReplicationStatus = z.infer<typeof ReplicationStatusSchema>;
 

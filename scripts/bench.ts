@@ -5,6 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type BaselineResult, runBaseline } from "./lib/baseline";
+import { type BothSidesRow, describeBothSides, measureBothSides } from "./lib/both-sides";
+import {
+	describePromoteTime,
+	measurePromoteTime,
+	type PromoteTimeResult,
+} from "./lib/promote-time";
 import { measureRpo, type RpoResult } from "./lib/rpo";
 import { runScenario, SCENARIOS, type ScenarioResult } from "./lib/scenarios";
 
@@ -19,9 +25,12 @@ local workerd, real agent processes, stand-in gateways, a git remote. Prints a t
   --only LIST      run only these scenarios (comma-separated names, see --list)
   --concurrency N  labs at once (default 3; each is a Worker and two agents)
   --skip-baseline  do not also measure the standby-side bash monitor this replaces
-  --skip-rpo       do not measure the recovery point of workspace replication
-  --rpo-only       measure only the recovery point (3 trials each at
-                   replicateIntervalSeconds 30 and 5; about two minutes)
+  --skip-rpo       do not measure workspace replication (recovery point,
+                   nothing lost with both sides writing, promote time)
+  --rpo-only       measure only workspace replication: the recovery point (3
+                   trials each at replicateIntervalSeconds 30 and 5), one
+                   failover and failback with both sides writing (a lab),
+                   and promote time warm against cold; about four minutes
   --list           list the scenarios and exit`;
 
 let args: ReturnType<typeof parse>;
@@ -56,22 +65,52 @@ if (args.values.list) {
 	for (const s of SCENARIOS) console.log(`${s.name.padEnd(30)} ${s.expected}`);
 	process.exit(0);
 }
-/** Recovery point at the default interval and at 5 s, three trials each, all at once (issue 10). */
-async function rpoRows(): Promise<RpoResult[]> {
-	const rows = await Promise.all([measureRpo(30, 3), measureRpo(5, 3)]);
+interface ReplicationRows {
+	rpo: RpoResult[];
+	bothSides: BothSidesRow | { error: string };
+	promoteTime: PromoteTimeResult | { error: string };
+}
+
+/**
+ * Workspace replication (issue 10): the recovery point at the default interval and at 5 s, three trials
+ * each, all at once; then, one after the other (each loads the machine), a failover and failback with
+ * both sides writing in a lab, and the standby's promote with the warm copy against a cold pull.
+ */
+async function replicationRows(): Promise<ReplicationRows> {
+	const rpo = await Promise.all([measureRpo(30, 3), measureRpo(5, 3)]);
 	console.log(
 		"\nrecovery point (writer appends a line every second on the primary; hard fault; promote):",
 	);
-	for (const r of rows) {
+	for (const r of rpo) {
 		console.log(
 			`  replicateIntervalSeconds ${String(r.intervalSeconds).padEnd(3)} RPO worst ${r.worstS} s, median ${r.medianS} s (trials ${r.trialsS.join(", ")} s); promote git-sync ${r.promoteMs.join(", ")} ms`,
 		);
 	}
-	return rows;
+	const failed = (e: unknown) => ({ error: (e as Error).message });
+	const bothSides = await measureBothSides(5).catch(failed);
+	console.log(
+		"\nnothing lost across failover and failback with both sides writing (same files, a line a second):",
+	);
+	console.log(
+		`  ${"error" in bothSides ? `FAILED: ${bothSides.error}` : describeBothSides(bothSides)}`,
+	);
+	const promoteTime = await measurePromoteTime().catch(failed);
+	console.log("\npromote time, warm copy against today's cold pull (same run):");
+	console.log(
+		`  ${"error" in promoteTime ? `FAILED: ${promoteTime.error}` : describePromoteTime(promoteTime)}`,
+	);
+	return { rpo, bothSides, promoteTime };
 }
 if (args.values["rpo-only"]) {
-	await rpoRows();
-	process.exit(0);
+	const rows = await replicationRows();
+	if (args.values.json) {
+		writeFileSync(
+			args.values.json,
+			`${JSON.stringify({ when: new Date().toISOString(), replication: rows }, null, 2)}\n`,
+		);
+	}
+	const bad = "error" in rows.bothSides || rows.bothSides.lost > 0 || "error" in rows.promoteTime;
+	process.exit(bad ? 1 : 0);
 }
 
 const interval = Number(args.values.interval);
@@ -199,7 +238,7 @@ if (baselineResults.length > 0) {
 		);
 	}
 }
-const rpo = args.values["skip-rpo"] ? [] : await rpoRows();
+const replication = args.values["skip-rpo"] ? null : await replicationRows();
 const rss = results.map((r) => r.agentRssMiB).filter((x): x is number => x !== null);
 const totalFalse = results.reduce((a, r) => a + r.falsePromotions, 0);
 const totalMissed = results.reduce((a, r) => a + r.missedPromotions, 0);
@@ -216,7 +255,8 @@ if (args.values.json) {
 				config: base,
 				scenarios: results,
 				baseline: baselineResults,
-				recoveryPoint: rpo,
+				recoveryPoint: replication?.rpo ?? [],
+				replication,
 				overall: {
 					falsePromotions: totalFalse,
 					missedPromotions: totalMissed,

@@ -27,6 +27,7 @@ import { Replicator } from "./replication/replicator";
 import { StateStore } from "./state-store";
 import type { CommandRunner } from "./steps/run-command";
 import type { Step } from "./steps/schema";
+import type { MergeConflict } from "./steps/types";
 
 /** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
 export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
@@ -130,6 +131,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 			side: config.role,
 			git: gitSandbox,
 			...(io.fetch ? { fetch: io.fetch } : {}),
+			...(replicator ? { onConflict: (c: MergeConflict) => replicator.noteConflict(c) } : {}),
 		},
 		now,
 		log,

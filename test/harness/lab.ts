@@ -13,6 +13,9 @@ import {
 	importPublicKey,
 	keyId,
 	publicKeyTextOf,
+	ROUTES,
+	type StatusResponse,
+	signRequest,
 } from "../../protocol";
 import { AgentProcess } from "./agent-process";
 import { BreakableProxy } from "./breakable-proxy";
@@ -55,6 +58,12 @@ export interface LabOptions {
 	 * Worker's config names no agent URL at all).
 	 */
 	transport?: "endpoint" | "dial-out";
+	/**
+	 * Workspace replication on both agents (off by default, as in the product): each agent's
+	 * `replication` section gets `enabled: true` plus these fields, and the actions become the
+	 * product's defaults for a replicated workspace (promote and sync by `git-sync`, a real merge).
+	 */
+	replication?: { replicateIntervalSeconds: number; settleSeconds?: number };
 }
 
 export interface PairEventView {
@@ -134,8 +143,8 @@ export class Lab {
 	/** With viaInit: init's output folder and what it printed. */
 	initDir: string | undefined;
 	initOutput = "";
-	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra">> &
-		Pick<LabOptions, "onLine" | "pairExtra">;
+	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra" | "replication">> &
+		Pick<LabOptions, "onLine" | "pairExtra" | "replication">;
 	/** Folder of the fake `systemctl` the agents find first on their PATH. */
 	private readonly binDir: string;
 
@@ -242,18 +251,8 @@ export class Lab {
 				localReadyUrl: this.standbyGw.readyUrl,
 				localProbe,
 				...watchdogUrl("standby"),
-				actions: {
-					promote: [
-						{ type: "git-pull" },
-						{ type: "exec", argv: this.control.execArgv("start", "standby") },
-						{ type: "wait-ready", intervalMs: 100, timeoutMs: 15_000 },
-					],
-					demote: [
-						{ type: "exec", argv: this.control.execArgv("stop", "standby") },
-						{ type: "git-push" },
-					],
-					sync: [{ type: "git-pull" }],
-				},
+				actions: this.standbyActions(),
+				...this.replicationFields(),
 				stateDir: join(this.root, "standby-state"),
 				logLevel: "info",
 			},
@@ -290,7 +289,8 @@ export class Lab {
 					localProbe,
 					...watchdogUrl("primary"),
 					...fencing,
-					actions: { promote: [], demote: [], sync: [{ type: "git-pull" }] },
+					actions: { promote: [], demote: [], sync: [{ type: this.pullStep() }] },
+					...this.replicationFields(),
 					stateDir: join(this.root, "primary-state"),
 					logLevel: "info",
 				},
@@ -351,6 +351,54 @@ export class Lab {
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
 		if (dialOut) await this.waitForDialOut();
+	}
+
+	/** How a side takes the remote's work: a fast-forward pull, or with replication the merging git-sync. */
+	private pullStep(): "git-pull" | "git-sync" {
+		return this.opts.replication ? "git-sync" : "git-pull";
+	}
+
+	/** The standby's actions: start/stop the stand-in gateway around the git steps. */
+	private standbyActions(): Record<string, unknown> {
+		return {
+			promote: [
+				{ type: this.pullStep() },
+				{ type: "exec", argv: this.control.execArgv("start", "standby") },
+				{ type: "wait-ready", intervalMs: 100, timeoutMs: 15_000 },
+			],
+			demote: [
+				{ type: "exec", argv: this.control.execArgv("stop", "standby") },
+				{ type: "git-push" },
+			],
+			sync: [{ type: this.pullStep() }],
+		};
+	}
+
+	/** The agents' `replication` section when the lab replicates; nothing otherwise (the product's default: off). */
+	private replicationFields(): Record<string, unknown> {
+		const r = this.opts.replication;
+		return r ? { replication: { enabled: true, ...r } } : {};
+	}
+
+	/**
+	 * One side's agent status (GET /v1/status, signed as the watchdog signs it, without a lease): what
+	 * its replication reports, its last operation and that operation's step output.
+	 */
+	async agentStatus(side: "primary" | "standby"): Promise<StatusResponse> {
+		const agent = side === "primary" ? this.primaryAgent : this.standbyAgent;
+		if (!agent?.running) throw new Error(`the ${side} agent is not running`);
+		const headers = await signRequest({
+			method: "GET",
+			path: ROUTES.status,
+			privateKey: this.keys.privateKey,
+			audience: await this.audience(side),
+		});
+		const r = await fetch(`${agent.url}${ROUTES.status}`, {
+			headers,
+			signal: AbortSignal.timeout(5_000),
+		});
+		if (r.status !== 200) throw new Error(`GET status of the ${side} agent answered ${r.status}`);
+		return (await r.json()) as StatusResponse;
 	}
 
 	/** Both agents connected over dial-out (they redial with backoff until the Worker is up). */

@@ -40,6 +40,8 @@ export interface CommitInput {
 	readonly extraIgnore: readonly string[];
 	/** Commit subject, cut to MAX_SUBJECT characters. */
 	readonly subject: string;
+	/** Only these paths (exact, as git status names them); default: every changed path. */
+	readonly only?: readonly string[];
 }
 
 /** Keeps `.git/info/exclude`'s managed block current; the operator's own lines are left untouched. */
@@ -77,7 +79,8 @@ export async function commitChanges(input: CommitInput): Promise<CommitResult> {
 		"--no-renames",
 	]);
 	if (!ok(status)) return { kind: "failed", reason: describeRun("git status", status) };
-	const entries = parseStatus(status.stdout);
+	const only = input.only === undefined ? null : new Set(input.only);
+	const entries = parseStatus(status.stdout).filter((e) => only === null || only.has(e.path));
 	if (entries.length === 0) return { kind: "nothing", verdict: null };
 	const tracked = await git(["ls-files", "-z"]);
 	const trackedCount = ok(tracked) ? tracked.stdout.split("\0").filter((p) => p !== "").length : 0;

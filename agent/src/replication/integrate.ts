@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeRun, type GitCapture, type GitRun, ok } from "../steps/git-session";
+import { parseStatus } from "./content-policy";
 
 /**
  * How an integration ended. Every kind but "failed" leaves HEAD containing `theirs`; "failed" leaves the
@@ -19,14 +20,36 @@ export type Integration =
 			readonly conflicts: readonly string[];
 			readonly savedBranch: string | null;
 	  }
-	| { readonly kind: "failed"; readonly reason: string };
+	| {
+			readonly kind: "failed";
+			readonly reason: string;
+			/**
+			 * The merge was computed but git refused to update the workspace because a path it changes
+			 * holds uncommitted work (a file still being written, too new for the settle time).
+			 */
+			readonly blocked?: Blocked;
+	  };
+
+/** A computed integration the workspace could not move to yet (uncommitted work in the way). */
+export interface Blocked {
+	/** HEAD when it was computed, and the commit HEAD was to move to (a merge, or `theirs` itself). */
+	readonly base: string;
+	readonly target: string;
+	/** The target's tree: what the workspace becomes. */
+	readonly tree: string;
+	readonly conflicts: readonly string[];
+	readonly savedBranch: string | null;
+}
 
 export interface IntegrateInput {
 	readonly git: GitCapture;
 	/** The commit to integrate (usually the fetched remote main). */
 	readonly theirs: string;
-	/** Pushes our HEAD to a new branch before a conflicting merge; returns an error line or null. */
-	readonly saveOurs: (branch: string) => Promise<string | null>;
+	/**
+	 * Pushes `rev` (default HEAD) to `branch` on the remote, to keep our side of a conflicting merge;
+	 * returns an error line or null.
+	 */
+	readonly saveOurs: (branch: string, rev?: string) => Promise<string | null>;
 	/** Name of the branch that keeps our version of conflicting paths (e.g. failover/primary-<time>). */
 	readonly saveBranch: string;
 	readonly message: string;
@@ -68,7 +91,15 @@ export async function integrate(input: IntegrateInput): Promise<Integration> {
 	const behind = await git(["merge-base", "--is-ancestor", "HEAD", input.theirs]);
 	if (exited(behind) === 0) {
 		const ff = await git(["merge", "--ff-only", "--no-edit", input.theirs]);
-		if (!ok(ff)) return fail(describeRun("fast-forward", ff));
+		if (!ok(ff)) {
+			return refused("fast-forward", ff, {
+				base: head,
+				target: input.theirs,
+				tree: `${input.theirs}^{tree}`,
+				conflicts: [],
+				savedBranch: null,
+			});
+		}
 		return { kind: "fast-forward", head: input.theirs };
 	}
 
@@ -105,13 +136,6 @@ export async function integrate(input: IntegrateInput): Promise<Integration> {
 		}
 		finalTree = built;
 	}
-	const message =
-		conflicts.length === 0
-			? input.message
-			: `${input.message}\n\nConflicting paths took the incoming version; ours is on ${input.saveBranch}:\n${conflicts
-					.slice(0, 50)
-					.map((p) => `  ${p}`)
-					.join("\n")}`;
 	const commit = await git([
 		"commit-tree",
 		finalTree,
@@ -120,15 +144,148 @@ export async function integrate(input: IntegrateInput): Promise<Integration> {
 		"-p",
 		input.theirs,
 		"-m",
-		message,
+		mergeMessage(input, conflicts),
 	]);
 	if (!ok(commit)) return fail(describeRun("git commit-tree", commit));
 	const sha = commit.stdout.trim();
 	// A fast-forward to a commit whose first parent is HEAD: git refuses before writing anything when a
 	// local change or an untracked file would be overwritten, so a refusal leaves the workspace as it was.
 	const ff = await git(["merge", "--ff-only", "--no-edit", sha]);
-	if (!ok(ff)) return fail(describeRun("updating the workspace", ff));
+	if (!ok(ff)) {
+		return refused("updating the workspace", ff, {
+			base: head,
+			target: sha,
+			tree: finalTree,
+			conflicts,
+			savedBranch,
+		});
+	}
 	return { kind: "merged", head: sha, conflicts, savedBranch };
+}
+
+function mergeMessage(input: IntegrateInput, conflicts: readonly string[]): string {
+	return conflicts.length === 0
+		? input.message
+		: `${input.message}\n\nConflicting paths took the incoming version; ours is on ${input.saveBranch}:\n${conflicts
+				.slice(0, 50)
+				.map((p) => `  ${p}`)
+				.join("\n")}`;
+}
+
+/** git's refusal (LC_ALL=C) when a tracked change or an untracked file is where the merge writes. */
+const LOCAL_CHANGES_IN_THE_WAY = /would be overwritten by merge/;
+
+/** A failed `git merge --ff-only`, carrying the computed result when uncommitted work was in the way. */
+function refused(what: string, ff: GitRun, computed: Blocked): Integration {
+	const reason = `${describeRun(what, ff)}; nothing changed`;
+	return ff.kind === "exited" && LOCAL_CHANGES_IN_THE_WAY.test(`${ff.stdout}\n${ff.stderr}`)
+		? { kind: "failed", reason, blocked: computed }
+		: { kind: "failed", reason };
+}
+
+/**
+ * Rounds of "commit what is in the way, move again". One round is about five git commands between
+ * taking the files' content and git's own check that they did not change since (a few hundred ms on a
+ * loaded host), against a gateway that writes a file about once a second at most: five collisions in a
+ * row mean something keeps the file busy all the time; the caller reports it and retries later.
+ */
+export const BUSY_ROUNDS = 5;
+
+/**
+ * `integrate`, for a workspace that is written while it runs. When uncommitted work stands where the
+ * result writes (a file the gateway is writing: too fresh for the settle time, or written after our
+ * commit), the paths in the way are committed as they are now (`commitPaths`: returns the new HEAD, or
+ * null when the content policy committed nothing, e.g. a file emptied mid-write) and the result is
+ * re-parented onto that commit without being computed again: those paths were changed by both sides,
+ * so they take the incoming version like any conflict, and our version is on the commit that is the
+ * result's first parent, so it is in the history from that moment. Only then is it pushed to the
+ * saved branch (pushing first would widen the window in which the file can change again). A final
+ * "failed" leaves the workspace as it was apart from those commits, which hold only our own work.
+ */
+export async function integrateBusy(
+	input: IntegrateInput & {
+		readonly commitPaths: (paths: readonly string[]) => Promise<string | null>;
+	},
+): Promise<Integration & { readonly busyCommits: number }> {
+	const first = await integrate(input);
+	if (first.kind !== "failed" || first.blocked === undefined) return { ...first, busyCommits: 0 };
+	const { git } = input;
+	const { tree } = first.blocked;
+	let { base, target } = first.blocked;
+	const conflicts = new Set(first.blocked.conflicts);
+	let busyCommits = 0;
+	let last: Integration = first;
+	for (let round = 0; round < BUSY_ROUNDS; round++) {
+		const inTheWay = await pathsInTheWay(git, base, target);
+		if (inTheWay === null) break;
+		const ours = inTheWay.length === 0 ? base : await input.commitPaths(inTheWay);
+		if (ours === null) break;
+		if (ours !== base) busyCommits++;
+		for (const p of inTheWay) conflicts.add(p);
+		const all = [...conflicts];
+		const commit = await git([
+			"commit-tree",
+			tree,
+			"-p",
+			ours,
+			"-p",
+			input.theirs,
+			"-m",
+			mergeMessage(input, all),
+		]);
+		if (!ok(commit)) {
+			last = {
+				kind: "failed",
+				reason: `${describeRun("git commit-tree", commit)}; nothing changed`,
+			};
+			break;
+		}
+		base = ours;
+		target = commit.stdout.trim();
+		const ff = await git(["merge", "--ff-only", "--no-edit", target]);
+		if (ok(ff)) {
+			// Our side of every path the result overwrote, on the saved branch (a fast-forward of it when
+			// the first merge already saved HEAD there).
+			const saveError = all.length === 0 ? null : await input.saveOurs(input.saveBranch, ours);
+			return {
+				kind: "merged",
+				head: target,
+				conflicts: all,
+				savedBranch: all.length === 0 || saveError !== null ? null : input.saveBranch,
+				busyCommits,
+			};
+		}
+		last = refused("updating the workspace", ff, {
+			base,
+			target,
+			tree,
+			conflicts: all,
+			savedBranch: null,
+		});
+		if (last.kind !== "failed" || last.blocked === undefined) break;
+	}
+	return { ...last, busyCommits };
+}
+
+/** Uncommitted paths (changed, new or deleted) that moving from `base` to `target` would write; null: git failed. */
+async function pathsInTheWay(
+	git: GitCapture,
+	base: string,
+	target: string,
+): Promise<string[] | null> {
+	const changed = await git(["diff", "--name-only", "-z", "--no-renames", base, target]);
+	const status = await git([
+		"status",
+		"--porcelain=v1",
+		"-z",
+		"--untracked-files=all",
+		"--no-renames",
+	]);
+	if (!ok(changed) || !ok(status)) return null;
+	const written = new Set(changed.stdout.split("\0").filter((p) => p !== ""));
+	return parseStatus(status.stdout)
+		.map((e) => e.path)
+		.filter((p) => written.has(p));
 }
 
 /** The merged tree with each conflicting path set to `theirs`' version (or removed where theirs has none). */

@@ -3,10 +3,11 @@ import type { ReplicationProblem, ReplicationStatus, Role } from "../../../proto
 import type { Logger } from "../log";
 import { failoverBranchName } from "../steps/git-push";
 import { type GitCapture, gitCapture, ok } from "../steps/git-session";
+import type { MergeConflict } from "../steps/types";
 import { commitChanges, ensureExcludes, ignoredPaths } from "./commit-changes";
 import type { ReplicationConfig } from "./config";
 import { newPolicyMemory, type PolicyOptions } from "./content-policy";
-import { integrate } from "./integrate";
+import { integrateBusy } from "./integrate";
 import type { LeaseHolder } from "./lease-holder";
 import { type Diagnosis, diagnose } from "./push-failure";
 import { repairRepository } from "./repo-health";
@@ -65,6 +66,7 @@ export class Replicator {
 	/** The last merge's conflicts, reported until `until` (CONFLICT_NOTICE_MS) unless another problem comes. */
 	#conflictNotice: { problem: Diagnosis; until: number } | null = null;
 	#refused: string[] = [];
+	#lastConflict: MergeConflict | null = null;
 	#watch: WorkspaceWatch | null = null;
 	#watchMode: ReplicationStatus["watch"] = "off";
 	#timer: ReturnType<typeof setInterval> | null = null;
@@ -193,7 +195,20 @@ export class Replicator {
 			watch: this.#watchMode,
 			problem: this.#problem,
 			refused: this.#refused.slice(0, MAX_REFUSED_SHOWN),
+			lastConflict:
+				this.#lastConflict === null
+					? null
+					: {
+							...this.#lastConflict,
+							paths: this.#lastConflict.paths.slice(0, MAX_REFUSED_SHOWN),
+						},
 		};
+	}
+
+	/** Keeps the newest merge with conflicts for status (the git-sync step reports its own here too). */
+	noteConflict(conflict: MergeConflict): void {
+		if (this.#lastConflict === null || conflict.at >= this.#lastConflict.at)
+			this.#lastConflict = conflict;
 	}
 
 	async #cycle(): Promise<CycleReport> {
@@ -333,7 +348,7 @@ export class Replicator {
 		let conflicts: readonly string[] = [];
 		if (term !== null) {
 			this.#mode = "active";
-			const pushed = await this.#pushMain(git, remote, branch, now);
+			const pushed = await this.#pushMain(git, remote, branch, now, gitDir);
 			pushedTo = pushed.pushedTo;
 			conflicts = pushed.conflicts;
 			problem = pushed.problem ?? problem;
@@ -405,6 +420,7 @@ export class Replicator {
 		remote: string,
 		branch: string,
 		now: number,
+		gitDir: string,
 	): Promise<{ pushedTo: string | null; conflicts: readonly string[]; problem: Diagnosis | null }> {
 		const none = { pushedTo: null, conflicts: [] as readonly string[] };
 		const head = await git(["rev-parse", "--verify", "--quiet", "HEAD"]);
@@ -424,12 +440,28 @@ export class Replicator {
 			]);
 			if (!ok(fetched)) return { ...none, problem: diagnose(`git fetch from ${remote}`, fetched) };
 			const saveBranch = `failover/${this.#o.side}-${failoverBranchName(now).slice("failover/".length)}`;
-			const merged = await integrate({
+			const merged = await integrateBusy({
 				git,
+				// A file written between this cycle's commit and the merge is committed as it is now rather
+				// than blocking the merge until a cycle happens to fall between two writes.
+				commitPaths: async (paths) => {
+					const busy = await commitChanges({
+						git,
+						workspace: this.#o.workspace,
+						gitDir,
+						now: this.#now(),
+						options: { ...this.#policy, settleMs: 0, maxWaitMs: 0 },
+						memory: this.#memory,
+						extraIgnore: this.#o.config.ignore ?? [],
+						subject: `failover-gateway: ${this.#o.side} commits files still being written before a merge`,
+						only: paths,
+					});
+					return busy.kind === "committed" ? busy.sha : null;
+				},
 				theirs: warmRef(branch),
 				saveBranch,
-				saveOurs: async (name) => {
-					const saved = await git(["push", "--porcelain", remote, `HEAD:refs/heads/${name}`]);
+				saveOurs: async (name, rev = "HEAD") => {
+					const saved = await git(["push", "--porcelain", remote, `${rev}:refs/heads/${name}`]);
 					return ok(saved) ? null : diagnose(`git push to ${name}`, saved).message;
 				},
 				message: `failover-gateway: ${this.#o.side} merges ${remote}/${branch}`,
@@ -447,10 +479,16 @@ export class Replicator {
 			if (merged.kind === "merged" && merged.conflicts.length > 0) {
 				conflicts = merged.conflicts;
 				savedBranch = merged.savedBranch;
+				this.noteConflict({
+					at: now,
+					by: "replication",
+					paths: merged.conflicts,
+					savedBranch: merged.savedBranch,
+				});
 				this.#o.log.warn("replication: merged with conflicts; our versions saved on a branch", {
 					paths: merged.conflicts.slice(0, 50),
 					branch: merged.savedBranch,
-					hint: `compare and reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`,
+					hint: `compare and reconcile by hand: git diff ${branch} ${merged.savedBranch ?? "HEAD^1"} -- <path>`,
 				});
 			}
 			pushed = await git(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`]);

@@ -4,7 +4,7 @@ import type { StepWarning } from "../../../protocol";
 import { commitChanges } from "../replication/commit-changes";
 import { DEFAULT_REPLICATION } from "../replication/config";
 import { newPolicyMemory } from "../replication/content-policy";
-import { integrate } from "../replication/integrate";
+import { integrateBusy } from "../replication/integrate";
 import { pushedRef, warmRef } from "../replication/replicator";
 import { repairRepository } from "../replication/repo-health";
 import { failoverBranchName } from "./git-push";
@@ -69,24 +69,30 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 
 	const side = ctx.side ?? (ctx.action === "promote" ? "standby" : "primary");
 	const c = DEFAULT_REPLICATION;
-	const committed = await commitChanges({
-		git,
-		workspace: ctx.workspace,
-		gitDir,
-		now: now(),
-		options: {
-			settleMs: step.settleSeconds * 1000,
-			emptyHoldMs: c.emptyHoldSeconds * 1000,
-			maxFileBytes: c.maxFileBytes,
-			massDeleteShare: c.massDeleteShare,
-			massDeleteMinFiles: c.massDeleteMinFiles,
-			// A sync commits what has settled; a file still being written stays for replication.
-			maxWaitMs: Number.POSITIVE_INFINITY,
-		},
-		memory: newPolicyMemory(),
-		extraIgnore: [],
-		subject: `failover-gateway: ${side} commits pending work before ${ctx.action ?? "sync"}`,
-	});
+	const memory = newPolicyMemory();
+	const policy = {
+		settleMs: step.settleSeconds * 1000,
+		emptyHoldMs: c.emptyHoldSeconds * 1000,
+		maxFileBytes: c.maxFileBytes,
+		massDeleteShare: c.massDeleteShare,
+		massDeleteMinFiles: c.massDeleteMinFiles,
+		// A sync commits what has settled; a file still being written is committed only if it stands in
+		// the merge's way (integrateBusy below).
+		maxWaitMs: Number.POSITIVE_INFINITY,
+	};
+	const commit = (options: typeof policy, why: string, only?: readonly string[]) =>
+		commitChanges({
+			...(only === undefined ? {} : { only }),
+			git,
+			workspace: ctx.workspace,
+			gitDir,
+			now: now(),
+			options,
+			memory,
+			extraIgnore: [],
+			subject: `failover-gateway: ${side} commits ${why} before ${ctx.action ?? "sync"}`,
+		});
+	const committed = await commit(policy, "pending work");
 	if (committed.kind === "failed" || committed.kind === "disk-full") {
 		return outcome("failed", `committing pending work: ${committed.reason}; nothing changed`);
 	}
@@ -120,12 +126,26 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 	}
 
 	const saveBranch = `failover/${side}-${failoverBranchName(now()).slice("failover/".length)}`;
-	const merged = await integrate({
+	const merged = await integrateBusy({
 		git,
+		// A file still being written stands where the merge writes: commit it as it is now (the merge
+		// saves this side's version on a branch if the other side changed it too) rather than fail the sync.
+		commitPaths: async (paths) => {
+			const busy = await commit(
+				{ ...policy, settleMs: 0, maxWaitMs: 0 },
+				"files still being written",
+				paths,
+			);
+			if (busy.kind !== "committed") return null;
+			notes.push(
+				`committed ${busy.files} path(s) still being written, as ${busy.sha.slice(0, 12)}`,
+			);
+			return busy.sha;
+		},
 		theirs: warmRef(branch),
 		saveBranch,
-		saveOurs: async (name) => {
-			const saved = await git(["push", "--porcelain", step.remote, `HEAD:refs/heads/${name}`]);
+		saveOurs: async (name, rev = "HEAD") => {
+			const saved = await git(["push", "--porcelain", step.remote, `${rev}:refs/heads/${name}`]);
 			return ok(saved) ? null : describeRun(`git push to ${name}`, saved);
 		},
 		message: `failover-gateway: ${side} merges ${remote}/${branch} on ${ctx.action ?? "sync"}`,
@@ -142,9 +162,20 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 		case "merged":
 			notes.push(`merged ${remote}/${branch}`);
 			if (merged.conflicts.length > 0) {
-				warning = `conflicting paths took ${remote}/${branch}'s version; this side's is on ${merged.savedBranch}: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`;
+				// No saved branch: its push failed after the workspace moved; this side's version is then
+				// the merge's first parent, already in the history.
+				warning =
+					merged.savedBranch === null
+						? `conflicting paths took ${remote}/${branch}'s version; pushing this side's to a failover branch failed, it is the merge's first parent: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff HEAD^1 HEAD -- <path>`
+						: `conflicting paths took ${remote}/${branch}'s version; this side's is on ${merged.savedBranch}: ${merged.conflicts.join(", ")}. Reconcile by hand: git diff ${branch} ${merged.savedBranch} -- <path>`;
 				notes.push(`WARNING: ${warning}`);
 				warnings.push({ code: "merge-conflicts", message: warning });
+				ctx.onConflict?.({
+					at: now(),
+					by: ctx.action === "promote" ? "promote" : "sync",
+					paths: merged.conflicts,
+					savedBranch: merged.savedBranch,
+				});
 			}
 			break;
 	}

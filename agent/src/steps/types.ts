@@ -30,6 +30,16 @@ export interface StepContext {
 	readonly side?: "primary" | "standby";
 	/** What git needs on its command line under the unit's sandbox (identity, ssh options). */
 	readonly git?: GitSandbox;
+	/** Told of a merge (git-sync) that found paths changed on both sides: the agent keeps it in status. */
+	readonly onConflict?: (conflict: MergeConflict) => void;
+}
+
+/** A merge that kept the incoming version of paths both sides changed (ReplicationStatus.lastConflict). */
+export interface MergeConflict {
+	readonly at: number;
+	readonly by: "replication" | "promote" | "sync";
+	readonly paths: readonly string[];
+	readonly savedBranch: string | null;
 }
 
 /** A step's result. Expected failures (timeouts, exit codes, rejected pushes) are values, never exceptions. */

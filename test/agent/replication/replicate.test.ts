@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type GitCapture, gitCapture } from "../../../agent/src/steps/git-session";
 import { git, isolateGitConfig, makeRepos, type Repos, tempDir } from "../steps/helpers";
 import { type Clock, clock, rig, type Watchdog, watchdog } from "./helpers";
 
@@ -62,6 +63,46 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 		expect(remoteFile("main", "other.md")).toBe("from the standby");
 		expect(remoteFile("main", "mine.md")).toBe("from the primary");
 		expect(repos.read(repos.work, "other.md")).toBe("from the standby\n");
+	});
+
+	it("a file written between the cycle's commit and its merge is committed as it is, not a failed merge", async () => {
+		const real = gitCapture(
+			repos.work,
+			{ identity: { name: "failover-gateway", email: "failover-gateway@localhost" } },
+			60_000,
+		);
+		let writes = 0;
+		// The gateway writes MEMORY.md again just before the workspace is moved to the merge, twice in a
+		// row (the retry collides too): each time the fast-forward finds uncommitted work where it writes.
+		const wrapped: GitCapture = (args, opts) => {
+			if (args[0] === "merge" && args[1] === "--ff-only" && writes < 2) {
+				writes++;
+				repos.write(repos.work, "MEMORY.md", `primary's memory, write ${writes + 1}\n`);
+			}
+			return real(args, opts);
+		};
+		const r = rig(repos.work, "primary", wd, c, {}, wrapped);
+		await wd.grant(r.lease, { active: "primary", term: 2 });
+		repos.pushFromOther("MEMORY.md", "standby's memory\n");
+		repos.write(repos.work, "MEMORY.md", "primary's memory, write 1\n");
+		const report = await r.replicator.cycle();
+		expect(report.problem?.kind).toBe("merge-conflicts");
+		expect(report.pushedTo).toBe("main");
+		expect(report.conflicts).toEqual(["MEMORY.md"]);
+		expect(writes).toBe(2);
+		// The problem clears on the next cycle; the conflict stays in status for the watchdog to report.
+		await r.replicator.cycle();
+		expect(r.replicator.status().problem).toBeNull();
+		expect(r.replicator.status().lastConflict).toMatchObject({
+			by: "replication",
+			paths: ["MEMORY.md"],
+			savedBranch: expect.stringMatching(/^failover\/primary-/),
+		});
+		// The standby's version in the tree and on main; the primary's newest on the pushed failover branch.
+		expect(remoteFile("main", "MEMORY.md")).toBe("standby's memory");
+		expect(git(repos.work, "status", "--porcelain")).toBe("");
+		const saved = remoteBranches().find((b) => b.startsWith("failover/primary-"));
+		expect(remoteFile(saved ?? "", "MEMORY.md")).toBe("primary's memory, write 3");
 	});
 });
 

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseMergeTree } from "../../../agent/src/replication/integrate";
 import { runStep, type StepContext } from "../../../agent/src/steps/run-step";
 import { StepSchema } from "../../../agent/src/steps/schema";
+import type { MergeConflict } from "../../../agent/src/steps/types";
 import { commitAs, git, isolateGitConfig, makeRepos, type Repos, tempDir } from "../steps/helpers";
 
 const base = tempDir("sync");
@@ -83,9 +84,17 @@ describe("git-sync after failback", { timeout: 60_000 }, () => {
 		repos.write(repos.work, DAY, "morning\nprimary afternoon\n");
 		repos.write(repos.work, "MEMORY.md", "facts\nprimary fact\n");
 		repos.write(repos.work, "clean.md", "only the primary wrote this\n");
-		const out = await runStep(sync(), ctx);
+		const reported: MergeConflict[] = [];
+		const out = await runStep(sync(), { ...ctx, onConflict: (c) => reported.push(c) });
 		expect(out.status, out.error).toBe("succeeded");
 		expect(out.output).toMatch(/WARNING: conflicting paths/);
+		// For the agent's status (replication.lastConflict), so the watchdog can warn with the paths.
+		expect(reported).toHaveLength(1);
+		expect(reported[0]).toMatchObject({
+			by: "sync",
+			savedBranch: expect.stringMatching(/^failover\/primary-/),
+		});
+		expect([...(reported[0]?.paths ?? [])].sort()).toEqual(["MEMORY.md", DAY]);
 		expect(out.output).toContain(DAY);
 		expect(out.output).toContain("MEMORY.md");
 		// The Worker raises its replication-conflict event from this, with the paths and the branch.
@@ -132,22 +141,49 @@ describe("git-sync after failback", { timeout: 60_000 }, () => {
 	});
 
 	it("a merge that cannot be applied leaves the workspace exactly as it was, and says why", async () => {
-		standbyWrites("in-the-way.md", "standby's\n");
-		// An untracked file the merge would overwrite (kept out of the commit by the settle time): git refuses
-		// the final fast-forward before writing anything.
-		repos.write(repos.work, "in-the-way.md", "primary's, still being written\n");
+		seedShared();
+		standbyWrites("MEMORY.md", "facts\nstandby fact\n");
+		// The primary's gateway truncated MEMORY.md and has not written it yet: an emptied file is never
+		// committed until it stays empty (emptyHoldSeconds), so it stands where the merge writes and git
+		// refuses the final fast-forward before writing anything.
+		repos.write(repos.work, "MEMORY.md", "");
 		const before = {
 			head: git(repos.work, "rev-parse", "HEAD"),
 			status: git(repos.work, "status", "--porcelain"),
-			file: readFileSync(join(repos.work, "in-the-way.md"), "utf8"),
+			file: readFileSync(join(repos.work, "MEMORY.md"), "utf8"),
 		};
-		const out = await runStep(sync({ settleSeconds: 300 }), ctx);
+		const out = await runStep(sync(), ctx);
 		expect(out.status).toBe("failed");
+		expect(out.error).toMatch(/commit your changes/);
 		expect(out.error).toMatch(/nothing changed/);
 		expect(git(repos.work, "rev-parse", "HEAD")).toBe(before.head);
 		expect(git(repos.work, "status", "--porcelain")).toBe(before.status);
-		expect(readFileSync(join(repos.work, "in-the-way.md"), "utf8")).toBe(before.file);
-		expect(git(repos.remote, "log", "-1", "--format=%s", "main")).toBe("standby: in-the-way.md");
+		expect(readFileSync(join(repos.work, "MEMORY.md"), "utf8")).toBe(before.file);
+		expect(git(repos.remote, "log", "-1", "--format=%s", "main")).toBe("standby: MEMORY.md");
+	});
+
+	// The gateway writes today's memory file every few seconds: it is never quiet for the settle time,
+	// and it is exactly the file the standby also wrote while it served. Tracked and new files alike.
+	it.each([
+		{ what: "a tracked file both sides changed", file: DAY, seed: true },
+		{ what: "a new file both sides created", file: "memory/2026-11-30.md", seed: false },
+	])("a file still being written is no reason to fail the sync: $what", async ({ file, seed }) => {
+		if (seed) seedShared();
+		else mkdirSync(join(repos.work, "memory"), { recursive: true });
+		mkdirSync(join(repos.other, "memory"), { recursive: true });
+		standbyWrites(file, "morning\nstandby afternoon\n");
+		repos.write(repos.work, file, "morning\nprimary, written a moment ago\n");
+		const out = await runStep(sync({ settleSeconds: 300 }), ctx);
+		expect(out.status, out.error).toBe("succeeded");
+		expect(out.output).toMatch(/still being written/);
+		expect(out.output).toMatch(/WARNING: conflicting paths/);
+		expect(out.output).toContain(file);
+		expect(repos.read(repos.work, file)).toBe("morning\nstandby afternoon\n");
+		expect(git(repos.work, "status", "--porcelain")).toBe("");
+		const [saved] = failoverBranches();
+		expect(saved).toMatch(/^failover\/primary-/);
+		expect(remoteFile(saved ?? "", file)).toBe("morning\nprimary, written a moment ago");
+		expect(git(repos.remote, "rev-parse", "main")).toBe(git(repos.work, "rev-parse", "HEAD"));
 	});
 
 	it("fetch fails: merges the warm copy replication fetched earlier", async () => {
