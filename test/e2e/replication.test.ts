@@ -22,10 +22,8 @@ describe("workspace replication across failover and failback", () => {
 			// 2 s probes: a sync that merges while the primary writes runs a few dozen git commands, and on
 			// a loaded 2-core machine 1 s ticks read that as an agent that does not answer in time.
 			intervalSeconds: 2,
-			// The watchdog gives a sync three ticks by default; a merging sync on a machine at load 13 to 16
-			// outlasted 6 s and read as "unreachable" (the agent answered after the tick's deadline), though
-			// it completed and nothing was lost. Ten attempts (the maximum) keep this test about the merge.
-			pairExtra: { commandAttempts: 10 },
+			// Default commandAttempts (3): a merging sync that outlasts a few ticks on a loaded machine is
+			// polled again within the step's own deadline, never spent as attempts (decide-outcome.ts).
 			replication: { replicateIntervalSeconds: REPLICATE_S, settleSeconds: SETTLE_S },
 		});
 		const r = await bothSidesWriting(lab, REPLICATE_S);
@@ -50,5 +48,9 @@ describe("workspace replication across failover and failback", () => {
 		// names the conflicted paths (replication.lastConflict: what the watchdog reads for its warning).
 		expect(r.branches.some((b) => b.startsWith("failover/primary-"))).toBe(true);
 		expect(r.conflictReported).toBe(true);
+		// ... and the watchdog raised the warning event from the sync's result: paths and branch named.
+		const conflict = (await lab.events()).find((e) => e.kind === "replication-conflict");
+		expect(conflict?.summary).toContain("writer.log");
+		expect(conflict?.summary).toMatch(/failover\/primary-/);
 	}, 150_000);
 });
