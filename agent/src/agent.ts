@@ -1,5 +1,4 @@
 // Assembles a running agent from its config: keys, state, replay cache, operations, prober and the app.
-import type { Hono } from "hono";
 import {
 	DEFAULT_LEASE_SECONDS,
 	importPublicKey,
@@ -8,9 +7,8 @@ import {
 	type Role,
 } from "../../protocol";
 import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
-import { type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
+import { type AgentApp, type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
-import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
 import { DialOut } from "./dial-out";
 import { Fence, hostAnswers } from "./fencing";
@@ -55,7 +53,7 @@ export interface AgentIo {
 }
 
 export interface Agent {
-	app: Hono<{ Variables: AuthVariables }>;
+	app: AgentApp;
 	operations: OperationManager;
 	state: StateStore;
 	prober: PeerProber | null;
