@@ -70,6 +70,18 @@ const zodEnglishOnly = {
 };
 
 /**
+ * Escapes every non-ASCII character left in the bundle as \uXXXX (per UTF-16 code unit).
+ * Why: V8 keeps a script's source in memory, as one byte per character only when every character
+ * is Latin-1; a single em dash in a bundled comment made the whole ~700 KB source two bytes per
+ * character (+0.7 MiB of heap, measured with a heap snapshot: docs/agent.md, "Measured").
+ * esbuild's default ASCII charset already escapes strings, templates, regexes and identifiers, so
+ * what is left is in comments; a \uXXXX escape means the same character in any of those anyway.
+ */
+export function asciiOnly(text) {
+	return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
  * Builds to a temp file and renames it, so a concurrent run never executes a half-written bundle;
  * then writes `<outfile>.sha256` in sha256sum's format ("<hex>  agent.mjs"), so on the VPS
  * `sha256sum -c agent.mjs.sha256` verifies a copy. Returns { path, sha256 }.
@@ -88,11 +100,14 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 			outfile: temp,
 			banner: { js: banner },
 			legalComments: "none",
+			// The default, relied on by asciiOnly: non-ASCII in code is escaped by esbuild itself.
+			charset: "ascii",
 			plugins: [builtinsViaRequire, zodEnglishOnly],
 			// Not minified: readable stack traces in journald are worth more than a few hundred KB.
 			minify: false,
 			logLevel: quiet ? "error" : "warning",
 		});
+		await writeFile(temp, asciiOnly(await readFile(temp, "utf8")));
 		await chmod(temp, 0o755);
 		await rename(temp, target);
 	} finally {
