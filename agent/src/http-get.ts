@@ -34,7 +34,6 @@ export async function readyBodyText(answer: ReadyAnswer): Promise<string> {
 	return text.length > MAX_READY_BODY_BYTES ? text.slice(0, MAX_READY_BODY_BYTES) : text;
 }
 
-
 /**
  * GET `url` and resolve with its status once the headers arrive; the body is discarded.
  *
