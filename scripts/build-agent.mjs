@@ -78,7 +78,10 @@ const zodEnglishOnly = {
  * what is left is in comments; a \uXXXX escape means the same character in any of those anyway.
  */
 export function asciiOnly(text) {
-	return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+	return text.replace(
+		/[^\x00-\x7f]/g,
+		(c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+	);
 }
 
 /**
