@@ -12,12 +12,18 @@ import { build } from "esbuild";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_OUTFILE = resolve(root, "dist/agent.mjs");
 
-// Bundled CommonJS code may call require() for Node builtins; an ES module has no require of its own.
+// The bundle's require() serves Node builtins only (builtinsViaRequire; nothing else is left to
+// require at run time). process.getBuiltinModule (Node >= 22.3) rather than createRequire: an ES
+// import of node:module runs its lazy getters, about 0.6 MiB of RSS (docs/agent.md, "Measured").
+// It throws for any other name, so a require of a package that slipped into the bundle fails loudly.
 const banner = [
 	"#!/usr/bin/env node",
 	"// failover-agent, bundled by scripts/build-agent.mjs. Source: agent/src and protocol/.",
-	'import { createRequire as __fgCreateRequire } from "node:module";',
-	"const require = __fgCreateRequire(import.meta.url);",
+	"const require = (id) => {",
+	"\tconst builtin = process.getBuiltinModule?.(id);",
+	"\tif (builtin === undefined) throw new Error(`failover-agent bundle: cannot require ${id}`);",
+	"\treturn builtin;",
+	"};",
 ].join("\n");
 
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -64,6 +70,21 @@ const zodEnglishOnly = {
 };
 
 /**
+ * Escapes every non-ASCII character left in the bundle as \uXXXX (per UTF-16 code unit).
+ * Why: V8 keeps a script's source in memory, as one byte per character only when every character
+ * is Latin-1; a single em dash in a bundled comment made the whole ~700 KB source two bytes per
+ * character (+0.7 MiB of heap, measured with a heap snapshot: docs/agent.md, "Measured").
+ * esbuild's default ASCII charset already escapes strings, templates, regexes and identifiers, so
+ * what is left is in comments; a \uXXXX escape means the same character in any of those anyway.
+ */
+export function asciiOnly(text) {
+	return text.replace(
+		/[^\x00-\x7f]/g,
+		(c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+	);
+}
+
+/**
  * Builds to a temp file and renames it, so a concurrent run never executes a half-written bundle;
  * then writes `<outfile>.sha256` in sha256sum's format ("<hex>  agent.mjs"), so on the VPS
  * `sha256sum -c agent.mjs.sha256` verifies a copy. Returns { path, sha256 }.
@@ -82,11 +103,14 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 			outfile: temp,
 			banner: { js: banner },
 			legalComments: "none",
+			// The default, relied on by asciiOnly: non-ASCII in code is escaped by esbuild itself.
+			charset: "ascii",
 			plugins: [builtinsViaRequire, zodEnglishOnly],
 			// Not minified: readable stack traces in journald are worth more than a few hundred KB.
 			minify: false,
 			logLevel: quiet ? "error" : "warning",
 		});
+		await writeFile(temp, asciiOnly(await readFile(temp, "utf8")));
 		await chmod(temp, 0o755);
 		await rename(temp, target);
 	} finally {

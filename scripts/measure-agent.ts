@@ -1,4 +1,5 @@
-// Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS.
+// Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS
+// (3 s after start, 5 s after the requests, and 20 s after them, once V8 has shrunk its heap).
 // Run: npm run measure:agent -- [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
 // By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
 // so the figure is the one a VPS sees.
@@ -160,6 +161,10 @@ async function main() {
 
 		await sleep(5_000);
 		const idleAfter = await rssKiB(child.pid ?? 0);
+		// And once V8's memory reducer has run (it shrinks the heap some 10 to 15 s after the
+		// allocation rate drops): the figure of an agent that answers one status per probe interval.
+		await sleep(15_000);
+		const idleSettled = await rssKiB(child.pid ?? 0);
 
 		const result = {
 			node: spawnSync(nodeBinary, ["--version"], { encoding: "utf8" }).stdout.trim(),
@@ -174,10 +179,12 @@ async function main() {
 			idleRssMiB: {
 				afterStart: Number((idleBefore.rss / 1024).toFixed(1)),
 				afterRequests: Number((idleAfter.rss / 1024).toFixed(1)),
+				settled: Number((idleSettled.rss / 1024).toFixed(1)),
 			},
 			idleRssAnonMiB: {
 				afterStart: Number((idleBefore.anon / 1024).toFixed(1)),
 				afterRequests: Number((idleAfter.anon / 1024).toFixed(1)),
+				settled: Number((idleSettled.anon / 1024).toFixed(1)),
 			},
 			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
 		};

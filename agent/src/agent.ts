@@ -1,5 +1,4 @@
 // Assembles a running agent from its config: keys, state, replay cache, operations, prober and the app.
-import type { Hono } from "hono";
 import {
 	DEFAULT_LEASE_SECONDS,
 	importPublicKey,
@@ -8,12 +7,11 @@ import {
 	type Role,
 } from "../../protocol";
 import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
-import { type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
+import { type AgentApp, type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
-import type { AuthVariables } from "./authenticate";
 import type { AgentConfig } from "./config";
-import { DialOut, type WebSocketCtor } from "./dial-out";
-import { Fence, hostAnswers } from "./fencing";
+import type { DialOut, WebSocketCtor } from "./dial-out";
+import type { Fence } from "./fencing";
 import type { ReadyFetch } from "./http-get";
 import { LocalGatewayMonitor } from "./local-gateway";
 import type { Logger } from "./log";
@@ -23,7 +21,7 @@ import { PeerProber } from "./peer-prober";
 import { probeReady } from "./probe";
 import { ReplayCache } from "./replay-cache";
 import { LeaseHolder } from "./replication/lease-holder";
-import { Replicator } from "./replication/replicator";
+import type { Replicator } from "./replication/replicator";
 import { StateStore } from "./state-store";
 import type { CommandRunner } from "./steps/run-command";
 import type { Step } from "./steps/schema";
@@ -58,7 +56,7 @@ export interface AgentIo {
 }
 
 export interface Agent {
-	app: Hono<{ Variables: AuthVariables }>;
+	app: AgentApp;
 	operations: OperationManager;
 	state: StateStore;
 	prober: PeerProber | null;
@@ -110,8 +108,17 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		...(r.sshKnownHostsFile ? { knownHostsFile: r.sshKnownHostsFile } : {}),
 		...(r.sshKeyFile ? { sshKeyFile: r.sshKeyFile } : {}),
 	};
+	// Replication, the self-fence and the dial-out connection load only when configured: an agent
+	// without them does not hold their code in memory (docs/agent.md, "Measured").
 	const replicator = r.enabled
-		? new Replicator({ workspace: config.workspace, side: config.role, config: r, lease, log, now })
+		? new (await import("./replication/replicator")).Replicator({
+				workspace: config.workspace,
+				side: config.role,
+				config: r,
+				lease,
+				log,
+				now,
+			})
 		: null;
 	if (replicator !== null && io.startReplication !== false) replicator.start();
 	const replay = await ReplayCache.open(config.stateDir, { maxSkewMs: MAX_SKEW_MS, now: now() });
@@ -160,14 +167,16 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 	lease.onNewLease((l) => {
 		if (l.active === config.role) lastSelfLeaseAt = now();
 	});
+	const fencing =
+		config.role === "primary" && standbyUrl !== undefined ? await import("./fencing") : null;
 	const fence =
-		config.role === "primary" && standbyUrl !== undefined
-			? new Fence({
+		fencing !== null && standbyUrl !== undefined
+			? new fencing.Fence({
 					mode: "self",
 					now,
 					lastLeaseAt: () => lastSelfLeaseAt,
 					leaseSeconds: () => lease.newest?.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
-					standbyReachable: (signal) => hostAnswers(standbyUrl, signal),
+					standbyReachable: (signal) => fencing.hostAnswers(standbyUrl, signal),
 					stopGateway: () => runSteps(config.fencing.stop),
 					startGateway: () => runSteps(config.fencing.start),
 					log,
@@ -248,7 +257,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 	const dialOut =
 		config.watchdogUrl === undefined
 			? null
-			: new DialOut({
+			: new (await import("./dial-out")).DialOut({
 					url: config.watchdogUrl,
 					pair: config.pair,
 					side: config.role,

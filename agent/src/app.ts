@@ -1,5 +1,4 @@
 // The agent's HTTP surface: /healthz unauthenticated, every /v1 route signed; built from injected parts.
-import { type Context, Hono } from "hono";
 import {
 	type Audience,
 	type CommandAction,
@@ -16,8 +15,9 @@ import {
 	type Role,
 	type StatusResponse,
 } from "../../protocol";
+import { type AgentAnswer, type AgentRequest, jsonAnswer } from "./agent-http";
 import type { AuthFailureLimiter } from "./auth-limiter";
-import { type AuthVariables, authenticate, socketAddress } from "./authenticate";
+import { authenticate, socketAddress } from "./authenticate";
 import { errorBody, onError, ProtocolError } from "./errors";
 import type { FenceState } from "./fencing";
 import { gate } from "./gate";
@@ -26,6 +26,7 @@ import type { OperationManager } from "./operations";
 import type { ReplayCache } from "./replay-cache";
 import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
+import { webRequest } from "./web-request";
 
 export interface AgentAppDeps {
 	/** The primary's self-fence (null: configured off; undefined: not a primary). */
@@ -57,10 +58,27 @@ export interface AgentAppDeps {
 	maintenanceUntil?: () => Promise<number | null>;
 	log: Logger;
 	/** Source address used for auth-failure rate limiting. Default: the socket's peer address. */
-	clientAddress?: (c: Context) => string;
+	clientAddress?: (req: AgentRequest) => string;
 }
 
-type Env = { Variables: AuthVariables };
+/**
+ * The agent's routes. Served on node:http by server.ts and reached through `request` by the tests
+ * and the dial-out connection. Not a hono app: hono's web Request/Response load undici, about 9 MiB
+ * of an idle agent's RSS (measured: docs/agent.md, "Measured").
+ */
+export interface AgentApp {
+	/** Answers one request; never throws (a refusal or a bug becomes its JSON error answer). */
+	handle(req: AgentRequest): Promise<AgentAnswer>;
+	/**
+	 * The same through web classes, as hono's app.request: `input` is a path ("/v1/status") or a URL;
+	 * `env.incoming.socket.remoteAddress` is the source address the limiter sees (default "unknown").
+	 */
+	request(
+		input: string,
+		init?: RequestInit,
+		env?: { incoming?: { socket?: { remoteAddress?: string } } },
+	): Promise<Response>;
+}
 
 const ACTION_PATHS: readonly (readonly [CommandAction, string])[] = [
 	["promote", ROUTES.promote],
@@ -137,110 +155,123 @@ export function leaseOffer(deps: AgentAppDeps): (text: string) => Promise<void> 
 	};
 }
 
-export function createAgentApp(deps: AgentAppDeps): Hono<Env> {
-	const app = new Hono<Env>();
+export function createAgentApp(deps: AgentAppDeps): AgentApp {
 	const { log, operations } = deps;
-
-	app.onError(onError(log));
-	app.notFound((c) =>
-		c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404),
-	);
-
-	// Every request at debug level; rejects are logged at warn where they are decided.
-	app.use(async (c, next) => {
-		const started = performance.now();
-		await next();
-		log.debug("request", {
-			method: c.req.method,
-			path: c.req.path,
-			status: c.res.status,
-			ms: Math.round((performance.now() - started) * 10) / 10,
-		});
-	});
-
-	app.get(ROUTES.healthz, (c) => c.json({ ok: true as const }));
-
+	const answerError = onError(log);
+	const clientAddress = deps.clientAddress ?? socketAddress;
 	// Cheap refusals first (no body read, no signature check), then the signature.
-	app.use(
-		"/v1/*",
-		gate({
-			now: deps.now,
-			limiter: deps.limiter,
-			log,
-			clientAddress: deps.clientAddress ?? socketAddress,
-		}),
-	);
-	app.use(
-		"/v1/*",
-		authenticate({
-			publicKeys: deps.publicKeys,
-			audience: deps.audience,
-			agentKey: deps.agentKey,
-			now: deps.now,
-			replay: deps.replay,
-			limiter: deps.limiter,
-			log,
-			clientAddress: deps.clientAddress ?? socketAddress,
-		}),
-	);
-
+	const checkHeaders = gate({ now: deps.now, limiter: deps.limiter, log, clientAddress });
+	const signed = authenticate({
+		publicKeys: deps.publicKeys,
+		audience: deps.audience,
+		agentKey: deps.agentKey,
+		now: deps.now,
+		replay: deps.replay,
+		limiter: deps.limiter,
+		log,
+		clientAddress,
+	});
 	/** Offers the lease a watchdog request carries; logs a refusal once per reason. */
 	const offerLease = leaseOffer(deps);
-	app.get(ROUTES.status, async (c) => {
-		const leaseText = c.req.header(HEADERS.lease);
-		if (leaseText !== undefined) await offerLease(leaseText);
-		return c.json(await statusBody(deps));
-	});
 
-	for (const [action, path] of ACTION_PATHS) {
-		app.post(path, async (c) => {
-			if (!ROLE_ACTIONS[deps.role].includes(action)) {
+	const notFound = (req: AgentRequest) =>
+		jsonAnswer(errorBody("not-found", `no route ${req.method} ${req.path}`), 404);
+	const wrongMethod = (path: string, allowed: string) =>
+		jsonAnswer(errorBody("method-not-allowed", `${path} only accepts ${allowed}`), 405, {
+			allow: allowed,
+		});
+
+	const command = async (action: CommandAction, bytes: Uint8Array): Promise<AgentAnswer> => {
+		if (!ROLE_ACTIONS[deps.role].includes(action)) {
+			throw new ProtocolError(
+				403,
+				"action-not-allowed",
+				`this is the ${deps.role}'s agent of pair "${deps.audience.pair}": it never runs ${action} (the ${deps.role} only runs ${ROLE_ACTIONS[deps.role].join(" and ")}); refused`,
+			);
+		}
+		const parsed = parseCommand(bytes);
+		const submitted = await operations.submit({ opId: parsed.opId, action, term: parsed.term });
+		switch (submitted.kind) {
+			case "stale-term":
 				throw new ProtocolError(
-					403,
-					"action-not-allowed",
-					`this is the ${deps.role}'s agent of pair "${deps.audience.pair}": it never runs ${action} (the ${deps.role} only runs ${ROLE_ACTIONS[deps.role].join(" and ")}); refused`,
+					409,
+					"stale-term",
+					`term ${parsed.term} is below the highest term this agent has seen (${submitted.highest}): the command comes from an outdated decision`,
 				);
+			case "conflict":
+				throw new ProtocolError(
+					409,
+					"opid-conflict",
+					`opId ${parsed.opId} was already used for ${submitted.record.action} at term ${submitted.record.term}`,
+				);
+			case "accepted":
+			case "existing": {
+				const record = (await operations.wait(parsed.opId, parsed.waitMs)) ?? submitted.record;
+				return jsonAnswer(record);
 			}
-			const command = parseCommand(c.get("body"));
-			const submitted = await operations.submit({ opId: command.opId, action, term: command.term });
-			switch (submitted.kind) {
-				case "stale-term":
-					throw new ProtocolError(
-						409,
-						"stale-term",
-						`term ${command.term} is below the highest term this agent has seen (${submitted.highest}): the command comes from an outdated decision`,
-					);
-				case "conflict":
-					throw new ProtocolError(
-						409,
-						"opid-conflict",
-						`opId ${command.opId} was already used for ${submitted.record.action} at term ${submitted.record.term}`,
-					);
-				case "accepted":
-				case "existing": {
-					const record = (await operations.wait(command.opId, command.waitMs)) ?? submitted.record;
-					return c.json(record);
-				}
-				default: {
-					const unreachable: never = submitted;
-					throw new Error(`unhandled submit result ${JSON.stringify(unreachable)}`);
-				}
+			default: {
+				const unreachable: never = submitted;
+				throw new Error(`unhandled submit result ${JSON.stringify(unreachable)}`);
+			}
+		}
+	};
+
+	/** The signed routes, after the signature check; `method` is GET for a HEAD. */
+	const signedRoute = async (
+		req: AgentRequest,
+		method: string,
+		body: Uint8Array,
+	): Promise<AgentAnswer> => {
+		if (req.path === ROUTES.status) {
+			if (method !== "GET") return wrongMethod(req.path, "GET");
+			const leaseText = req.headers[HEADERS.lease];
+			if (leaseText !== undefined) await offerLease(leaseText);
+			return jsonAnswer(await statusBody(deps));
+		}
+		for (const [action, path] of ACTION_PATHS) {
+			if (req.path !== path) continue;
+			if (method !== "POST") return wrongMethod(path, "POST");
+			return command(action, body);
+		}
+		return notFound(req);
+	};
+
+	const route = async (req: AgentRequest): Promise<AgentAnswer> => {
+		// HEAD is answered as GET (the body is dropped at the end), as hono and HTTP do.
+		const method = req.method === "HEAD" ? "GET" : req.method;
+		if (req.path === ROUTES.healthz) {
+			return method === "GET" ? jsonAnswer({ ok: true as const }) : wrongMethod(req.path, "GET");
+		}
+		if (req.path !== "/v1" && !req.path.startsWith("/v1/")) return notFound(req);
+		// Every /v1 path, known or not, is checked first: an unsigned caller learns only "sign it".
+		await checkHeaders(req);
+		return signed(req, async ({ body }) => {
+			try {
+				return await signedRoute(req, method, body);
+			} catch (error) {
+				// Answered here, inside the check, so that the answer is signed too.
+				return answerError(error, req);
 			}
 		});
-	}
+	};
 
-	// Known paths with the wrong method: say so, rather than "not found".
-	for (const [path, allowed] of [
-		[ROUTES.healthz, "GET"],
-		[ROUTES.status, "GET"],
-		...ACTION_PATHS.map(([, p]) => [p, "POST"] as const),
-	] as const) {
-		app.all(path, (c) =>
-			c.json(errorBody("method-not-allowed", `${path} only accepts ${allowed}`), 405, {
-				allow: allowed,
-			}),
-		);
-	}
+	const handle = async (req: AgentRequest): Promise<AgentAnswer> => {
+		const started = performance.now();
+		let answer: AgentAnswer;
+		try {
+			answer = await route(req);
+		} catch (error) {
+			answer = answerError(error, req);
+		}
+		// Every request at debug level; rejects are logged at warn where they are decided.
+		log.debug("request", {
+			method: req.method,
+			path: req.path,
+			status: answer.status,
+			ms: Math.round((performance.now() - started) * 10) / 10,
+		});
+		return req.method === "HEAD" ? { ...answer, body: new Uint8Array(0) } : answer;
+	};
 
-	return app;
+	return { handle, request: (input, init, env) => webRequest(handle, input, init, env) };
 }

@@ -1,6 +1,4 @@
-// Middleware for signed routes: body limit, content type, signature, replay cache, auth-failure rate limit.
-import type { Context, MiddlewareHandler } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+// The check in front of signed routes: body limit, content type, signature, replay cache, auth-failure rate limit; signs the answer.
 import {
 	type Audience,
 	type ErrorCode,
@@ -9,17 +7,17 @@ import {
 	signAnswer,
 	verifyRequest,
 } from "../../protocol";
+import type { AgentAnswer, AgentRequest } from "./agent-http";
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { ProtocolError } from "./errors";
 import type { Logger } from "./log";
-import { readBodyLimited } from "./read-body";
 import type { ReplayCache } from "./replay-cache";
 
-export type AuthVariables = {
-	/** The exact bytes that were signed. */
+/** What a signed route learns from the check: the exact body bytes that were signed, and the key. */
+export interface Authenticated {
 	body: Uint8Array;
 	keyId: string;
-};
+}
 
 export interface AuthDeps {
 	publicKeys: readonly CryptoKey[];
@@ -31,13 +29,12 @@ export interface AuthDeps {
 	replay: ReplayCache;
 	limiter: AuthFailureLimiter;
 	log: Logger;
-	clientAddress: (c: Context) => string;
+	clientAddress: (req: AgentRequest) => string;
 }
 
-/** The socket's peer address under @hono/node-server; "unknown" elsewhere (e.g. app.request in tests). */
-export function socketAddress(c: Context): string {
-	const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-	return env?.incoming?.socket?.remoteAddress ?? "unknown";
+/** The peer address the transport saw (node:http's socket; "unknown" when it has none). */
+export function socketAddress(req: AgentRequest): string {
+	return req.source;
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -45,18 +42,28 @@ function isJson(contentType: string | undefined): boolean {
 	return mime === "application/json";
 }
 
-export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: AuthVariables }> {
-	return async (c, next) => {
-		const source = deps.clientAddress(c);
-		const path = new URL(c.req.url).pathname;
-		const method = c.req.method;
+/**
+ * Returns the check: it verifies `req`, runs `route` with what was authenticated, and signs the
+ * route's answer. A refusal throws ProtocolError (unsigned: its nonce may be an attacker's). `route`
+ * must answer its own errors (never throw), so that those answers are signed too.
+ */
+export function authenticate(
+	deps: AuthDeps,
+): (
+	req: AgentRequest,
+	route: (auth: Authenticated) => Promise<AgentAnswer>,
+) => Promise<AgentAnswer> {
+	return async (req, route) => {
+		const source = deps.clientAddress(req);
+		const path = req.path;
+		const method = req.method;
 
 		/**
 		 * Every reject from an unauthenticated sender counts against its address; past the limit the answer
 		 * becomes 429. A correctly signed request is never refused for its address: behind a tunnel every
 		 * caller shares 127.0.0.1, and an attacker must not be able to lock the watchdog out.
 		 */
-		const reject = (status: ContentfulStatusCode, code: ErrorCode, message: string): never => {
+		const reject = (status: number, code: ErrorCode, message: string): never => {
 			const limit = deps.limiter.recordFailure(source, deps.now());
 			if (limit.justTripped) {
 				deps.log.warn("too many rejected requests; answering 429 until the window ends", {
@@ -77,7 +84,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 			throw new ProtocolError(status, code, message, { logged: true });
 		};
 
-		const read = await readBodyLimited(c.req.raw, MAX_BODY_BYTES);
+		const read = await req.readBody(MAX_BODY_BYTES);
 		if (!read.ok) {
 			if (read.reason === "too-large") {
 				reject(
@@ -90,7 +97,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 		}
 		const bytes = read.ok ? read.bytes : new Uint8Array(0);
 
-		if (method === "POST" && !isJson(c.req.header("content-type"))) {
+		if (method === "POST" && !isJson(req.headers["content-type"])) {
 			reject(
 				415,
 				"unsupported-media-type",
@@ -101,7 +108,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 		const verdict = await verifyRequest({
 			method,
 			path,
-			headers: c.req.raw.headers,
+			headers: req.headers,
 			body: bytes,
 			publicKeys: deps.publicKeys,
 			audience: deps.audience,
@@ -111,8 +118,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 		if (!verdict.ok) {
 			const status =
 				verdict.code === "malformed-headers" ? 400 : verdict.code === "wrong-audience" ? 403 : 401;
-			reject(status, verdict.code, verdict.message);
-			return;
+			return reject(status, verdict.code, verdict.message);
 		}
 
 		const claim = await deps.replay.claim(verdict.nonce, verdict.timestamp, deps.now());
@@ -129,25 +135,20 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<{ Variables: Aut
 			});
 		}
 
-		c.set("body", bytes);
-		c.set("keyId", verdict.keyId);
-		await next();
+		const answer = await route({ body: bytes, keyId: verdict.keyId });
 
 		// Only answers to authenticated requests are signed: the nonce is then the watchdog's own, so the
 		// agent never signs over a nonce an attacker chose. Errors raised by the route (stale-term,
-		// action-not-allowed) reach here as responses already, and are signed too.
-		const answer = new Uint8Array(await c.res.clone().arrayBuffer());
+		// action-not-allowed) reach here as answers already, and are signed too.
 		const signed = await signAnswer({
 			method,
 			path,
 			nonce: verdict.nonce,
 			audience: deps.audience,
-			status: c.res.status,
-			body: answer,
+			status: answer.status,
+			body: answer.body,
 			privateKey: deps.agentKey,
 		});
-		const headers = new Headers(c.res.headers);
-		for (const [name, value] of Object.entries(signed)) headers.set(name, value);
-		c.res = new Response(answer, { status: c.res.status, headers });
+		return { ...answer, headers: { ...answer.headers, ...signed } };
 	};
 }

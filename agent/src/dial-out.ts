@@ -14,7 +14,7 @@ import {
 } from "../../protocol";
 import type { Logger } from "./log";
 
-/** The part of a Hono app the dialer needs: run one request in-process, exactly as if it came over HTTP. */
+/** The part of the agent's app (app.ts) the dialer needs: run one request in-process, exactly as if it came over HTTP. */
 export interface RequestRunner {
 	request(
 		path: string,

@@ -1,23 +1,26 @@
-// Protocol-shaped HTTP errors: thrown as HTTPException, answered by one onError as {error: {code, message}}.
-import type { Context } from "hono";
-import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+// Protocol-shaped HTTP errors: thrown as ProtocolError, answered by one onError as {error: {code, message}}.
 import type { ErrorCode, ErrorResponse } from "../../protocol";
+import { type AgentAnswer, type AgentRequest, jsonAnswer } from "./agent-http";
 import type { Logger } from "./log";
 
-export class ProtocolError extends HTTPException {
+/** An expected refusal (4xx) raised where it is decided; onError turns it into its JSON answer. */
+export class ProtocolError extends Error {
+	/** HTTP status, 400 to 499. */
+	readonly status: number;
 	readonly code: ErrorCode;
 	readonly headers: Record<string, string>;
 	/** Already logged where it was raised (the auth middleware logs with the source address). */
 	readonly logged: boolean;
 
 	constructor(
-		status: ContentfulStatusCode,
+		status: number,
 		code: ErrorCode,
 		message: string,
 		options: { headers?: Record<string, string>; logged?: boolean } = {},
 	) {
-		super(status, { message });
+		super(message);
+		this.name = "ProtocolError";
+		this.status = status;
 		this.code = code;
 		this.headers = options.headers ?? {};
 		this.logged = options.logged ?? false;
@@ -28,29 +31,25 @@ export function errorBody(code: ErrorCode, message: string): ErrorResponse {
 	return { error: { code, message } };
 }
 
+/** The answer to an error thrown while handling `req`: its own JSON for a ProtocolError, 500 for a bug. */
 export function onError(log: Logger) {
-	return (err: Error, c: Context) => {
+	return (err: unknown, req: AgentRequest): AgentAnswer => {
 		if (err instanceof ProtocolError) {
 			if (!err.logged) {
 				log.warn("request refused", {
-					method: c.req.method,
-					path: c.req.path,
+					method: req.method,
+					path: req.path,
 					code: err.code,
 					reason: err.message,
 				});
 			}
-			return c.json(errorBody(err.code, err.message), err.status, err.headers);
-		}
-		if (err instanceof HTTPException) {
-			const code: ErrorCode =
-				err.status === 404 ? "not-found" : err.status === 413 ? "body-too-large" : "internal";
-			return c.json(
-				errorBody(code, err.message || "request failed"),
-				err.status as ContentfulStatusCode,
-			);
+			return jsonAnswer(errorBody(err.code, err.message), err.status, err.headers);
 		}
 		// A bug: log it for the operator, tell the caller nothing about our internals.
-		log.error("unhandled error", { path: c.req.path, error: err.stack ?? String(err) });
-		return c.json(errorBody("internal", "internal error; see the agent's log"), 500);
+		log.error("unhandled error", {
+			path: req.path,
+			error: (err as Error)?.stack ?? String(err),
+		});
+		return jsonAnswer(errorBody("internal", "internal error; see the agent's log"), 500);
 	};
 }

@@ -1,7 +1,6 @@
 // The cheap checks in front of every signed route: refuses a request with missing or malformed auth headers, a stale clock or an oversized declared body before its body is read or any signature checked.
-import type { Context, MiddlewareHandler } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type ErrorCode, MAX_BODY_BYTES, MAX_SKEW_MS, precheckRequest } from "../../protocol";
+import type { AgentRequest } from "./agent-http";
 import type { AuthFailureLimiter } from "./auth-limiter";
 import { ProtocolError } from "./errors";
 import type { Logger } from "./log";
@@ -10,7 +9,7 @@ export interface GateDeps {
 	now: () => number;
 	limiter: AuthFailureLimiter;
 	log: Logger;
-	clientAddress: (c: Context) => string;
+	clientAddress: (req: AgentRequest) => string;
 }
 
 /**
@@ -20,12 +19,14 @@ export interface GateDeps {
  *
  * A request whose headers pass goes on to authenticate.ts even from a source over the limit: behind
  * a tunnel every caller shares 127.0.0.1, and an unsigned flood must not lock the watchdog out.
+ *
+ * Returns the check: it resolves when the request may go on, and throws ProtocolError otherwise.
  */
-export function gate(deps: GateDeps): MiddlewareHandler {
-	return async (c, next) => {
-		const source = deps.clientAddress(c);
+export function gate(deps: GateDeps): (req: AgentRequest) => Promise<void> {
+	return async (req) => {
+		const source = deps.clientAddress(req);
 		const now = deps.now();
-		const refuse = (status: ContentfulStatusCode, code: ErrorCode, message: string): never => {
+		const refuse = (status: number, code: ErrorCode, message: string): never => {
 			const limit = deps.limiter.recordFailure(source, now);
 			if (limit.justTripped) {
 				deps.log.warn("too many rejected requests; answering 429 until the window ends", {
@@ -43,8 +44,8 @@ export function gate(deps: GateDeps): MiddlewareHandler {
 			}
 			deps.log.warn("request rejected", {
 				source,
-				method: c.req.method,
-				path: c.req.path,
+				method: req.method,
+				path: req.path,
 				code,
 				reason: message,
 			});
@@ -55,14 +56,14 @@ export function gate(deps: GateDeps): MiddlewareHandler {
 		};
 
 		const pre = await precheckRequest({
-			headers: c.req.raw.headers,
+			headers: req.headers,
 			now,
 			maxSkewMs: MAX_SKEW_MS,
 		});
 		if (!pre.ok) {
 			refuse(pre.code === "malformed-headers" ? 400 : 401, pre.code, pre.message);
 		}
-		const declared = c.req.header("content-length");
+		const declared = req.headers["content-length"];
 		// Node has already refused a Content-Length that is not a number.
 		if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
 			refuse(
@@ -71,6 +72,5 @@ export function gate(deps: GateDeps): MiddlewareHandler {
 				`request body is over the limit of ${MAX_BODY_BYTES} bytes (16 KiB)`,
 			);
 		}
-		await next();
 	};
 }

@@ -1,6 +1,5 @@
 // The agent's readiness GET over node:http/https: the status code only, no redirects, body discarded.
 import type { IncomingMessage } from "node:http";
-import { createRequire } from "node:module";
 
 /**
  * The one request shape the agent's readiness probes make. Global `fetch` satisfies it, so tests
@@ -35,8 +34,6 @@ export async function readyBodyText(answer: ReadyAnswer): Promise<string> {
 	return text.length > MAX_READY_BODY_BYTES ? text.slice(0, MAX_READY_BODY_BYTES) : text;
 }
 
-const require = createRequire(import.meta.url);
-
 /**
  * GET `url` and resolve with its status once the headers arrive; the body is discarded.
  *
@@ -58,8 +55,10 @@ export const httpGet: ReadyFetch = (url, init) =>
 			return reject(new TypeError(`not an http(s) URL: ${target?.protocol ?? "unparsable"}`));
 		}
 		// Loaded on first use: only the scheme a config names is ever paid for (https pulls in tls).
-		const client: typeof import("node:http") =
-			target.protocol === "https:" ? require("node:https") : require("node:http");
+		const client: Pick<typeof import("node:http"), "get"> =
+			target.protocol === "https:"
+				? process.getBuiltinModule("node:https")
+				: process.getBuiltinModule("node:http");
 		const onAbort = () => request.destroy(signal.reason);
 		// No keep-alive agent: one probe every few seconds gains nothing from a pooled socket, and a
 		// fresh connection is what the probe means to test.

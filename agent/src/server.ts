@@ -1,9 +1,10 @@
-// Binds an agent to a TCP port with @hono/node-server, with timeouts and a connection cap of its own, and shuts it down cleanly.
-import type { IncomingMessage, ServerResponse } from "node:http";
+// Binds an agent to a TCP port with node:http, with timeouts and a connection cap of its own, and shuts it down cleanly.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { serve } from "@hono/node-server";
 import { type Agent, type AgentIo, createAgent } from "./agent";
+import type { AgentAnswer, AgentRequest } from "./agent-http";
 import type { AgentConfig } from "./config";
+import { readIncomingLimited } from "./read-body";
 
 export interface RunningAgent {
 	agent: Agent;
@@ -41,19 +42,20 @@ const MAX_HEADER_BYTES = 8 * 1024;
 
 export async function listenAgent(config: AgentConfig, io: AgentIo): Promise<ListenResult> {
 	const agent = await createAgent(config, io);
-	const server = serve({
-		fetch: agent.app.fetch,
-		hostname: config.listen.host,
-		port: config.listen.port,
-		serverOptions: {
+	// node:http directly, not @hono/node-server: that adapter builds web Request/Response objects,
+	// which load undici, http2, tls and zlib: about 9 MiB of an idle agent's RSS (docs/agent.md).
+	const server = createServer(
+		{
 			headersTimeout: HEADERS_TIMEOUT_MS,
 			requestTimeout: REQUEST_TIMEOUT_MS,
 			keepAliveTimeout: IDLE_TIMEOUT_MS,
 			connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
 			maxHeaderSize: MAX_HEADER_BYTES,
 		},
-	});
-	guardConnections(server as unknown as GuardedServer);
+		(req, res) => void serveOne(agent, req, res),
+	);
+	server.listen(config.listen.port, config.listen.host);
+	guardConnections(server);
 	const listening = await new Promise<
 		{ ok: true; address: AddressInfo } | { ok: false; error: NodeJS.ErrnoException }
 	>((resolve) => {
@@ -94,6 +96,46 @@ export async function listenAgent(config: AgentConfig, io: AgentIo): Promise<Lis
 				return closing;
 			},
 		},
+	};
+}
+
+/** One request: node:http's request to the agent's handler, and its answer back. */
+async function serveOne(agent: Agent, req: IncomingMessage, res: ServerResponse): Promise<void> {
+	let answer: AgentAnswer;
+	try {
+		answer = await agent.app.handle(toAgentRequest(req));
+	} catch {
+		// handle() answers every error itself; this is the last line, so the socket is never left hanging.
+		answer = { status: 500, headers: {}, body: new Uint8Array(0) };
+	}
+	if (res.destroyed) return;
+	const headers: Record<string, string | number> = { ...answer.headers };
+	// A body not read to its end (refused before reading, or over the limit): close the connection
+	// after answering, rather than read the rest to keep it alive.
+	if (!req.complete) headers.connection = "close";
+	if (req.method !== "HEAD") headers["content-length"] = answer.body.byteLength;
+	res.writeHead(answer.status, headers);
+	res.end(req.method === "HEAD" ? undefined : answer.body);
+}
+
+/** The request target's path, without its query; an absolute-form target ("http://h/p") gives its path. */
+function targetPath(url: string): string {
+	const path = url.startsWith("/") ? url : URL.canParse(url) ? new URL(url).pathname : url;
+	const query = path.indexOf("?");
+	return query < 0 ? path : path.slice(0, query);
+}
+
+function toAgentRequest(req: IncomingMessage): AgentRequest {
+	const headers: Record<string, string> = {};
+	for (const [name, value] of Object.entries(req.headers)) {
+		if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+	}
+	return {
+		method: req.method ?? "GET",
+		path: targetPath(req.url ?? "/"),
+		headers,
+		source: req.socket.remoteAddress ?? "unknown",
+		readBody: (limit) => readIncomingLimited(req, limit),
 	};
 }
 

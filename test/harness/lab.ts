@@ -475,6 +475,9 @@ export class Lab {
 				agentUrl(ports.primary),
 				"--peer-ready-url",
 				`${this.standbyRoute.url}/readyz`,
+				// The lab's scenarios are written for a primary without a self-fence (fencing has its own tests).
+				"--standby-url",
+				"none",
 				"--probe-interval",
 				String(this.opts.intervalSeconds),
 			],
@@ -501,6 +504,8 @@ export class Lab {
 			{
 				...produced(join(PAIR, "standby", "config.json")),
 				...this.labAgentFields("standby"),
+				// init turns replication on; the lab's scenarios sync with git-pull/git-push steps instead.
+				replication: { enabled: false },
 				// init's config names the key's place on the VPS; here it is still in init's folder.
 				agentKeyFile: join(dir, PAIR, "standby", "agent.key"),
 			},
@@ -514,6 +519,8 @@ export class Lab {
 			{
 				...produced(join(PAIR, "primary", "config.json")),
 				...this.labAgentFields("primary"),
+				// init turns replication on; the lab's scenarios sync with git-pull/git-push steps instead.
+				replication: { enabled: false },
 				// init's config names the key's place on the VPS; here it is still in init's folder.
 				agentKeyFile: join(dir, PAIR, "primary", "agent.key"),
 			},

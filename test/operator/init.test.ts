@@ -19,6 +19,9 @@ function tempDir(): string {
 	return d;
 }
 
+/** The standby's host over the tailnet, for the primary's self-fence (fencing.standbyUrl). */
+const STANDBY_URL = "http://standby.tn.ts.net:18789/healthz";
+
 const GOOD = [
 	"--transport",
 	"endpoint",
@@ -67,6 +70,8 @@ describe("init, unattended", () => {
 			...GOOD,
 			"--primary-agent-url",
 			"https://primary.tn.ts.net:8443",
+			"--standby-url",
+			STANDBY_URL,
 		]);
 		expect(r.err).toBe("");
 		expect(r.code).toBe(0);
@@ -85,6 +90,10 @@ describe("init, unattended", () => {
 			if (!loaded.ok) throw new Error(loaded.errors.join("; "));
 			expect(loaded.config.role).toBe(role);
 			expect(loaded.config.watchdogUrl).toBeUndefined();
+			// Complete for this release: replication on (init's Worker sends leases), the primary fenced.
+			expect(loaded.config.replication.enabled).toBe(true);
+			expect(loaded.config.replication.remote).toBe("origin");
+			expect(loaded.config.fencing.standbyUrl).toBe(role === "primary" ? STANDBY_URL : undefined);
 			const unit = readFileSync(join(dir, "home", role, "failover-agent.service"), "utf8");
 			expect(unit).toMatch(/^User=openclaw$/m);
 			expect(unit).toMatch(/^ReadWritePaths=\/home\/openclaw\/\.openclaw\/workspace$/m);
@@ -185,11 +194,24 @@ describe("init, unattended", () => {
 		["--gateway-user", "root", "never as root"],
 		["--peer-ready-url", "https://primary.tn.ts.net/readyz", "over the tailnet"],
 		["--peer-ready-url", "ftp://primary:18789/readyz", "http(s) URL"],
+		["--standby-url", "http://primary.tn.ts.net:18789/healthz", "the primary's host"],
+		["--standby-url", "https://primary.tn.ts.net/healthz", "the primary's host"],
+		["--standby-url", "ftp://standby.tn.ts.net/healthz", "standby URL"],
+		["--standby-url", "standby", "standby URL"],
 	])("refuses %s %j with the reason", async (flag, value, reason) => {
 		const dir = join(tempDir(), "local");
 		// The bad value comes first, so it answers pair 1 (a repeated flag answers the next pair); "=" lets
-		// a value start with "-".
-		const reordered = ["--yes", "--dir", dir, `${flag}=${value}`, ...GOOD];
+		// a value start with "-". A primary agent, so that the standby URL is asked.
+		const reordered = [
+			"--yes",
+			"--dir",
+			dir,
+			`${flag}=${value}`,
+			...GOOD,
+			"--primary-agent-url",
+			"https://primary.tn.ts.net:8443",
+			...(flag === "--standby-url" ? [] : ["--standby-url", STANDBY_URL]),
+		];
 		const r = await run(reordered);
 		expect(r.code).toBe(1);
 		expect(r.err).toContain(`${flag}:`);
@@ -222,7 +244,14 @@ describe("init, unattended", () => {
 });
 
 const WORKER = "https://failover-gateway.acme.workers.dev";
-const DIAL = ["--worker-url", WORKER, "--ready-url", "https://primary.tn.ts.net/readyz"];
+const DIAL = [
+	"--worker-url",
+	WORKER,
+	"--ready-url",
+	"https://primary.tn.ts.net/readyz",
+	"--standby-url",
+	STANDBY_URL,
+];
 
 describe("init, dial-out (the default transport)", () => {
 	it("gives each side only its agentPublicKey and each agent the Worker's URL; the steps publish no agent", async () => {
@@ -253,6 +282,31 @@ describe("init, dial-out (the default transport)", () => {
 		expect(r.out).toContain(`npx failover-gateway doctor --url ${WORKER}`);
 		// The primary's readiness URL is still published: the Worker probes it.
 		expect(r.out).toContain("publish only /readyz through Tailscale Funnel");
+	});
+
+	it('requires --standby-url with a primary agent; "none" leaves the primary unfenced, on purpose', async () => {
+		const bare = DIAL.slice(0, 4);
+		const missing = await run(["--yes", "--dir", join(tempDir(), "l"), ...bare]);
+		expect(missing.code).toBe(1);
+		expect(missing.err).toContain("--standby-url is required");
+		const dir = join(tempDir(), "l");
+		const none = await run(["--yes", "--dir", dir, ...bare, "--standby-url", "none"]);
+		expect(none.err).toBe("");
+		expect(none.code).toBe(0);
+		const loaded = await loadConfig(join(dir, "home", "primary", "config.json"));
+		if (!loaded.ok) throw new Error(loaded.errors.join("; "));
+		expect(loaded.config.fencing.standbyUrl).toBeUndefined();
+		// Without a primary agent nothing is asked: --primary-agent no needs no --standby-url.
+		const solo = await run([
+			"--yes",
+			"--dir",
+			join(tempDir(), "l"),
+			...bare,
+			"--primary-agent",
+			"no",
+		]);
+		expect(solo.err).toBe("");
+		expect(solo.code).toBe(0);
 	});
 
 	it("runs no primary agent with --primary-agent no", async () => {
@@ -295,6 +349,8 @@ describe("init, dial-out (the default transport)", () => {
 			"http://127.0.0.1:8787",
 			"--ready-url",
 			"http://127.0.0.1:9/readyz",
+			"--standby-url",
+			"http://127.0.0.1:10/healthz",
 		];
 		expect((await run(["--yes", "--dir", join(tempDir(), "l"), ...local])).code).toBe(1);
 		const dir = join(tempDir(), "l");
@@ -346,7 +402,13 @@ describe("init, at a prompt", () => {
 			"https://primary.tn.ts.net/readyz",
 			"", // expect body
 			"", // primary agent: default yes
-			...Array(9).fill(""),
+			"", // probe interval
+			"", // failback
+			"", // peer ready URL
+			"", // standby URL: required with a primary agent, asked again
+			"http://primary.tn.ts.net:18789/healthz", // refused: the primary's own host
+			STANDBY_URL,
+			...Array(6).fill(""),
 			"n", // no other pair
 		]);
 		const r = await run(["--dir", dir], p);
@@ -356,6 +418,7 @@ describe("init, at a prompt", () => {
 		expect(said).toContain("an answer is required");
 		expect(said).toMatch(/refused: worker URL: expected the Worker's base URL with no path/);
 		expect(p.asked.some((q) => q.includes("agent's URL"))).toBe(false);
+		expect(said).toMatch(/refused: standby URL: primary\.tn\.ts\.net is the primary's host/);
 		const loaded = await loadConfig(join(dir, "home", "primary", "config.json"));
 		if (!loaded.ok) throw new Error(loaded.errors.join("; "));
 		expect(loaded.config.watchdogUrl).toBe(WORKER);

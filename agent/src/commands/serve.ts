@@ -4,9 +4,9 @@ import { PROTOCOL_VERSION } from "../../../protocol";
 import { AgentKeyError } from "../agent-key";
 import { configWarnings, loadConfig } from "../config";
 import { createLogger } from "../log";
+import type { RunStep } from "../operations";
 import { listenAgent } from "../server";
 import { StateFileError } from "../state-store";
-import { runStep } from "../steps/run-step";
 import { type CliIo, EXIT_FAILED, EXIT_OK, usageError } from "./io";
 
 export const SERVE_HELP = `Usage: failover-agent serve --config FILE
@@ -47,6 +47,10 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
 	const log = createLogger({ level: loaded.config.logLevel });
 	for (const warning of configWarnings(loaded.config)) log.warn(warning);
 
+	// The step runners (git, systemctl, exec) load with the first command, not at start: an agent
+	// may idle for months before it runs one.
+	const runStep: RunStep = async (step, ctx) =>
+		(await import("../steps/run-step")).runStep(step, ctx);
 	let listened: Awaited<ReturnType<typeof listenAgent>>;
 	try {
 		listened = await listenAgent(loaded.config, { runStep, log });

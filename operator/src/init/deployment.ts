@@ -112,6 +112,10 @@ export async function buildDeployment(
 			workspace: p.workspace,
 			gatewayUnit: { name: p.gatewayUnit, scope: p.gatewayScope },
 			...(dialOut ? { watchdogUrl: workerUrl } : {}),
+			// On: the Worker init configures sends leases, which is what replication waits for (its
+			// default is off only for agents behind an older Worker: agent/src/replication/config.ts).
+			// Remote and branch: the schema's defaults, "origin" and the workspace's current branch.
+			replication: { enabled: true },
 		};
 		agents.push({
 			pair: p.name,
@@ -127,7 +131,12 @@ export async function buildDeployment(
 				pair: p.name,
 				role: "primary",
 				ssh: p.primarySsh,
-				config: { role: "primary", ...common, ...(primaryKeys.ok ? primaryKeys.agent : {}) },
+				config: {
+					role: "primary",
+					...common,
+					...(p.standbyUrl !== undefined ? { fencing: { standbyUrl: p.standbyUrl } } : {}),
+					...(primaryKeys.ok ? primaryKeys.agent : {}),
+				},
 				folder: join(dir, p.name, "primary"),
 				gatewayUser: p.gatewayUser,
 				gatewayScope: p.gatewayScope,

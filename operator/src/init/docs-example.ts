@@ -15,6 +15,7 @@ export const DOCS_EXAMPLE_PAIR: PairAnswers = {
 	probeIntervalSeconds: 5,
 	failback: "auto",
 	peerReadyUrl: "http://primary.tailnet-name.ts.net:18789/readyz",
+	standbyUrl: "http://standby.tailnet-name.ts.net:18789/healthz",
 	workspace: "/home/openclaw/.openclaw/workspace",
 	gatewayUnit: "openclaw-gateway.service",
 	gatewayScope: "user",

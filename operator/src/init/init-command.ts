@@ -44,6 +44,8 @@ Per pair (repeatable):
   --probe-interval SECONDS  (default: 5)
   --failback auto|manual    (default: auto)
   --peer-ready-url URL      primary's /readyz over the tailnet, for the standby
+  --standby-url URL         a URL on the standby's host over the tailnet, for the
+                            primary's self-fence, or "none" (required with a primary agent)
   --workspace PATH          gateway workspace on the VPSes
   --gateway-unit NAME       (default: openclaw-gateway.service)
   --gateway-scope user|system (default: user)

@@ -53,6 +53,19 @@ const optional =
 
 const hostOf = (url: string | undefined): string => (url ? (URL.parse(url)?.hostname ?? "") : "");
 
+/** The agent config's own rule for `fencing.standbyUrl` (agent/src/config.ts). */
+const STANDBY_URL_SCHEMA = AgentConfigSchema.shape.fencing.unwrap().shape.standbyUrl;
+
+/**
+ * Whether the pair runs an agent on its primary, from the answers so far (the questions that decide
+ * it come first): dial-out asks it, endpoint has a primary agent URL.
+ */
+function hasPrimaryAgentSoFar(earlier: Partial<PairAnswers>): boolean {
+	return earlier.transport === "endpoint"
+		? earlier.primaryAgentUrl !== undefined
+		: earlier.primaryAgent !== false;
+}
+
 /**
  * How the agents reach the watchdog: "dial-out" (recommended: each agent keeps one outbound WebSocket
  * to the Worker, no inbound port) or "endpoint" (the Worker calls each agent's https URL, published
@@ -141,6 +154,11 @@ export interface PairAnswers {
 	failback: "auto" | "manual";
 	/** The primary's readiness URL over the tailnet, probed by the standby agent (not by the Worker). */
 	peerReadyUrl: string;
+	/**
+	 * A URL on the standby's host over the tailnet, probed by the primary agent's self-fence (its
+	 * `fencing.standbyUrl`, agent/src/fencing.ts); undefined: no primary agent, or the fence off ("none").
+	 */
+	standbyUrl: string | undefined;
 	workspace: string;
 	gatewayUnit: string;
 	gatewayScope: "user" | "system";
@@ -248,6 +266,28 @@ function allPairQuestions(
 								"peer ready URL: expected the primary's address over the tailnet (port 18789), not the Funnel or Tunnel URL the Worker uses: through the same path, a Funnel outage would look like a primary outage to both witnesses",
 						}
 					: bySchema(AgentConfigSchema.shape.primaryReadyUrl, "peer ready URL", t),
+		},
+		standbyUrl: {
+			flag: "standby-url",
+			prompt:
+				"Standby's address over the tailnet, probed by the primary agent's self-fence (any URL on the standby's host, e.g. http://standby.<tailnet>.ts.net:18789/healthz; \"none\" turns the fence off)",
+			// Required when the primary runs an agent: a guessed host would make an isolated-looking
+			// standby out of a healthy one, and the fence would stop a primary that only lost the Worker.
+			fallback: hasPrimaryAgentSoFar(earlier) ? undefined : "none",
+			check: (t) => {
+				if (!hasPrimaryAgentSoFar(earlier)) return { ok: true, value: undefined };
+				if (t === "none") return { ok: true, value: undefined };
+				const host = hostOf(t);
+				const primaryHosts = [hostOf(earlier.peerReadyUrl), hostOf(earlier.readyUrl)];
+				// Local development runs every side on loopback: one host for all, nothing to compare.
+				if (!allowLocal && host !== "" && primaryHosts.includes(host)) {
+					return {
+						ok: false,
+						message: `standby URL: ${host} is the primary's host; expected the standby's address over the tailnet (the primary always reaches itself, so its fence would never act)`,
+					};
+				}
+				return bySchema(STANDBY_URL_SCHEMA, "standby URL", t);
+			},
 		},
 		workspace: {
 			flag: "workspace",
