@@ -92,6 +92,14 @@ export function remainingSteps(input: StepsInput): Step[] {
 						note: "one level under the zone only; see docs/deployment.md#cloudflare-tunnel",
 					},
 		);
+		// The primary seeds the remote before the standby clones it.
+		for (const role of ["primary", "standby"] as const) {
+			const a = deployment.agents.find((x) => x.pair === p.name && x.role === role);
+			if (a)
+				steps.push(
+					...workspaceSteps(a, host(role, role === "primary" ? p.primarySsh : p.standbySsh)),
+				);
+		}
 	}
 	for (const a of deployment.agents) {
 		const pair = deployment.pairs.find((p) => p.name === a.pair);
@@ -120,6 +128,8 @@ export function remainingSteps(input: StepsInput): Step[] {
 					: "sudo install -m 0644 /tmp/50-failover-agent.rules /etc/polkit-1/rules.d/50-failover-agent.rules",
 			],
 		});
+		const tryPush = pushUnderSandbox(a, on);
+		if (tryPush) steps.push(tryPush);
 		if (a.role === "standby") {
 			steps.push({
 				where: on,
@@ -238,4 +248,62 @@ export function renderSteps(steps: readonly Step[]): string {
 			return lines.join("\n");
 		})
 		.join("\n");
+}
+
+/** The git remote in the printed steps: init does not ask for it (the workspace's `origin` is used). */
+export const REMOTE_PLACEHOLDER = "git@github.com:you/openclaw-workspace.git";
+
+/**
+ * The workspace steps for one agent (issue 10): replication pushes as the gateway's user, over ssh,
+ * under the unit's sandbox, with no prompt possible. So that user needs its own key without a
+ * passphrase, registered on the remote with write access, and the remote's host key in known_hosts;
+ * the primary seeds the remote, the standby clones it (pushUnderSandbox then tries the push under the
+ * unit's own sandbox: read-only home, so ssh can neither prompt nor write known_hosts there).
+ */
+export function workspaceSteps(a: Deployment["agents"][number], on: string): Step[] {
+	if (a.config.replication?.enabled !== true) return [];
+	const ws = a.config.workspace;
+	return [
+		{
+			where: `${on}, as the gateway's user`,
+			title: `Pair ${a.pair}: a git key without a passphrase for the workspace remote, and the remote's host key`,
+			commands: [
+				`test -f ~/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N "" -C "failover-gateway ${a.pair} ${a.role}" -f ~/.ssh/id_ed25519`,
+				"cat ~/.ssh/id_ed25519.pub",
+				"ssh-keyscan -t ed25519 github.com >> ~/.ssh/known_hosts",
+			],
+			note: "github.com: your git host. Add the printed key to the remote as a deploy key WITH write access; check the scanned host key against the fingerprint your git host publishes",
+		},
+		a.role === "primary"
+			? {
+					where: `${on}, as the gateway's user`,
+					title: `Pair ${a.pair}: seed the remote from the primary's workspace (once; skip if git -C ${ws} remote -v already shows it)`,
+					commands: [
+						`git -C ${ws} init -b main && git -C ${ws} add -A && git -C ${ws} commit -qm "workspace seed"`,
+						`git -C ${ws} remote add origin ${REMOTE_PLACEHOLDER} && git -C ${ws} push -u origin main`,
+					],
+					note: "an empty private repository; keep secrets out of the workspace (docs/state.md says what replicates)",
+				}
+			: {
+					where: `${on}, as the gateway's user`,
+					title: `Pair ${a.pair}: the standby's workspace is a clone of the remote`,
+					commands: [`git clone ${REMOTE_PLACEHOLDER} ${ws}`],
+					note: "a folder already there: move it aside first (the primary's copy is the one that counts)",
+				},
+	];
+}
+
+/** The push tried as the agent will run it: the unit's user, read-only home, no prompt (issue 10). */
+export function pushUnderSandbox(a: Deployment["agents"][number], on: string): Step | null {
+	if (a.config.replication?.enabled !== true) return null;
+	const ws = a.config.workspace;
+	const u = a.gatewayUser;
+	return {
+		where: on,
+		title: `Pair ${a.pair}: try a push as the agent will, under the unit's sandbox`,
+		commands: [
+			`sudo systemd-run --quiet --wait --pipe -p User=${u} -p ProtectHome=read-only -p ProtectSystem=strict -p ReadWritePaths=${ws} -p PrivateTmp=yes -E GIT_SSH_COMMAND="ssh -o BatchMode=yes" git -C ${ws} push --dry-run origin HEAD`,
+		],
+		note: '"Everything up-to-date" or a list of refs; "Host key verification failed" or "Permission denied (publickey)" means the step before',
+	};
 }
