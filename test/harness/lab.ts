@@ -26,6 +26,26 @@ import { WorkerDev } from "./worker-dev";
 
 export const PAIR = "home";
 
+/** How the lab's agents reach the watchdog (LabOptions.transport). */
+export type LabTransport = "endpoint" | "dial-out";
+
+/** The environment variable that picks the lab's transport for a whole run (e2e projects, bench). */
+export const LAB_TRANSPORT_ENV = "FG_LAB_TRANSPORT";
+
+/**
+ * The transport a lab uses when its options name none: FG_LAB_TRANSPORT=dial-out|endpoint ("http" is
+ * accepted for endpoint), unset = dial-out, the recommended deployment. A typo fails fast: a run that
+ * silently fell back to the default would claim coverage it does not have.
+ */
+export function labTransportFromEnv(
+	env: Record<string, string | undefined> = process.env,
+): LabTransport {
+	const v = env[LAB_TRANSPORT_ENV]?.trim();
+	if (v === undefined || v === "" || v === "dial-out") return "dial-out";
+	if (v === "endpoint" || v === "http") return "endpoint";
+	throw new Error(`${LAB_TRANSPORT_ENV}: expected dial-out, endpoint or http, got "${v}"`);
+}
+
 export interface LabOptions {
 	/** Probe interval, seconds (the product's default is 5; tests use 1). */
 	intervalSeconds?: number;
@@ -52,9 +72,10 @@ export interface LabOptions {
 	/**
 	 * How the agents reach the watchdog: "endpoint" (the Worker calls their HTTP ports) or "dial-out"
 	 * (each agent keeps a WebSocket to the Worker, reached through its own breakable route, and the
-	 * Worker's config names no agent URL at all).
+	 * Worker's config names no agent URL at all). Default: FG_LAB_TRANSPORT, else dial-out
+	 * (labTransportFromEnv).
 	 */
-	transport?: "endpoint" | "dial-out";
+	transport?: LabTransport;
 }
 
 export interface PairEventView {
@@ -122,6 +143,19 @@ export class Lab {
 	standbyAgent!: AgentProcess;
 	/** Dial-out only: each agent's route to the Worker (break one to cut that agent off the watchdog). */
 	uplinks: { primary: BreakableProxy; standby: BreakableProxy } | undefined;
+	/** Endpoint only: the Worker's route to each agent's port (break one to cut that agent off the watchdog). */
+	agentRoutes: { primary: BreakableProxy; standby: BreakableProxy } | undefined;
+	/**
+	 * Each agent's link with the watchdog on either transport: its uplink (dial-out) or the Worker's
+	 * route to its port (endpoint). Breaking one means the same on both: that agent and the watchdog
+	 * cannot talk. Their `requests` are the Worker's subrequests to the agents (endpoint) or the
+	 * agents' WebSocket upgrades (dial-out).
+	 */
+	get agentLinks(): { primary: BreakableProxy; standby: BreakableProxy } {
+		const links = this.uplinks ?? this.agentRoutes;
+		if (!links) throw new Error("this lab has no agent links (viaInit labs do not route agents)");
+		return links;
+	}
 	/** Dial-out only: the primary agent's route to the standby's host (its fence asks it). */
 	crossRoute: BreakableProxy | undefined;
 	primaryAgent: AgentProcess | undefined;
@@ -134,6 +168,25 @@ export class Lab {
 	/** With viaInit: init's output folder and what it printed. */
 	initDir: string | undefined;
 	initOutput = "";
+	/**
+	 * How long a decided promotion waits before the promote goes out, ms: with self-fencing (the lab's
+	 * dial-out config) the primary's lease plus the fence margin, so an isolated primary stops first;
+	 * 0 without fencing. Bounds on "standby ready" add it.
+	 */
+	get fenceWaitMs(): number {
+		const extra = this.opts.pairExtra ?? {};
+		if ((extra.fencing ?? (this.opts.transport === "dial-out" ? "self" : "off")) !== "self")
+			return 0;
+		if (!this.opts.primaryAgent) return 0;
+		const lease = Number(extra.leaseSeconds ?? 3 * this.opts.intervalSeconds);
+		const margin = Number(extra.fenceMarginSeconds ?? 5);
+		return (lease + margin) * 1000;
+	}
+
+	/** How this lab's agents reach the watchdog (LabOptions.transport). */
+	get transport(): LabTransport {
+		return this.opts.transport;
+	}
 	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra">> &
 		Pick<LabOptions, "onLine" | "pairExtra">;
 	/** Folder of the fake `systemctl` the agents find first on their PATH. */
@@ -149,7 +202,7 @@ export class Lab {
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
-			transport: "endpoint",
+			transport: labTransportFromEnv(),
 			viaInit: false,
 			...opts,
 		};
@@ -260,7 +313,8 @@ export class Lab {
 			this.line("standby-agent"),
 			agentEnv(this.standbyGw),
 		);
-		await this.standbyAgent.start();
+		// Ports fixed up front: the Worker's config and the primary's fence name them before anything starts.
+		this.standbyAgent.port = await freePort();
 		if (dialOut) {
 			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's port.
 			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port });
@@ -297,8 +351,18 @@ export class Lab {
 				this.line("primary-agent"),
 				agentEnv(this.primaryGw),
 			);
-			await this.primaryAgent.start();
+			this.primaryAgent.port = await freePort();
 		}
+		if (!dialOut) {
+			this.agentRoutes = {
+				primary: new BreakableProxy({ host: "127.0.0.1", port: this.primaryAgent?.port ?? 0 }),
+				standby: new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port }),
+			};
+			await this.agentRoutes.primary.start();
+			await this.agentRoutes.standby.start();
+		}
+		const agentUrl = (side: "primary" | "standby") =>
+			this.agentRoutes ? { agentUrl: this.agentRoutes[side].url } : {};
 		const pair = {
 			name: PAIR,
 			primary: {
@@ -306,13 +370,13 @@ export class Lab {
 				readyUrl: `${this.proxy.url}/readyz`,
 				...(this.primaryAgent
 					? {
-							...(dialOut ? {} : { agentUrl: this.primaryAgent.url }),
+							...agentUrl("primary"),
 							agentPublicKey: this.agentKeys.primary.publicKeyText,
 						}
 					: {}),
 			},
 			standby: {
-				...(dialOut ? {} : { agentUrl: this.standbyAgent.url }),
+				...agentUrl("standby"),
 				agentPublicKey: this.agentKeys.standby.publicKeyText,
 			},
 			probeIntervalSeconds: o.intervalSeconds,
@@ -346,7 +410,18 @@ export class Lab {
 			onLine: this.line("worker"),
 			port: workerPort,
 		});
-		await this.worker.start();
+		const agents = async () => {
+			await Promise.all([this.standbyAgent.start(), this.primaryAgent?.start()]);
+		};
+		if (dialOut) {
+			// The Worker first: agents that dialled a Worker still starting would back off for seconds
+			// (jittered, growing), and the lab would wait for their next attempt.
+			await this.worker.start();
+			await agents();
+		} else {
+			// The Worker calls the agents only from its alarm, armed below: both can start at once.
+			await Promise.all([this.worker.start(), agents()]);
+		}
 		// What Cloudflare's cron does within a minute of deploy: arm the Durable Object's alarm.
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
@@ -409,6 +484,19 @@ export class Lab {
 		const dir = join(this.root, "init");
 		this.initDir = dir;
 		const out: string[] = [];
+		// Dial-out (init's default): the agents dial the Worker's URL, so its port is chosen first.
+		const dialOut = this.opts.transport === "dial-out";
+		const workerPort = await freePort();
+		const transportArgs = dialOut
+			? ["--transport", "dial-out", "--worker-url", `http://127.0.0.1:${workerPort}`]
+			: [
+					"--transport",
+					"endpoint",
+					"--standby-agent-url",
+					agentUrl(ports.standby),
+					"--primary-agent-url",
+					agentUrl(ports.primary),
+				];
 		const code = await runOperatorCli(
 			[
 				"init",
@@ -416,15 +504,9 @@ export class Lab {
 				"--local-dev",
 				"--dir",
 				dir,
-				// init's default is dial-out; this boot runs the agents behind endpoints (the lab's default).
-				"--transport",
-				"endpoint",
+				...transportArgs,
 				"--ready-url",
 				`${this.proxy.url}/readyz`,
-				"--standby-agent-url",
-				agentUrl(ports.standby),
-				"--primary-agent-url",
-				agentUrl(ports.primary),
 				"--peer-ready-url",
 				`${this.standbyRoute.url}/readyz`,
 				"--probe-interval",
@@ -485,11 +567,13 @@ export class Lab {
 			args: ["--var", `WATCHDOG_CONFIG:${readFileSync(join(dir, "worker-config.json"), "utf8")}`],
 			persistTo: join(this.root, "worker-state"),
 			onLine: this.line("worker"),
+			port: workerPort,
 		});
 		this.adminToken = secrets.ADMIN_TOKEN as string;
 		await this.worker.start();
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
+		if (dialOut) await this.waitForDialOut();
 	}
 
 	async pair(): Promise<PairView> {
@@ -574,6 +658,8 @@ export class Lab {
 			this.standbyRoute.stop(),
 			this.uplinks?.primary.stop(),
 			this.uplinks?.standby.stop(),
+			this.agentRoutes?.primary.stop(),
+			this.agentRoutes?.standby.stop(),
 			this.crossRoute?.stop(),
 			this.control.stop(),
 			this.webhook.stop(),
