@@ -76,6 +76,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Where in the probe interval faults are injected (0 = just after a probe: the slowest to detect). */
 const PHASE = 0.5;
 
+/**
+ * Until the promote runs: the standby's gateway start has begun. Over HTTP that follows "promoting" at
+ * once; with self-fencing the promote first waits for the primary's lease to run out.
+ */
+async function startBegun(lab: Lab): Promise<void> {
+	const end = Date.now() + 20 * lab.interval + lab.fenceWaitMs;
+	while (!lab.control.calls.includes("start standby") && Date.now() < end) await sleep(100);
+}
+
 function count(events: readonly PairEventView[], kind: string): number {
 	return events.filter((e) => e.kind === kind).length;
 }
@@ -313,7 +322,7 @@ export const SCENARIOS: Scenario[] = [
 			c.fault();
 			await c.lab.primaryGw.stop();
 			await c.waitEvent("promoting", 20);
-			await c.sleepIntervals(1);
+			await startBegun(c.lab);
 			await c.lab.standbyAgent.kill();
 			await c.sleepIntervals(1);
 			await c.lab.standbyAgent.start();
@@ -409,6 +418,7 @@ export const SCENARIOS: Scenario[] = [
 			c.fault();
 			await c.lab.primaryGw.stop();
 			await c.waitEvent("promoting", 20);
+			await startBegun(c.lab);
 			await c.lab.primaryGw.start();
 			c.restored();
 			await c.waitEvent("demoted", 60);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { dialOutUrl } from "../../agent/src/dial-out";
 import { CLOSE, generateKeyPair, ROUTES, signHello, signRequest } from "../../protocol";
 import { type Lab, PAIR } from "../harness/lab";
+import { waitFor } from "../harness/ports";
 import { intervals, kinds, recordTiming, sleep, startLab, TRANSPORT } from "./support";
 
 type Closed = { code: number; reason: string };
@@ -92,11 +93,17 @@ describe("agents", () => {
 			const t0 = Date.now();
 			await lab.primaryGw.stop();
 			await lab.waitForEvent("promoting", t0, 20 * lab.interval);
-			await sleep(lab.interval);
+			// Killed while the promote runs: its gateway start has begun (with self-fencing the promote
+			// goes out only after the primary's lease has run out).
+			await waitFor(
+				"the standby's gateway start to begin",
+				() => lab.control.calls.includes("start standby"),
+				20 * lab.interval + lab.fenceWaitMs,
+			);
 			await lab.standbyAgent.kill();
 			await sleep(lab.interval);
 			await lab.standbyAgent.start();
-			const promoted = await lab.waitForEvent("promoted", t0, 40 * lab.interval);
+			const promoted = await lab.waitForEvent("promoted", t0, 40 * lab.interval + lab.fenceWaitMs);
 			recordTiming("agent restart mid-promote", "standby ready", intervals(promoted.at - t0, lab));
 			const events = await lab.events();
 			const failed = events.find((e) => e.kind === "promote-failed");
@@ -238,7 +245,17 @@ describe("agents", () => {
 		const started = await lab.operator("drill");
 		expect(started.status).toBe(200);
 		const done = await lab.waitForEvent("drill", t0 + 1, 30 * lab.interval);
-		const finished = (await lab.events()).filter((e) => e.kind === "drill").at(-1);
+		// The drill's outcome is its last "drill" event (the first says it started; with self-fencing
+		// its promote waits for the primary's lease, so the end comes that much later).
+		let finished: Awaited<ReturnType<Lab["events"]>>[number] | undefined;
+		await waitFor(
+			"the drill's outcome",
+			async () => {
+				finished = (await lab.events()).filter((e) => e.kind === "drill").at(-1);
+				return /^drill (passed|failed)/.test(finished?.summary ?? "");
+			},
+			30 * lab.interval + lab.fenceWaitMs,
+		);
 		await lab.waitForState("primary-active", 10 * lab.interval);
 		const p = await lab.pair();
 		expect(p.pairState?.lastDrill?.ok).toBe(true);

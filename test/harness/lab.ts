@@ -425,7 +425,28 @@ export class Lab {
 		// What Cloudflare's cron does within a minute of deploy: arm the Durable Object's alarm.
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
-		if (dialOut) await this.waitForDialOut();
+		if (dialOut) {
+			await this.waitForDialOut();
+			// Two ticks over the new sockets: the primary's agent now holds a lease, as in a deployment
+			// that has been running (before its first one, it fences on the protocol's default length).
+			await this.waitForTicks(2);
+		}
+	}
+
+	/** Until the Worker has ticked `n` more times (read from the pair's lastTickAt). */
+	async waitForTicks(n: number): Promise<void> {
+		const tickAt = async () =>
+			(
+				await this.worker.api<{ lastTickAt: number | null }>(`/api/v1/pairs/${PAIR}`, {
+					token: this.adminToken,
+				})
+			).body.lastTickAt ?? 0;
+		let last = await tickAt();
+		for (let seen = 0; seen < n; ) {
+			await waitFor("a tick", async () => (await tickAt()) > last, 10 * this.interval + 5_000, 50);
+			last = await tickAt();
+			seen += 1;
+		}
 	}
 
 	/** Both agents connected over dial-out (they redial with backoff until the Worker is up). */
