@@ -25,7 +25,7 @@ describe("the judge, end to end", () => {
 		expect(events).not.toContain("held");
 		expect(events).toContain("failback-held");
 		expect(events.filter((k) => k === "demoted").length).toBeLessThanOrEqual(1);
-	});
+	}, 240_000);
 
 	it("the active standby going not ready raises the critical event", async () => {
 		const lab = await startLab();

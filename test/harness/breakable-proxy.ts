@@ -28,7 +28,16 @@ export class BreakableProxy {
 	private readonly sockets = new Set<Socket>();
 	private port = 0;
 
-	constructor(private readonly target: { host: string; port: number }) {}
+	/**
+	 * `target.port` may be 0 until the process behind it is up (see retarget): a port reserved ahead
+	 * of a slow start could be taken by another process in between.
+	 */
+	constructor(private target: { host: string; port: number }) {}
+
+	/** Points the route at `port` from the next connection on. */
+	retarget(port: number): void {
+		this.target = { ...this.target, port };
+	}
 
 	get url(): string {
 		return `http://127.0.0.1:${this.port}`;

@@ -255,14 +255,14 @@ export class Lab {
 		await this.standbyRoute.start();
 		await this.control.start();
 		await this.webhook.start();
-		// Dial-out: the Worker's port is known before the agents start (they dial it), and each agent
-		// reaches it through its own route, so a test can cut one agent off the watchdog.
+		// Dial-out: each agent reaches the Worker through its own route, so a test can cut one agent off
+		// the watchdog. Routes are bound now and pointed at what is behind them once that is up (ports
+		// reserved ahead of a start that takes seconds could be taken by another lab meanwhile).
 		const dialOut = o.transport === "dial-out";
-		const workerPort = await freePort();
 		if (dialOut) {
 			this.uplinks = {
-				primary: new BreakableProxy({ host: "127.0.0.1", port: workerPort }),
-				standby: new BreakableProxy({ host: "127.0.0.1", port: workerPort }),
+				primary: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
+				standby: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
 			};
 			await this.uplinks.primary.start();
 			await this.uplinks.standby.start();
@@ -313,11 +313,10 @@ export class Lab {
 			this.line("standby-agent"),
 			agentEnv(this.standbyGw),
 		);
-		// Ports fixed up front: the Worker's config and the primary's fence name them before anything starts.
-		this.standbyAgent.port = await freePort();
 		if (dialOut) {
-			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's port.
-			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port });
+			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's
+			// port, known once it has started (until then the route refuses, which proves the host up).
+			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: 0 });
 			await this.crossRoute.start();
 		}
 		const fencing = this.crossRoute
@@ -351,12 +350,11 @@ export class Lab {
 				this.line("primary-agent"),
 				agentEnv(this.primaryGw),
 			);
-			this.primaryAgent.port = await freePort();
 		}
 		if (!dialOut) {
 			this.agentRoutes = {
-				primary: new BreakableProxy({ host: "127.0.0.1", port: this.primaryAgent?.port ?? 0 }),
-				standby: new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port }),
+				primary: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
+				standby: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
 			};
 			await this.agentRoutes.primary.start();
 			await this.agentRoutes.standby.start();
@@ -408,15 +406,19 @@ export class Lab {
 			},
 			persistTo: join(this.root, "worker-state"),
 			onLine: this.line("worker"),
-			port: workerPort,
 		});
 		const agents = async () => {
 			await Promise.all([this.standbyAgent.start(), this.primaryAgent?.start()]);
+			this.crossRoute?.retarget(this.standbyAgent.port);
+			this.agentRoutes?.standby.retarget(this.standbyAgent.port);
+			if (this.primaryAgent) this.agentRoutes?.primary.retarget(this.primaryAgent.port);
 		};
 		if (dialOut) {
 			// The Worker first: agents that dialled a Worker still starting would back off for seconds
 			// (jittered, growing), and the lab would wait for their next attempt.
 			await this.worker.start();
+			this.uplinks?.primary.retarget(this.worker.port);
+			this.uplinks?.standby.retarget(this.worker.port);
 			await agents();
 		} else {
 			// The Worker calls the agents only from its alarm, armed below: both can start at once.

@@ -46,7 +46,8 @@ export class WorkerDev {
 	}
 
 	async start(timeoutMs = 60_000): Promise<void> {
-		this.port = this.opts.port ?? (await freePort());
+		// A restart (a redeploy) keeps the port: routes and agents point at it.
+		this.port = this.opts.port ?? (this.port || (await freePort()));
 		const inspector = await freePort();
 		const persist = this.opts.persistTo ?? mkdtempSync(join(tmpdir(), "fg-worker-"));
 		// Secrets and vars go through an env file: no shell, no quoting, nothing on the command line.
