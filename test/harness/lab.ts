@@ -20,7 +20,7 @@ import { ControlServer } from "./control-server";
 import { FakeGateway } from "./fake-gateway";
 import { FAKE_UNIT_FILE_ENV, writeFakeSystemctl } from "./fake-systemctl";
 import { createWorkspaces, type Workspaces } from "./git-workspace";
-import { freePort, waitFor } from "./ports";
+import { reservePort, waitFor } from "./ports";
 import { WebhookReceiver } from "./webhook-receiver";
 import { WorkerDev } from "./worker-dev";
 
@@ -224,7 +224,8 @@ export class Lab {
 	}
 
 	static async create(opts: LabOptions = {}): Promise<Lab> {
-		const lab = new Lab(opts, { primary: await freePort(), standby: await freePort() });
+		// Reserved: the standby's gateway listens only once promoted, maybe minutes later.
+		const lab = new Lab(opts, { primary: await reservePort(), standby: await reservePort() });
 		try {
 			await lab.boot();
 		} catch (e) {
@@ -502,14 +503,14 @@ export class Lab {
 		await this.standbyRoute.start();
 		await this.control.start();
 		await this.webhook.start();
-		const ports = { standby: await freePort(), primary: await freePort() };
+		const ports = { standby: await reservePort(), primary: await reservePort() };
 		const agentUrl = (port: number) => `http://127.0.0.1:${port}`;
 		const dir = join(this.root, "init");
 		this.initDir = dir;
 		const out: string[] = [];
 		// Dial-out (init's default): the agents dial the Worker's URL, so its port is chosen first.
 		const dialOut = this.opts.transport === "dial-out";
-		const workerPort = await freePort();
+		const workerPort = await reservePort();
 		const transportArgs = dialOut
 			? ["--transport", "dial-out", "--worker-url", `http://127.0.0.1:${workerPort}`]
 			: [
