@@ -63,9 +63,9 @@ export default defineConfig({
 				},
 			},
 			{
-				// The HTTP transport's own paths (tests tagged "transport"): the Worker calling each agent's
-				// port for status and commands, an agent unreachable or restarted behind it, its signed HTTP
-				// surface, the polled restart grace, init and doctor for endpoint agents.
+				// The HTTP transport's own paths (tests tagged "transport", 8 of them): the Worker calling
+				// each agent's port for status and commands, an agent unreachable or restarted behind it, its
+				// signed HTTP surface, the polled restart grace, init and doctor for endpoint agents.
 				test: {
 					name: "e2e-http",
 					include: [

@@ -128,7 +128,6 @@ describe("a restart is not an outage", () => {
 	}, 120_000);
 
 	it("failover-agent maintenance on the primary VPS pauses the pair, holds a failover, and resumes by itself", {
-		...TRANSPORT,
 		timeout: 120_000,
 	}, async () => {
 		const lab = await startLab();
