@@ -63,7 +63,7 @@ export default defineConfig({
 				},
 			},
 			{
-				// The HTTP transport's own paths (tests tagged "transport", 8 of them): the Worker calling
+				// The HTTP transport's own paths (tests tagged "transport", 6 of them): the Worker calling
 				// each agent's port for status and commands, an agent unreachable or restarted behind it, its
 				// signed HTTP surface, the polled restart grace, init and doctor for endpoint agents.
 				test: {
