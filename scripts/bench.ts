@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { LabTransport } from "../test/harness/lab";
 import { type BaselineResult, runBaseline } from "./lib/baseline";
 import { type BothSidesRow, describeBothSides, measureBothSides } from "./lib/both-sides";
 import {
@@ -14,15 +15,19 @@ import {
 import { measureRpo, type RpoResult } from "./lib/rpo";
 import { runScenario, SCENARIOS, type ScenarioResult } from "./lib/scenarios";
 
-const HELP = `Usage: npm run bench -- [--interval S] [--json FILE] [--only a,b] [--concurrency N] [--list]
+const HELP = `Usage: npm run bench -- [--interval S] [--json FILE] [--only a,b] [--transport T] [--concurrency N] [--list]
 
 Runs every scenario of the design on this machine (loopback only): the real Worker in
-local workerd, real agent processes, stand-in gateways, a git remote. Prints a table.
+local workerd, real agent processes, stand-in gateways, a git remote. Prints a table,
+each scenario once per transport, side by side.
 
   --interval S     probe interval in seconds (default 5, the product's default;
                    thresholds are counted in probes, so timings scale with it)
   --json FILE      also write every figure as JSON
   --only LIST      run only these scenarios (comma-separated names, see --list)
+  --transport LIST dial-out, endpoint, or both (default: dial-out,endpoint): how the
+                   agents reach the Worker (dial-out: a WebSocket each, endpoint: the
+                   Worker calls their HTTP ports)
   --concurrency N  labs at once (default 3; each is a Worker and two agents)
   --skip-baseline  do not also measure the standby-side bash monitor this replaces
   --skip-rpo       do not measure workspace replication (recovery point,
@@ -41,6 +46,7 @@ function parse() {
 			interval: { type: "string", default: "5" },
 			json: { type: "string" },
 			only: { type: "string" },
+			transport: { type: "string", default: "dial-out,endpoint" },
 			concurrency: { type: "string", default: "3" },
 			list: { type: "boolean", default: false },
 			"skip-baseline": { type: "boolean", default: false },
@@ -132,6 +138,19 @@ if (unknown.length > 0) {
 	process.exit(2);
 }
 const scenarios = wanted ? SCENARIOS.filter((s) => wanted.includes(s.name)) : SCENARIOS;
+const TRANSPORTS: readonly LabTransport[] = ["dial-out", "endpoint"];
+const transports = [...new Set(args.values.transport.split(",").map((t) => t.trim()))];
+const badTransport = transports.filter((t) => !TRANSPORTS.includes(t as LabTransport));
+if (badTransport.length > 0 || transports.length === 0) {
+	console.error(
+		`bench: --transport: expected dial-out, endpoint or both comma-separated, got "${args.values.transport}"`,
+	);
+	process.exit(2);
+}
+/** Every scenario on every transport, one lab each; rows of one scenario sit side by side. */
+const runs = scenarios.flatMap((scenario) =>
+	(transports as LabTransport[]).map((transport) => ({ scenario, transport })),
+);
 
 // Thresholds as shipped, except the hold-down before failback, shortened so the suite stays in minutes.
 const base = {
@@ -144,22 +163,22 @@ const base = {
 };
 
 console.log(
-	`bench: ${scenarios.length} scenarios, probe interval ${interval} s, failThreshold ${base.failThreshold}, recoverThreshold ${base.recoverThreshold}, minActiveSeconds ${base.minActiveSeconds}, ${concurrency} at a time`,
+	`bench: ${scenarios.length} scenarios on ${transports.join(" and ")}, probe interval ${interval} s, failThreshold ${base.failThreshold}, recoverThreshold ${base.recoverThreshold}, minActiveSeconds ${base.minActiveSeconds}, ${concurrency} at a time`,
 );
 const started = Date.now();
 // The seed's monitor probes every 10 s at our default 5 s: the same factor at any --interval.
 const baseline: Promise<BaselineResult[]> = args.values["skip-baseline"]
 	? Promise.resolve([])
 	: runBaseline(2 * interval);
-const results: ScenarioResult[] = new Array(scenarios.length);
+const results: ScenarioResult[] = new Array(runs.length);
 let next = 0;
 await Promise.all(
-	Array.from({ length: Math.min(concurrency, scenarios.length) }, async () => {
-		while (next < scenarios.length) {
+	Array.from({ length: Math.min(concurrency, runs.length) }, async () => {
+		while (next < runs.length) {
 			const i = next++;
-			const s = scenarios[i];
-			if (!s) break;
-			results[i] = await runScenario(s, base, (line) =>
+			const run = runs[i];
+			if (!run) break;
+			results[i] = await runScenario(run.scenario, { ...base, transport: run.transport }, (line) =>
 				console.log(`  [${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`),
 			);
 		}
@@ -202,6 +221,7 @@ const perInterval = (x: number | null) =>
 const rows = results.map((r) => [
 	r.pass ? "ok" : "FAIL",
 	r.name,
+	r.transport,
 	fmt(r.detectS),
 	`${fmt(r.promoteCommandS)} (${perInterval(r.promoteCommandS)})`,
 	`${fmt(r.standbyReadyS)} (${perInterval(r.standbyReadyS)})`,
@@ -209,11 +229,14 @@ const rows = results.map((r) => [
 	String(r.falsePromotions),
 	String(r.missedPromotions),
 	String(r.notificationsSent),
+	r.perTick ? String(r.perTick.wsIn) : "-",
+	r.perTick ? String(r.perTick.http) : "-",
 	r.outcome,
 ]);
 const header = [
 	"",
 	"scenario",
+	"transport",
 	"detect s",
 	"promote cmd s (int.)",
 	"standby ready s (int.)",
@@ -221,12 +244,25 @@ const header = [
 	"false",
 	"missed",
 	"notif.",
+	"WS in/tick",
+	"agent HTTP/tick",
 	"outcome",
 ];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
 console.log(`\n${line(header)}`);
 for (const r of rows) console.log(line(r));
+const median = (xs: number[]) => {
+	const sorted = [...xs].sort((a, b) => a - b);
+	return sorted.length === 0 ? null : (sorted[Math.floor(sorted.length / 2)] ?? null);
+};
+for (const t of transports) {
+	const of = results.filter((r) => r.transport === t);
+	const traffic = of.map((r) => r.perTick).filter((x) => x !== null);
+	console.log(
+		`${t}: ${of.filter((r) => r.pass).length}/${of.length} as expected, false promotions ${of.reduce((a, r) => a + r.falsePromotions, 0)}, missed ${of.reduce((a, r) => a + r.missedPromotions, 0)}; per tick (median of scenarios): WebSocket messages in ${fmt(median(traffic.map((x) => x.wsIn)))}, agent HTTP requests ${fmt(median(traffic.map((x) => x.http)))}`,
+	);
+}
 const baselineResults = await baseline;
 if (baselineResults.length > 0) {
 	console.log(
@@ -252,6 +288,7 @@ if (args.values.json) {
 			{
 				when: new Date().toISOString(),
 				intervalSeconds: interval,
+				transports,
 				config: base,
 				scenarios: results,
 				baseline: baselineResults,

@@ -128,21 +128,28 @@ export type Classified = Omit<LocalGateway, "checkedAt">;
  * stopped. "starting" needs evidence of a start in progress: the unit activating, or a run younger
  * than `startWindowMs` (by the unit, else by the gateway's own uptime) whose port still refuses or
  * whose only failing checks are start-up checks. A start older than the window is not "starting"
- * any more: the gateway is broken (not-ready) or not listening (stopped).
+ * any more: the gateway is broken (not-ready) or not listening (stopped). Nor is a run that already
+ * answered ready (`readyThisRun`): its youth proves no start in progress, so a refusal, silence or a
+ * start-up check failing afterwards is a crash or a hang (only the unit activating again, or the
+ * draining checks of a restart the gateway runs itself, still read as "starting").
  */
 export function classify(
 	answer: ReadinessAnswer,
 	unit: UnitEvidence | undefined,
 	startWindowMs: number,
+	opts: { readyThisRun?: boolean } = {},
 ): Classified {
 	const activating = unit?.known === true && unit.activeState === "activating";
+	const readyThisRun = opts.readyThisRun === true;
 	const unitUp = unit?.known === true ? unit.uptimeMs : undefined;
 	const bodyUp = answer.kind === "answered" ? answer.uptimeMs : undefined;
 	const uptimeMs = unitUp ?? bodyUp;
 	// Known young, known old, or unknown (no unit and no uptime in the body).
 	const age: "young" | "old" | "unknown" =
 		uptimeMs === undefined ? "unknown" : uptimeMs < startWindowMs ? "young" : "old";
-	const since = uptimeMs === undefined ? "" : `, up ${seconds(uptimeMs)}`;
+	const since =
+		(uptimeMs === undefined ? "" : `, up ${seconds(uptimeMs)}`) +
+		(readyThisRun && !activating ? ", ready earlier in this run" : "");
 	const unitText = describeUnit(unit);
 	const out = (
 		state: LocalGatewayState,
@@ -174,8 +181,11 @@ export function classify(
 			const list = failing.join(", ");
 			const startUpOnly = failing.every((f) => START_UP_CHECKS.has(f) || RESTART_CHECKS.has(f));
 			const drainingOnly = failing.every((f) => RESTART_CHECKS.has(f));
-			if (startUpOnly && (activating || drainingOnly || age !== "old")) {
+			if (startUpOnly && (activating || drainingOnly || (age !== "old" && !readyThisRun))) {
 				return out("starting", `${http}, starting: ${list}${since}`, failing, status);
+			}
+			if (startUpOnly && readyThisRun) {
+				return out("not-ready", `${http}, failing: ${list}${since}`, failing, status);
 			}
 			if (startUpOnly) {
 				return out(
@@ -201,7 +211,7 @@ export function classify(
 			if (["inactive", "failed", "deactivating"].includes(unit.activeState)) {
 				return out("stopped", `${what}; ${unitText}`);
 			}
-			if (age === "young") return out("starting", `${what}; ${unitText}${since}`);
+			if (age === "young" && !readyThisRun) return out("starting", `${what}; ${unitText}${since}`);
 			return out(
 				answer.kind === "refused" ? "stopped" : "not-ready",
 				`${what}; ${unitText}${since}`,
@@ -247,6 +257,8 @@ export class LocalGatewayMonitor {
 	readonly #run: CommandRunner;
 	#last: LocalGateway | null = null;
 	#unit: { read: UnitRead; atMonoUs: number } | null = null;
+	/** The unit run (its start, CLOCK_MONOTONIC µs) in which the gateway last answered ready. */
+	#readyRun: number | null = null;
 	#timer: ReturnType<typeof setTimeout> | null = null;
 	#stopped = true;
 	#inflight: AbortController | null = null;
@@ -295,8 +307,12 @@ export class LocalGatewayMonitor {
 				this.#unit = { read, atMonoUs: mono() };
 			}
 			const unit = this.#unit ? unitEvidence(this.#unit.read, mono()) : undefined;
+			// Which run of the unit this is: a run that was ready once is no longer starting.
+			const run = this.#unit?.read.ok ? this.#unit.read.unit.startedMonoUs : undefined;
+			const readyThisRun = run !== undefined && run === this.#readyRun;
+			if (ready && run !== undefined) this.#readyRun = run;
 			const report: LocalGateway = {
-				...classify(answer, unit, o.startWindowMs),
+				...classify(answer, unit, o.startWindowMs, { readyThisRun }),
 				checkedAt: o.now(),
 			};
 			this.#logChange(report);

@@ -3,11 +3,19 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyPair, ROUTES, signRequest } from "../../protocol";
 import { readIfExists } from "../../test/harness/git-workspace";
-import { Lab, type LabOptions, type PairEventView } from "../../test/harness/lab";
+import {
+	Lab,
+	type LabOptions,
+	type LabTransport,
+	labTransportFromEnv,
+	type PairEventView,
+} from "../../test/harness/lab";
 import { observations } from "./watch";
 
 export interface ScenarioResult {
 	name: string;
+	/** How the agents reached the watchdog in this run. */
+	transport: LabTransport;
 	expected: string;
 	outcome: string;
 	pass: boolean;
@@ -24,8 +32,21 @@ export interface ScenarioResult {
 	notificationsSent: number;
 	/** The standby agent's resident memory at the end, MiB. */
 	agentRssMiB: number | null;
+	/** The agents' traffic with the Worker per probe interval, over the whole scenario. */
+	perTick: AgentTraffic | null;
 	durationS: number;
 	notes: string;
+}
+
+/** What the agents and the Worker exchanged, per probe interval (the Worker ticks once an interval). */
+export interface AgentTraffic {
+	/** WebSocket messages the Worker received from the agents (billed 20 to 1 as requests); 0 over HTTP. */
+	wsIn: number;
+	/**
+	 * HTTP requests on the agents' links: the Worker's subrequests to the agents over HTTP; over
+	 * dial-out only the agents' WebSocket upgrades (a reconnect is one).
+	 */
+	http: number;
 }
 
 export interface ScenarioContext {
@@ -54,6 +75,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Where in the probe interval faults are injected (0 = just after a probe: the slowest to detect). */
 const PHASE = 0.5;
+
+/**
+ * Until the promote runs: the standby's gateway start has begun. Over HTTP that follows "promoting" at
+ * once; with self-fencing the promote first waits for the primary's lease to run out.
+ */
+async function startBegun(lab: Lab): Promise<void> {
+	const end = Date.now() + 20 * lab.interval + lab.fenceWaitMs;
+	while (!lab.control.calls.includes("start standby") && Date.now() < end) await sleep(100);
+}
 
 function count(events: readonly PairEventView[], kind: string): number {
 	return events.filter((e) => e.kind === kind).length;
@@ -292,7 +322,7 @@ export const SCENARIOS: Scenario[] = [
 			c.fault();
 			await c.lab.primaryGw.stop();
 			await c.waitEvent("promoting", 20);
-			await c.sleepIntervals(1);
+			await startBegun(c.lab);
 			await c.lab.standbyAgent.kill();
 			await c.sleepIntervals(1);
 			await c.lab.standbyAgent.start();
@@ -388,6 +418,7 @@ export const SCENARIOS: Scenario[] = [
 			c.fault();
 			await c.lab.primaryGw.stop();
 			await c.waitEvent("promoting", 20);
+			await startBegun(c.lab);
 			await c.lab.primaryGw.start();
 			c.restored();
 			await c.waitEvent("demoted", 60);
@@ -425,6 +456,19 @@ function rssMiB(pid: number | undefined): number | null {
 	}
 }
 
+type WithConnections = { connections?: Partial<Record<string, { frames: number }>> };
+
+/** The agents' counters now: WebSocket frames the Worker received, HTTP requests on the agents' links. */
+async function trafficCount(lab: Lab): Promise<{ at: number; wsIn: number; http: number }> {
+	const c = ((await lab.pair()) as unknown as WithConnections).connections ?? {};
+	const links = lab.agentLinks;
+	return {
+		at: Date.now(),
+		wsIn: (c.primary?.frames ?? 0) + (c.standby?.frames ?? 0),
+		http: links.primary.requests + links.standby.requests,
+	};
+}
+
 /** Runs one scenario in a fresh lab; never throws (a failure is a result). */
 export async function runScenario(
 	s: Scenario,
@@ -438,9 +482,12 @@ export async function runScenario(
 	const notes: string[] = [];
 	let outcome = "";
 	let pass = false;
+	let traffic0: Awaited<ReturnType<typeof trafficCount>> | null = null;
+	let perTick: AgentTraffic | null = null;
 	try {
 		lab = await Lab.create({ ...base, ...s.lab });
 		const l = lab;
+		traffic0 = await trafficCount(l).catch(() => null);
 		// The lab is ready right after a tick; a fault half an interval later lands at the average phase,
 		// not at the worst case (just after a probe), so times are the mean a real outage would see.
 		await sleep(PHASE * l.interval);
@@ -473,6 +520,15 @@ export async function runScenario(
 			detectS = first ? Math.max(0, (first.at + first.ms - fault) / 1000) : null;
 		}
 		agentRssMiB = rssMiB(lab.standbyAgent?.pid);
+		const traffic1 = await trafficCount(lab).catch(() => null);
+		if (traffic0 && traffic1 && traffic1.at > traffic0.at) {
+			const ticks = (traffic1.at - traffic0.at) / lab.interval;
+			const per = (n: number) => Math.round((n / ticks) * 100) / 100;
+			perTick = {
+				wsIn: per(traffic1.wsIn - traffic0.wsIn),
+				http: per(traffic1.http - traffic0.http),
+			};
+		}
 	}
 	const secs = (at: number | undefined, from: number | null) =>
 		at === undefined || from === null ? null : Math.round((at - from) / 100) / 10;
@@ -481,6 +537,7 @@ export async function runScenario(
 	const promotions = count(events, "promoting");
 	const result: ScenarioResult = {
 		name: s.name,
+		transport: lab?.transport ?? base.transport ?? labTransportFromEnv(),
 		expected: s.expected,
 		outcome,
 		pass,
@@ -492,10 +549,11 @@ export async function runScenario(
 		missedPromotions: s.shouldPromote && promotions === 0 ? 1 : 0,
 		notificationsSent: lab?.webhook.received.length ?? 0,
 		agentRssMiB,
+		perTick,
 		durationS: Math.round((Date.now() - started) / 100) / 10,
 		notes: notes.join("; "),
 	};
-	log?.(`${result.pass ? "PASS" : "FAIL"} ${s.name}: ${outcome}`);
+	log?.(`${result.pass ? "PASS" : "FAIL"} ${s.name} (${result.transport}): ${outcome}`);
 	await lab?.stop();
 	return result;
 }

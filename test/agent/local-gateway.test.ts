@@ -108,6 +108,39 @@ describe("classify: readiness answer x unit state", () => {
 		expect(c.detail.length).toBeLessThanOrEqual(256);
 	});
 
+	// A young run that already answered ready proves no start in progress: what fails afterwards in
+	// the same run is a crash or a hang (a hung gateway read as "starting" held failover for the whole
+	// 180 s grace over dial-out), unless the unit is activating again or the gateway drains itself.
+	const afterReady: [string, ReadinessAnswer, UnitEvidence, Classified["state"]][] = [
+		["refused, unit active 3 s", refused, unit("active", 3_000), "stopped"],
+		["refused, unit active 9 s", refused, unit("active", 9_000), "stopped"],
+		["timeout, unit active 4 s", timeout, unit("active", 4_000), "not-ready"],
+		["timeout, unit active 60 s", timeout, unit("active", 60_000), "not-ready"],
+		[
+			"503 startup-sidecars, unit active 10 s",
+			http(503, ["startup-sidecars"]),
+			unit("active", 10_000),
+			"not-ready",
+		],
+		["refused, unit activating (a restart)", refused, unit("activating"), "starting"],
+		["timeout, unit activating (a restart)", timeout, unit("activating"), "starting"],
+		[
+			"503 gateway-draining (in-process restart)",
+			http(503, ["gateway-draining"]),
+			unit("active", 5_000),
+			"starting",
+		],
+		["200", http(200, []), unit("active", 5_000), "ready"],
+		["refused, unit inactive", refused, unit("inactive"), "stopped"],
+	];
+	it.each(afterReady)("ready earlier in this run, then %s", (_name, answer, u, state) => {
+		const c = classify(answer, u, WINDOW, { readyThisRun: true });
+		expect(c.state).toBe(state);
+		if (state !== "starting" && state !== "ready" && u.known && u.activeState === "active") {
+			expect(c.detail).toContain("ready earlier in this run");
+		}
+	});
+
 	it("uptime comes from the unit when known, else from the gateway's body", () => {
 		expect(classify(http(200, [], 1_000), unit("active", 7_000), WINDOW).uptimeMs).toBe(7_000);
 		expect(classify(http(200, [], 1_000), noUnit, WINDOW).uptimeMs).toBe(1_000);
@@ -244,6 +277,26 @@ describe("LocalGatewayMonitor against a stand-in OpenClaw and a fake systemctl",
 		const late = await m.checkOnce();
 		expect(late.state).toBe("stopped");
 		expect(late.detail).toMatch(/connection refused/);
+	});
+
+	it("a gateway that was ready and then stops answering in the same young run is not 'starting'", async () => {
+		const clock = { monoUs: 5_000_000_000 };
+		const gw = await fakeGateway("ready");
+		const sd = fakeSystemctl(clock);
+		sd.restart();
+		clock.monoUs += 2_000_000; // 2 s into the run: young
+		const m = monitorFor(gw.url, clock, sd.run);
+		expect((await m.checkOnce()).state).toBe("ready");
+		// Dies 1 s later, the unit still active in the same run (a crash systemd has not noticed yet).
+		await gw.stop();
+		clock.monoUs += 1_000_000;
+		const crashed = await m.checkOnce();
+		expect(crashed.state).toBe("stopped");
+		expect(crashed.detail).toMatch(/connection refused.*ready earlier in this run/);
+		// systemctl restart: a new run, so its refusals are a start again.
+		sd.restart();
+		clock.monoUs += 1_000_000;
+		expect((await m.checkOnce()).state).toBe("starting");
 	});
 
 	it("a failing channel is not-ready and names it", async () => {

@@ -5,71 +5,76 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyWebhookSignature } from "../../worker/src/notify/webhook-signature";
 import { git, readIfExists } from "../harness/git-workspace";
-import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
+import { waitFor } from "../harness/ports";
+import { intervals, kinds, recordTiming, sleep, startLab, TRANSPORT } from "./support";
 
 describe("failover and failback", () => {
-	it("hard-down: promotes once the witnesses agree, fails back, and the standby's file reaches the primary", async () => {
-		const lab = await startLab();
-		const t0 = Date.now();
-		await lab.primaryGw.stop();
+	it(
+		"hard-down: promotes once the witnesses agree, fails back, and the standby's file reaches the primary",
+		TRANSPORT,
+		async () => {
+			const lab = await startLab();
+			const t0 = Date.now();
+			await lab.primaryGw.stop();
 
-		const promoting = await lab.waitForEvent("promoting", t0, 20 * lab.interval);
-		const promoted = await lab.waitForEvent("promoted", t0, 30 * lab.interval);
-		// The promotion's evidence shows both witnesses (the Worker's probe and the standby's own view),
-		// then each agent's report on its own gateway: the primary's is stopped, not starting.
-		expect(promoting.evidence.map((e) => e.witness)).toEqual([
-			"worker",
-			"standby",
-			"agent",
-			"agent",
-		]);
-		expect(promoting.evidence[1]?.saw).toContain("standby sees the primary down");
-		expect(promoting.evidence[3]?.saw).toMatch(/stopped/);
-		expect(lab.standbyGw.running).toBe(true);
-		const toCommand = intervals(promoting.at - t0, lab);
-		const toReady = intervals(promoted.at - t0, lab);
-		recordTiming("hard-down", "promote command", toCommand);
-		recordTiming("hard-down", "standby ready", toReady);
-		// failThreshold is 3: the command cannot go out before the third failed probe.
-		expect(toCommand).toBeGreaterThanOrEqual(2);
+			const promoting = await lab.waitForEvent("promoting", t0, 20 * lab.interval);
+			const promoted = await lab.waitForEvent("promoted", t0, 30 * lab.interval);
+			// The promotion's evidence shows both witnesses (the Worker's probe and the standby's own view),
+			// then each agent's report on its own gateway: the primary's is stopped, not starting.
+			expect(promoting.evidence.map((e) => e.witness)).toEqual([
+				"worker",
+				"standby",
+				"agent",
+				"agent",
+			]);
+			expect(promoting.evidence[1]?.saw).toContain("standby sees the primary down");
+			expect(promoting.evidence[3]?.saw).toMatch(/stopped/);
+			expect(lab.standbyGw.running).toBe(true);
+			const toCommand = intervals(promoting.at - t0, lab);
+			const toReady = intervals(promoted.at - t0, lab);
+			recordTiming("hard-down", "promote command", toCommand);
+			recordTiming("hard-down", "standby ready", toReady);
+			// failThreshold is 3: the command cannot go out before the third failed probe.
+			expect(toCommand).toBeGreaterThanOrEqual(2);
 
-		// While the standby serves, OpenClaw writes to its workspace.
-		writeFileSync(join(lab.ws.standby, "written-during-outage.md"), "remember this\n");
+			// While the standby serves, OpenClaw writes to its workspace.
+			writeFileSync(join(lab.ws.standby, "written-during-outage.md"), "remember this\n");
 
-		const back = Date.now();
-		await lab.primaryGw.start();
-		const demoted = await lab.waitForEvent("demoted", back, 40 * lab.interval);
-		await lab.waitForEvent("synced", back, 20 * lab.interval);
-		recordTiming("hard-down", "demote after primary back", intervals(demoted.at - back, lab));
-		// recoverThreshold 3 and minActiveSeconds 3: no failback on the first good probe.
-		expect(demoted.at - back).toBeGreaterThanOrEqual(2 * lab.interval);
+			const back = Date.now();
+			await lab.primaryGw.start();
+			const demoted = await lab.waitForEvent("demoted", back, 40 * lab.interval);
+			await lab.waitForEvent("synced", back, 20 * lab.interval);
+			recordTiming("hard-down", "demote after primary back", intervals(demoted.at - back, lab));
+			// recoverThreshold 3 and minActiveSeconds 3: no failback on the first good probe.
+			expect(demoted.at - back).toBeGreaterThanOrEqual(2 * lab.interval);
 
-		const p = await lab.pair();
-		expect(p.state).toBe("primary-active");
-		expect(lab.standbyGw.running).toBe(false);
-		expect(readIfExists(lab.ws.primary, "written-during-outage.md")).toBe("remember this\n");
-		expect(git(lab.ws.primary, "log", "-1", "--format=%s")).toMatch(/failover-gateway/);
-		expect(kinds(await lab.events())).toEqual([
-			"promoting",
-			"promoted",
-			"demoting",
-			"demoted",
-			"synced",
-		]);
+			const p = await lab.pair();
+			expect(p.state).toBe("primary-active");
+			expect(lab.standbyGw.running).toBe(false);
+			expect(readIfExists(lab.ws.primary, "written-during-outage.md")).toBe("remember this\n");
+			expect(git(lab.ws.primary, "log", "-1", "--format=%s")).toMatch(/failover-gateway/);
+			expect(kinds(await lab.events())).toEqual([
+				"promoting",
+				"promoted",
+				"demoting",
+				"demoted",
+				"synced",
+			]);
 
-		// Every notification arrived, signed so the receiver can verify it.
-		const titles: string[] = [];
-		for (const r of lab.webhook.received) {
-			const v = await verifyWebhookSignature(
-				lab.webhookSecret,
-				r.body,
-				new Headers(r.headers as Record<string, string>),
-			);
-			expect(v.ok).toBe(true);
-			titles.push((r.json as { event: { kind: string } }).event.kind);
-		}
-		expect(titles).toEqual(["promoting", "promoted", "demoting", "demoted"]);
-	});
+			// Every notification arrived, signed so the receiver can verify it.
+			const titles: string[] = [];
+			for (const r of lab.webhook.received) {
+				const v = await verifyWebhookSignature(
+					lab.webhookSecret,
+					r.body,
+					new Headers(r.headers as Record<string, string>),
+				);
+				expect(v.ok).toBe(true);
+				titles.push((r.json as { event: { kind: string } }).event.kind);
+			}
+			expect(titles).toEqual(["promoting", "promoted", "demoting", "demoted"]);
+		},
+	);
 
 	it("slow primary: probes that time out count as failures, and the standby takes over", async () => {
 		const lab = await startLab();
@@ -90,6 +95,15 @@ describe("failover and failback", () => {
 		const t0 = Date.now();
 		await lab.primaryGw.stop();
 		await lab.waitForEvent("promoting", t0, 20 * lab.interval);
+		// Back once the promote is out and running: the standby's gateway start has begun. Over HTTP
+		// that is at once; with self-fencing (dial-out) the promote first waits for the primary's lease,
+		// and a primary back within that wait is simply not failed over (nothing was sent), which is
+		// another scenario.
+		await waitFor(
+			"the standby's gateway start to begin",
+			() => lab.control.calls.includes("start standby"),
+			30 * lab.interval,
+		);
 		await lab.primaryGw.start();
 		const promoted = await lab.waitForEvent("promoted", t0, 30 * lab.interval);
 		const demoted = await lab.waitForEvent("demoted", promoted.at, 40 * lab.interval);
@@ -113,8 +127,9 @@ describe("failover and failback", () => {
 		await lab.primaryGw.stop();
 		const promoted = await lab.waitForEvent("promoted", t0, 30 * lab.interval);
 		recordTiming("webhook down", "standby ready", intervals(promoted.at - t0, lab));
-		// Delivery retries take seconds; the promotion did not wait for them.
-		expect(promoted.at - t0).toBeLessThan(15 * lab.interval);
+		// Delivery retries take seconds; the promotion did not wait for them (only, with self-fencing,
+		// for the primary's lease to run out, as every promotion does).
+		expect(promoted.at - t0).toBeLessThan(15 * lab.interval + lab.fenceWaitMs);
 		await sleep(5_000); // 3 attempts with 1 s and 2 s backoff
 		const p = await lab.pair();
 		expect(p.notifications.last.webhook).toMatchObject({ ok: false, attempts: 3 });

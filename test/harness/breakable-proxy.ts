@@ -8,19 +8,36 @@ export type ProxyFault = "none" | "refuse" | "blackhole";
 // the lab); the next probe is a whole interval (1 s or more) away. 200 ms tells the two apart.
 const RETRY_WINDOW_MS = 200;
 
+// An HTTP/1.1 request line's start; bodies (JSON) and WebSocket frames (binary headers) never match it.
+const REQUEST_LINE = /^(GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS) \//;
+
 export class BreakableProxy {
 	fault: ProxyFault = "none";
 	/** Probes still to fail before the route works again (single-probe blips). */
 	private refuseNext = 0;
 	/** Probes failed so far by failNext() (a probe's immediate retry is not counted again). */
 	refused = 0;
+	/**
+	 * HTTP requests passed through (a chunk from the client that starts with a request line): what a
+	 * bench reads as the Worker's subrequests on this route. A WebSocket counts once, its upgrade.
+	 */
+	requests = 0;
 	/** Until when (epoch ms) new connections are refused as the retry of a probe failNext() just failed. */
 	private retryRefusedUntil = 0;
 	private server: Server | undefined;
 	private readonly sockets = new Set<Socket>();
 	private port = 0;
 
-	constructor(private readonly target: { host: string; port: number }) {}
+	/**
+	 * `target.port` may be 0 until the process behind it is up (see retarget): a port reserved ahead
+	 * of a slow start could be taken by another process in between.
+	 */
+	constructor(private target: { host: string; port: number }) {}
+
+	/** Points the route at `port` from the next connection on. */
+	retarget(port: number): void {
+		this.target = { ...this.target, port };
+	}
 
 	get url(): string {
 		return `http://127.0.0.1:${this.port}`;
@@ -60,6 +77,9 @@ export class BreakableProxy {
 					client.resetAndDestroy();
 					return;
 				}
+				const head =
+					typeof chunk === "string" ? chunk.slice(0, 16) : chunk.toString("latin1", 0, 16);
+				if (REQUEST_LINE.test(head)) this.requests += 1;
 				if (!upstream.write(chunk)) client.pause();
 			});
 			upstream.on("drain", () => client.resume());

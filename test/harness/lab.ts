@@ -23,11 +23,31 @@ import { ControlServer } from "./control-server";
 import { FakeGateway } from "./fake-gateway";
 import { FAKE_UNIT_FILE_ENV, writeFakeSystemctl } from "./fake-systemctl";
 import { createWorkspaces, type Workspaces } from "./git-workspace";
-import { freePort, waitFor } from "./ports";
+import { reservePort, waitFor } from "./ports";
 import { WebhookReceiver } from "./webhook-receiver";
 import { WorkerDev } from "./worker-dev";
 
 export const PAIR = "home";
+
+/** How the lab's agents reach the watchdog (LabOptions.transport). */
+export type LabTransport = "endpoint" | "dial-out";
+
+/** The environment variable that picks the lab's transport for a whole run (e2e projects, bench). */
+export const LAB_TRANSPORT_ENV = "FG_LAB_TRANSPORT";
+
+/**
+ * The transport a lab uses when its options name none: FG_LAB_TRANSPORT=dial-out|endpoint ("http" is
+ * accepted for endpoint), unset = dial-out, the recommended deployment. A typo fails fast: a run that
+ * silently fell back to the default would claim coverage it does not have.
+ */
+export function labTransportFromEnv(
+	env: Record<string, string | undefined> = process.env,
+): LabTransport {
+	const v = env[LAB_TRANSPORT_ENV]?.trim();
+	if (v === undefined || v === "" || v === "dial-out") return "dial-out";
+	if (v === "endpoint" || v === "http") return "endpoint";
+	throw new Error(`${LAB_TRANSPORT_ENV}: expected dial-out, endpoint or http, got "${v}"`);
+}
 
 export interface LabOptions {
 	/** Probe interval, seconds (the product's default is 5; tests use 1). */
@@ -55,9 +75,10 @@ export interface LabOptions {
 	/**
 	 * How the agents reach the watchdog: "endpoint" (the Worker calls their HTTP ports) or "dial-out"
 	 * (each agent keeps a WebSocket to the Worker, reached through its own breakable route, and the
-	 * Worker's config names no agent URL at all).
+	 * Worker's config names no agent URL at all). Default: FG_LAB_TRANSPORT, else dial-out
+	 * (labTransportFromEnv).
 	 */
-	transport?: "endpoint" | "dial-out";
+	transport?: LabTransport;
 	/**
 	 * Workspace replication on both agents (off by default, as in the product): each agent's
 	 * `replication` section gets `enabled: true` plus these fields, and the actions become the
@@ -131,6 +152,19 @@ export class Lab {
 	standbyAgent!: AgentProcess;
 	/** Dial-out only: each agent's route to the Worker (break one to cut that agent off the watchdog). */
 	uplinks: { primary: BreakableProxy; standby: BreakableProxy } | undefined;
+	/** Endpoint only: the Worker's route to each agent's port (break one to cut that agent off the watchdog). */
+	agentRoutes: { primary: BreakableProxy; standby: BreakableProxy } | undefined;
+	/**
+	 * Each agent's link with the watchdog on either transport: its uplink (dial-out) or the Worker's
+	 * route to its port (endpoint). Breaking one means the same on both: that agent and the watchdog
+	 * cannot talk. Their `requests` are the Worker's subrequests to the agents (endpoint) or the
+	 * agents' WebSocket upgrades (dial-out).
+	 */
+	get agentLinks(): { primary: BreakableProxy; standby: BreakableProxy } {
+		const links = this.uplinks ?? this.agentRoutes;
+		if (!links) throw new Error("this lab has no agent links (viaInit labs do not route agents)");
+		return links;
+	}
 	/** Dial-out only: the primary agent's route to the standby's host (its fence asks it). */
 	crossRoute: BreakableProxy | undefined;
 	primaryAgent: AgentProcess | undefined;
@@ -143,6 +177,25 @@ export class Lab {
 	/** With viaInit: init's output folder and what it printed. */
 	initDir: string | undefined;
 	initOutput = "";
+	/**
+	 * How long a decided promotion waits before the promote goes out, ms: with self-fencing (the lab's
+	 * dial-out config) the primary's lease plus the fence margin, so an isolated primary stops first;
+	 * 0 without fencing. Bounds on "standby ready" add it.
+	 */
+	get fenceWaitMs(): number {
+		const extra = this.opts.pairExtra ?? {};
+		if ((extra.fencing ?? (this.opts.transport === "dial-out" ? "self" : "off")) !== "self")
+			return 0;
+		if (!this.opts.primaryAgent) return 0;
+		const lease = Number(extra.leaseSeconds ?? 3 * this.opts.intervalSeconds);
+		const margin = Number(extra.fenceMarginSeconds ?? 5);
+		return (lease + margin) * 1000;
+	}
+
+	/** How this lab's agents reach the watchdog (LabOptions.transport). */
+	get transport(): LabTransport {
+		return this.opts.transport;
+	}
 	private readonly opts: Required<Omit<LabOptions, "onLine" | "pairExtra" | "replication">> &
 		Pick<LabOptions, "onLine" | "pairExtra" | "replication">;
 	/** Folder of the fake `systemctl` the agents find first on their PATH. */
@@ -158,7 +211,7 @@ export class Lab {
 			maxFailoversPerHour: 3,
 			failback: "auto",
 			primaryAgent: true,
-			transport: "endpoint",
+			transport: labTransportFromEnv(),
 			viaInit: false,
 			...opts,
 		};
@@ -180,7 +233,8 @@ export class Lab {
 	}
 
 	static async create(opts: LabOptions = {}): Promise<Lab> {
-		const lab = new Lab(opts, { primary: await freePort(), standby: await freePort() });
+		// Reserved: the standby's gateway listens only once promoted, maybe minutes later.
+		const lab = new Lab(opts, { primary: await reservePort(), standby: await reservePort() });
 		try {
 			await lab.boot();
 		} catch (e) {
@@ -211,14 +265,14 @@ export class Lab {
 		await this.standbyRoute.start();
 		await this.control.start();
 		await this.webhook.start();
-		// Dial-out: the Worker's port is known before the agents start (they dial it), and each agent
-		// reaches it through its own route, so a test can cut one agent off the watchdog.
+		// Dial-out: each agent reaches the Worker through its own route, so a test can cut one agent off
+		// the watchdog. Routes are bound now and pointed at what is behind them once that is up (ports
+		// reserved ahead of a start that takes seconds could be taken by another lab meanwhile).
 		const dialOut = o.transport === "dial-out";
-		const workerPort = await freePort();
 		if (dialOut) {
 			this.uplinks = {
-				primary: new BreakableProxy({ host: "127.0.0.1", port: workerPort }),
-				standby: new BreakableProxy({ host: "127.0.0.1", port: workerPort }),
+				primary: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
+				standby: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
 			};
 			await this.uplinks.primary.start();
 			await this.uplinks.standby.start();
@@ -259,10 +313,10 @@ export class Lab {
 			this.line("standby-agent"),
 			agentEnv(this.standbyGw),
 		);
-		await this.standbyAgent.start();
 		if (dialOut) {
-			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's port.
-			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: this.standbyAgent.port });
+			// The primary's fence checks the standby's host over "the tailnet": here the standby agent's
+			// port, known once it has started (until then the route refuses, which proves the host up).
+			this.crossRoute = new BreakableProxy({ host: "127.0.0.1", port: 0 });
 			await this.crossRoute.start();
 		}
 		const fencing = this.crossRoute
@@ -297,8 +351,17 @@ export class Lab {
 				this.line("primary-agent"),
 				agentEnv(this.primaryGw),
 			);
-			await this.primaryAgent.start();
 		}
+		if (!dialOut) {
+			this.agentRoutes = {
+				primary: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
+				standby: new BreakableProxy({ host: "127.0.0.1", port: 0 }),
+			};
+			await this.agentRoutes.primary.start();
+			await this.agentRoutes.standby.start();
+		}
+		const agentUrl = (side: "primary" | "standby") =>
+			this.agentRoutes ? { agentUrl: this.agentRoutes[side].url } : {};
 		const pair = {
 			name: PAIR,
 			primary: {
@@ -306,13 +369,13 @@ export class Lab {
 				readyUrl: `${this.proxy.url}/readyz`,
 				...(this.primaryAgent
 					? {
-							...(dialOut ? {} : { agentUrl: this.primaryAgent.url }),
+							...agentUrl("primary"),
 							agentPublicKey: this.agentKeys.primary.publicKeyText,
 						}
 					: {}),
 			},
 			standby: {
-				...(dialOut ? {} : { agentUrl: this.standbyAgent.url }),
+				...agentUrl("standby"),
 				agentPublicKey: this.agentKeys.standby.publicKeyText,
 			},
 			probeIntervalSeconds: o.intervalSeconds,
@@ -344,13 +407,49 @@ export class Lab {
 			},
 			persistTo: join(this.root, "worker-state"),
 			onLine: this.line("worker"),
-			port: workerPort,
 		});
-		await this.worker.start();
+		const agents = async () => {
+			await Promise.all([this.standbyAgent.start(), this.primaryAgent?.start()]);
+			this.crossRoute?.retarget(this.standbyAgent.port);
+			this.agentRoutes?.standby.retarget(this.standbyAgent.port);
+			if (this.primaryAgent) this.agentRoutes?.primary.retarget(this.primaryAgent.port);
+		};
+		if (dialOut) {
+			// The Worker first: agents that dialled a Worker still starting would back off for seconds
+			// (jittered, growing), and the lab would wait for their next attempt.
+			await this.worker.start();
+			this.uplinks?.primary.retarget(this.worker.port);
+			this.uplinks?.standby.retarget(this.worker.port);
+			await agents();
+		} else {
+			// The Worker calls the agents only from its alarm, armed below: both can start at once.
+			await Promise.all([this.worker.start(), agents()]);
+		}
 		// What Cloudflare's cron does within a minute of deploy: arm the Durable Object's alarm.
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
-		if (dialOut) await this.waitForDialOut();
+		if (dialOut) {
+			await this.waitForDialOut();
+			// Two ticks over the new sockets: the primary's agent now holds a lease, as in a deployment
+			// that has been running (before its first one, it fences on the protocol's default length).
+			await this.waitForTicks(2);
+		}
+	}
+
+	/** Until the Worker has ticked `n` more times (read from the pair's lastTickAt). */
+	async waitForTicks(n: number): Promise<void> {
+		const tickAt = async () =>
+			(
+				await this.worker.api<{ lastTickAt: number | null }>(`/api/v1/pairs/${PAIR}`, {
+					token: this.adminToken,
+				})
+			).body.lastTickAt ?? 0;
+		let last = await tickAt();
+		for (let seen = 0; seen < n; ) {
+			await waitFor("a tick", async () => (await tickAt()) > last, 10 * this.interval + 5_000, 50);
+			last = await tickAt();
+			seen += 1;
+		}
 	}
 
 	/** How a side takes the remote's work: a fast-forward pull, or with replication the merging git-sync. */
@@ -452,11 +551,24 @@ export class Lab {
 		await this.standbyRoute.start();
 		await this.control.start();
 		await this.webhook.start();
-		const ports = { standby: await freePort(), primary: await freePort() };
+		const ports = { standby: await reservePort(), primary: await reservePort() };
 		const agentUrl = (port: number) => `http://127.0.0.1:${port}`;
 		const dir = join(this.root, "init");
 		this.initDir = dir;
 		const out: string[] = [];
+		// Dial-out (init's default): the agents dial the Worker's URL, so its port is chosen first.
+		const dialOut = this.opts.transport === "dial-out";
+		const workerPort = await reservePort();
+		const transportArgs = dialOut
+			? ["--transport", "dial-out", "--worker-url", `http://127.0.0.1:${workerPort}`]
+			: [
+					"--transport",
+					"endpoint",
+					"--standby-agent-url",
+					agentUrl(ports.standby),
+					"--primary-agent-url",
+					agentUrl(ports.primary),
+				];
 		const code = await runOperatorCli(
 			[
 				"init",
@@ -464,15 +576,9 @@ export class Lab {
 				"--local-dev",
 				"--dir",
 				dir,
-				// init's default is dial-out; this boot runs the agents behind endpoints (the lab's default).
-				"--transport",
-				"endpoint",
+				...transportArgs,
 				"--ready-url",
 				`${this.proxy.url}/readyz`,
-				"--standby-agent-url",
-				agentUrl(ports.standby),
-				"--primary-agent-url",
-				agentUrl(ports.primary),
 				"--peer-ready-url",
 				`${this.standbyRoute.url}/readyz`,
 				// The lab's scenarios are written for a primary without a self-fence (fencing has its own tests).
@@ -540,11 +646,13 @@ export class Lab {
 			args: ["--var", `WATCHDOG_CONFIG:${readFileSync(join(dir, "worker-config.json"), "utf8")}`],
 			persistTo: join(this.root, "worker-state"),
 			onLine: this.line("worker"),
+			port: workerPort,
 		});
 		this.adminToken = secrets.ADMIN_TOKEN as string;
 		await this.worker.start();
 		await this.worker.scheduled();
 		await this.waitForState("primary-active", 10 * this.interval + 10_000);
+		if (dialOut) await this.waitForDialOut();
 	}
 
 	async pair(): Promise<PairView> {
@@ -629,6 +737,8 @@ export class Lab {
 			this.standbyRoute.stop(),
 			this.uplinks?.primary.stop(),
 			this.uplinks?.standby.stop(),
+			this.agentRoutes?.primary.stop(),
+			this.agentRoutes?.standby.stop(),
 			this.crossRoute?.stop(),
 			this.control.stop(),
 			this.webhook.stop(),

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitFor } from "./ports";
+import { reservePort, waitFor } from "./ports";
 import { stopGroup } from "./process-group";
 import { projectRoot } from "./root";
 
@@ -46,8 +46,10 @@ export class WorkerDev {
 	}
 
 	async start(timeoutMs = 60_000): Promise<void> {
-		this.port = this.opts.port ?? (await freePort());
-		const inspector = await freePort();
+		// A restart (a redeploy) keeps the port: routes and agents point at it.
+		// Reserved: wrangler listens only seconds after it is handed the port.
+		this.port = this.opts.port ?? (this.port || (await reservePort()));
+		const inspector = await reservePort();
 		const persist = this.opts.persistTo ?? mkdtempSync(join(tmpdir(), "fg-worker-"));
 		// Secrets and vars go through an env file: no shell, no quoting, nothing on the command line.
 		const envFile = join(mkdtempSync(join(tmpdir(), "fg-env-")), ".env");

@@ -26,6 +26,38 @@ describe("promoteNotBefore", () => {
 			0,
 			70_000,
 		],
+		// Before its first lease the primary's agent fences on the protocol's default (30 s from its
+		// own start): a shorter configured lease must not shorten the wait then.
+		[
+			"self, leaseSeconds 3, lease sent now",
+			{ primary: AGENT, probeIntervalSeconds: 1, probeTimeoutMs: 600, leaseSeconds: 3 },
+			0,
+			8_000,
+		],
+		[
+			"self, leaseSeconds 3, no lease ever reached the agent",
+			{ primary: AGENT, probeIntervalSeconds: 1, probeTimeoutMs: 600, leaseSeconds: 3 },
+			undefined,
+			35_000,
+		],
+		[
+			"self, leaseSeconds 10, margin 2, no lease ever reached the agent",
+			{
+				primary: AGENT,
+				probeIntervalSeconds: 1,
+				probeTimeoutMs: 600,
+				leaseSeconds: 10,
+				fenceMarginSeconds: 2,
+			},
+			undefined,
+			32_000,
+		],
+		[
+			"self, leaseSeconds 60, no lease ever reached the agent",
+			{ primary: AGENT, leaseSeconds: 60 },
+			undefined,
+			65_000,
+		],
 		["off", { primary: AGENT, fencing: "off" }, 0, 0],
 		["no primary agent: nothing to fence", {}, 0, 0],
 	] as const)("%s -> waits %i ms", (_n, over, sentOffset, wait) => {
