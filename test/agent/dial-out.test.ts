@@ -83,12 +83,19 @@ async function dialer(over: Partial<DialOutOptions> = {}) {
 		side: "standby",
 		privateKey: keys.privateKey,
 		app: {
-			request(path, init) {
-				requests.push({ path, method: init.method, headers: init.headers });
-				return new Response(JSON.stringify({ error: { code: "bad-signature", message: "no" } }), {
+			async handle(req) {
+				requests.push({
+					path: req.path,
+					method: req.method,
+					headers: req.headers as Record<string, string>,
+				});
+				return {
 					status: 401,
 					headers: { "content-type": "application/json", "x-other": "dropped" },
-				});
+					body: new TextEncoder().encode(
+						JSON.stringify({ error: { code: "bad-signature", message: "no" } }),
+					),
+				};
 			},
 		},
 		status: async () => status,
