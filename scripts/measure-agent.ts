@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +39,10 @@ const { values } = parseArgs({
 		"no-unit-flags": { type: "boolean", default: false },
 		/** A bundle built elsewhere (e.g. from an older commit, for a before/after) instead of building this tree's. */
 		bundle: { type: "string" },
+		/** Seconds between the "after requests" sample and the "settled" one (default 15: 20 s after the requests). */
+		"settle-s": { type: "string", default: "15" },
+		/** Dial-out over plain ws:// instead of wss:// (TLS with a self-signed CA the agent trusts through NODE_EXTRA_CA_CERTS). */
+		"plain-ws": { type: "boolean", default: false },
 		/** Which transport to measure: http, dial-out or both (one after the other, each its own agent). */
 		transport: { type: "string", default: "both" },
 	},
@@ -133,7 +138,7 @@ async function measureRun(
 	}
 	await sleep(5_000);
 	const after = await rssKiB(pid);
-	await sleep(15_000);
+	await sleep(Number(values["settle-s"]) * 1000);
 	const settled = await rssKiB(pid);
 	return {
 		roundTripMs: roundTrips(samples),
@@ -162,7 +167,12 @@ interface Setup {
 	nodeBinary: string;
 }
 
-async function startAgent(setup: Setup, name: string, extra: Record<string, unknown>) {
+async function startAgent(
+	setup: Setup,
+	name: string,
+	extra: Record<string, unknown>,
+	env: Record<string, string> = {},
+) {
 	const configFile = join(setup.dir, `${name}.json`);
 	await writeFile(
 		configFile,
@@ -171,7 +181,7 @@ async function startAgent(setup: Setup, name: string, extra: Record<string, unkn
 	const child: ChildProcess = spawn(
 		setup.nodeBinary,
 		[...setup.nodeFlags, setup.bundle, "serve", "--config", configFile],
-		{ stdio: ["ignore", "pipe", "inherit"] },
+		{ stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
 	);
 	const port = await listeningPort(child);
 	return { child, port };
@@ -213,6 +223,45 @@ async function measureHttp(setup: Setup): Promise<Measured> {
 	}
 }
 
+/**
+ * A self-signed certificate for 127.0.0.1 (openssl, P-256, one day), so the dial-out runs over TLS
+ * as on a VPS: the TLS context and the CA store are part of a real agent's memory.
+ */
+async function selfSignedCert(
+	dir: string,
+): Promise<{ key: string; cert: string; certFile: string }> {
+	const keyFile = join(dir, "tls.key");
+	const certFile = join(dir, "tls.crt");
+	const made = spawnSync(
+		"openssl",
+		[
+			"req",
+			"-x509",
+			"-newkey",
+			"ec",
+			"-pkeyopt",
+			"ec_paramgen_curve:prime256v1",
+			"-nodes",
+			"-days",
+			"1",
+			"-subj",
+			"/CN=127.0.0.1",
+			"-addext",
+			"subjectAltName=IP:127.0.0.1",
+			"-keyout",
+			keyFile,
+			"-out",
+			certFile,
+		],
+		{ encoding: "utf8" },
+	);
+	if (made.status !== 0)
+		throw new Error(
+			`openssl could not make a test certificate (--plain-ws runs without TLS): ${made.stderr}`,
+		);
+	return { key: await readFile(keyFile, "utf8"), cert: await readFile(certFile, "utf8"), certFile };
+}
+
 // The stand-in Worker's pace: the default probeIntervalSeconds (5 s, worker/src/config.ts), so a
 // tick every 5 s and a status push every 2.5 s (heartbeatMs(): half the probe interval).
 const TICK_MS = 5_000;
@@ -225,15 +274,16 @@ const HEARTBEAT_MS = 2_500;
  */
 async function measureDialOut(setup: Setup): Promise<Measured> {
 	const { WebSocketServer } = await import("ws");
+	const tls = values["plain-ws"] ? null : await selfSignedCert(setup.dir);
+	const server = tls ? createHttpsServer(tls) : createServer();
+	await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
 	const wss = new WebSocketServer({
-		host: "127.0.0.1",
-		port: 0,
+		server,
 		path: DIAL_OUT_PATH,
 		maxPayload: MAX_FRAME_BYTES,
 		perMessageDeflate: false,
 	});
-	await new Promise<void>((r) => wss.once("listening", r));
-	const wsPort = (wss.address() as AddressInfo).port;
+	const wsPort = (server.address() as AddressInfo).port;
 	let welcomed: () => void = () => {};
 	const welcome = new Promise<void>((r) => {
 		welcomed = r;
@@ -292,9 +342,13 @@ async function measureDialOut(setup: Setup): Promise<Measured> {
 			}
 		});
 	});
-	const { child } = await startAgent(setup, "dial-out", {
-		watchdogUrl: `http://127.0.0.1:${wsPort}`,
-	});
+	const { child } = await startAgent(
+		setup,
+		"dial-out",
+		{ watchdogUrl: `${tls ? "https" : "http"}://127.0.0.1:${wsPort}` },
+		// The agent verifies the stand-in's certificate as it would the Worker's: trusted as an extra CA.
+		tls ? { NODE_EXTRA_CA_CERTS: tls.certFile } : {},
+	);
 	try {
 		await Promise.race([
 			welcome,
@@ -333,13 +387,15 @@ async function measureDialOut(setup: Setup): Promise<Measured> {
 		return {
 			transport: "dial-out",
 			...measured,
-			note: `signed GET /v1/status as request frames on the agent's WebSocket to a stand-in Worker on loopback (a tick every ${TICK_MS / 1000} s, status pushed every ${HEARTBEAT_MS / 1000} s: ${ticks} ticks, ${statusPushes} pushes in this run); RSS 'afterStart' is 3 s after the welcome`,
+			note: `signed GET /v1/status as request frames on the agent's WebSocket (${tls ? "wss, certificate verified" : "plain ws"}) to a stand-in Worker on loopback (a tick every ${TICK_MS / 1000} s, status pushed every ${HEARTBEAT_MS / 1000} s: ${ticks} ticks, ${statusPushes} pushes in this run); RSS 'afterStart' is 3 s after the welcome`,
 		};
 	} finally {
 		clearInterval(tickTimer);
 		await stopAgent(child);
 		for (const c of wss.clients) c.terminate();
 		wss.close();
+		server.closeAllConnections();
+		server.close();
 	}
 }
 
