@@ -206,9 +206,15 @@ export class DialOut {
 		this.state.connects += 1;
 		this.state.lastServerFrameAt = this.now();
 		ws.addEventListener("message", (e) => void this.onMessage(ws, e.data));
-		ws.addEventListener("close", (e) => this.onClose(ws, e.code, e.reason));
-		ws.addEventListener("error", () => {
-			// A close event follows with the code; nothing to add here.
+		// The socket's own error, if it says one (ws does: "Max payload size exceeded", "ECONNREFUSED ..."):
+		// a close that follows without a reason (1006) is reported with it.
+		let error = "";
+		ws.addEventListener("close", (e) =>
+			this.onClose(ws, e.code, e.reason || (e.code === 1006 && error ? `(${error})` : "")),
+		);
+		ws.addEventListener("error", (e) => {
+			const message = (e as Event & { message?: unknown }).message;
+			if (typeof message === "string") error = message;
 		});
 		// A socket that stays open but silent (a half-open TCP connection) is found by the tick frames
 		// the Worker sends every probe interval stopping.

@@ -1,6 +1,6 @@
 // The dial-out connection's default WebSocket: the `ws` package, with the protocol's frame cap, no compression and TLS verified.
 // Why not Node's global WebSocket: it is undici's, and reaching it loads undici, http2, zlib and web
-// streams, +N MiB of an idle agent's RSS (measured: docs/agent.md, "Measured").
+// streams: a dial-out agent idled 4 to 7 MiB higher on it (measured: docs/agent.md, "Measured").
 import WebSocket from "ws";
 import { MAX_FRAME_BYTES } from "../../protocol";
 import type { WebSocketCtor } from "./dial-out";
