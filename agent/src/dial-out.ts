@@ -14,7 +14,6 @@ import {
 } from "../../protocol";
 import type { AgentAnswer, AgentRequest } from "./agent-http";
 import type { Logger } from "./log";
-import { NodeWebSocket } from "./ws-client";
 
 /**
  * The part of the agent's app (app.ts) the dialer needs: run one request in-process, exactly as if it
@@ -25,7 +24,7 @@ export interface RequestRunner {
 	handle(req: AgentRequest): Promise<AgentAnswer>;
 }
 
-/** The WebSocket constructor (default: NodeWebSocket, on the `ws` package; tests pass a double). */
+/** The WebSocket constructor: the agent passes NodeWebSocket (ws-client.ts, on the `ws` package); tests a double. */
 export type WebSocketCtor = new (url: string) => WebSocket;
 
 export interface DialOutOptions {
@@ -42,7 +41,11 @@ export interface DialOutOptions {
 	onLease?: (lease: string | null, serverTime: number) => void;
 	log: Logger;
 	now?: () => number;
-	WebSocket?: WebSocketCtor;
+	/**
+	 * No default here: Node's global WebSocket is undici's (about 4 to 7 MiB more RSS, docs/agent.md
+	 * "Measured"), and this module stays free of node-only imports (the Worker's tests run it in workerd).
+	 */
+	WebSocket: WebSocketCtor;
 	random?: () => number;
 }
 
@@ -193,7 +196,7 @@ export class DialOut {
 
 	private connect(): void {
 		if (this.stopped) return;
-		const Ctor = this.opts.WebSocket ?? NodeWebSocket;
+		const Ctor = this.opts.WebSocket;
 		const url = dialOutUrl(this.opts.url, this.opts.pair, this.opts.side);
 		let ws: WebSocket;
 		try {

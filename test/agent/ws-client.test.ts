@@ -61,6 +61,7 @@ async function dialer(url: string, entry: { dialers: DialOut[] }) {
 			throw new Error("no status in this test");
 		},
 		log: silentLogger,
+		WebSocket: NodeWebSocket,
 		random: () => 0.5,
 	});
 	entry.dialers.push(d);
