@@ -1,6 +1,7 @@
 // Measures the bundled agent per transport (HTTP, and dial-out to a stand-in Worker): signed GET /v1/status round trips on loopback, and idle RSS.
 // RSS is read 3 s after start (dial-out: after the welcome), 5 s after the requests, and 20 s after them.
-// Run: npm run measure:agent -- [--transport http|dial-out|both] [--bundle FILE] [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
+// Dial-out runs over wss:// with a certificate made by openssl (--plain-ws: ws://, no openssl needed).
+// Run: npm run measure:agent -- [--transport http|dial-out|both] [--plain-ws] [--settle-s S] [--bundle FILE] [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
 // By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
 // so the figure is the one a VPS sees.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
