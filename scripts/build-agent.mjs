@@ -70,6 +70,28 @@ const zodEnglishOnly = {
 };
 
 /**
+ * ws requires node:zlib when it loads, for permessage-deflate alone, which the agent turns off
+ * (agent/src/ws-client.ts). On Node 26 node:zlib also loads its zip modules. So ws gets a zlib
+ * that loads node:zlib at its first use, which never comes (measured: docs/agent.md, "Measured").
+ */
+const wsLazyZlib = {
+	name: "ws-lazy-zlib",
+	setup(b) {
+		b.onResolve({ filter: /^zlib$/ }, (args) => {
+			if (!/[\\/]node_modules[\\/]ws[\\/]/.test(args.importer)) return undefined;
+			return { path: "zlib", namespace: "ws-lazy-zlib" };
+		});
+		b.onLoad({ filter: /.*/, namespace: "ws-lazy-zlib" }, () => ({
+			contents: [
+				"let zlib;",
+				'module.exports = new Proxy({}, { get: (_, name) => (zlib ??= require("node:zlib"))[name] });',
+			].join("\n"),
+			loader: "js",
+		}));
+	},
+};
+
+/**
  * Escapes every non-ASCII character left in the bundle as \uXXXX (per UTF-16 code unit).
  * Why: V8 keeps a script's source in memory, as one byte per character only when every character
  * is Latin-1; a single em dash in a bundled comment made the whole ~700 KB source two bytes per
@@ -105,7 +127,7 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 			legalComments: "none",
 			// The default, relied on by asciiOnly: non-ASCII in code is escaped by esbuild itself.
 			charset: "ascii",
-			plugins: [builtinsViaRequire, zodEnglishOnly],
+			plugins: [wsLazyZlib, builtinsViaRequire, zodEnglishOnly],
 			// Not minified: readable stack traces in journald are worth more than a few hundred KB.
 			minify: false,
 			logLevel: quiet ? "error" : "warning",

@@ -1,16 +1,29 @@
-// Measures the bundled agent: median latency of a signed GET /v1/status on loopback, and its idle RSS
-// (3 s after start, 5 s after the requests, and 20 s after them, once V8 has shrunk its heap).
-// Run: npm run measure:agent -- [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
+// Measures the bundled agent per transport (HTTP, and dial-out to a stand-in Worker): signed GET /v1/status round trips on loopback, and idle RSS.
+// RSS is read 3 s after start (dial-out: after the welcome), 5 s after the requests, and 20 s after them.
+// Dial-out runs over wss:// with a certificate made by openssl (--plain-ws: ws://, no openssl needed).
+// Run: npm run measure:agent -- [--transport http|dial-out|both] [--plain-ws] [--settle-s S] [--bundle FILE] [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
 // By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
 // so the figure is the one a VPS sees.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { agentFingerprint, generateKeyPair, ROUTES, signRequest } from "../protocol";
+import {
+	agentFingerprint,
+	DIAL_OUT_PATH,
+	generateKeyPair,
+	HelloFrameSchema,
+	importPublicKey,
+	MAX_FRAME_BYTES,
+	newChallenge,
+	ROUTES,
+	signRequest,
+	verifyHello,
+} from "../protocol";
 import { projectRoot } from "../test/harness/root";
 
 const root = projectRoot();
@@ -25,6 +38,14 @@ const { values } = parseArgs({
 		node: { type: "string" },
 		/** Run with no node flags at all (the "before" figure). */
 		"no-unit-flags": { type: "boolean", default: false },
+		/** A bundle built elsewhere (e.g. from an older commit, for a before/after) instead of building this tree's. */
+		bundle: { type: "string" },
+		/** Seconds between the "after requests" sample and the "settled" one (default 15: 20 s after the requests). */
+		"settle-s": { type: "string", default: "15" },
+		/** Dial-out over plain ws:// instead of wss:// (TLS with a self-signed CA the agent trusts through NODE_EXTRA_CA_CERTS). */
+		"plain-ws": { type: "boolean", default: false },
+		/** Which transport to measure: http, dial-out or both (one after the other, each its own agent). */
+		transport: { type: "string", default: "both" },
 	},
 	strict: true,
 });
@@ -76,72 +97,115 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function main() {
-	const dir = await mkdtemp(join(tmpdir(), "fg-measure-"));
-	const bundle = join(dir, "agent.mjs");
-	const built = spawnSync(
-		process.execPath,
-		[join(root, "scripts/build-agent.mjs"), "--outfile", bundle],
-		{ encoding: "utf8" },
-	);
-	if (built.status !== 0) throw new Error(built.stderr);
+/** What one transport's run measured. */
+interface Measured {
+	transport: "http" | "dial-out";
+	roundTripMs: { median: number; p90: number; p99: number; min: number };
+	/** VmRSS, MiB: 3 s after start (http) or after the welcome (dial-out), 5 s after the requests, 20 s after them. */
+	idleRssMiB: { afterStart: number; afterRequests: number; settled: number };
+	idleRssAnonMiB: { afterStart: number; afterRequests: number; settled: number };
+	note: string;
+}
 
-	const keys = await generateKeyPair();
-	const agentKeys = await generateKeyPair();
-	const agentKeyFile = join(dir, "agent.key");
-	await writeFile(agentKeyFile, `${agentKeys.privateKeyText}\n`, { mode: 0o600 });
-	const audience = {
-		pair: "measure",
-		side: "standby" as const,
-		agent: await agentFingerprint(agentKeys.publicKeyText),
+const mib = (kib: number) => Number((kib / 1024).toFixed(1));
+
+function roundTrips(samples: number[]): Measured["roundTripMs"] {
+	samples.sort((a, b) => a - b);
+	return {
+		median: Number(percentile(samples, 50).toFixed(3)),
+		p90: Number(percentile(samples, 90).toFixed(3)),
+		p99: Number(percentile(samples, 99).toFixed(3)),
+		min: Number((samples[0] ?? Number.NaN).toFixed(3)),
 	};
-	const primary = await readyServer();
-	const local = await readyServer();
-	const configFile = join(dir, "agent.json");
+}
+
+/**
+ * Samples RSS 3 s after `started`, runs 50 warm-up and `requests` measured calls, then samples 5 s and
+ * 20 s after them (V8's memory reducer shrinks the heap some 10 to 15 s after the allocation rate
+ * drops: the figure of an agent that answers one request per probe interval).
+ */
+async function measureRun(
+	pid: number,
+	call: () => Promise<void>,
+): Promise<Pick<Measured, "roundTripMs" | "idleRssMiB" | "idleRssAnonMiB">> {
+	await sleep(3_000);
+	const start = await rssKiB(pid);
+	for (let i = 0; i < 50; i++) await call(); // warm-up: JIT, keep-alive connection
+	const samples: number[] = [];
+	for (let i = 0; i < requests; i++) {
+		const t0 = performance.now();
+		await call();
+		samples.push(performance.now() - t0);
+	}
+	await sleep(5_000);
+	const after = await rssKiB(pid);
+	await sleep(Number(values["settle-s"]) * 1000);
+	const settled = await rssKiB(pid);
+	return {
+		roundTripMs: roundTrips(samples),
+		idleRssMiB: {
+			afterStart: mib(start.rss),
+			afterRequests: mib(after.rss),
+			settled: mib(settled.rss),
+		},
+		idleRssAnonMiB: {
+			afterStart: mib(start.anon),
+			afterRequests: mib(after.anon),
+			settled: mib(settled.anon),
+		},
+	};
+}
+
+/** The measured agent's fixed parts: keys, a config (without the transport) and the stand-in gateways. */
+interface Setup {
+	dir: string;
+	bundle: string;
+	keys: Awaited<ReturnType<typeof generateKeyPair>>;
+	agentPublicKey: CryptoKey;
+	audience: { pair: string; side: "standby"; agent: string };
+	config: Record<string, unknown>;
+	nodeFlags: string[];
+	nodeBinary: string;
+}
+
+async function startAgent(
+	setup: Setup,
+	name: string,
+	extra: Record<string, unknown>,
+	env: Record<string, string> = {},
+) {
+	const configFile = join(setup.dir, `${name}.json`);
 	await writeFile(
 		configFile,
-		JSON.stringify({
-			listen: { host: "127.0.0.1", port: 0 },
-			pair: audience.pair,
-			role: "standby",
-			agentKeyFile,
-			watchdogPublicKeys: [keys.publicKeyText],
-			primaryReadyUrl: primary.url,
-			workspace: dir,
-			gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
-			localReadyUrl: local.url,
-			stateDir: join(dir, "state"),
-			logLevel: "info",
-		}),
+		JSON.stringify({ ...setup.config, stateDir: join(setup.dir, `state-${name}`), ...extra }),
 	);
-
-	const nodeFlags =
-		values["node-flags"] !== undefined
-			? values["node-flags"].split(" ").filter(Boolean)
-			: values["no-unit-flags"]
-				? []
-				: await unitNodeFlags();
-	const nodeBinary = values.node ?? process.execPath;
 	const child: ChildProcess = spawn(
-		nodeBinary,
-		[...nodeFlags, bundle, "serve", "--config", configFile],
-		{
-			stdio: ["ignore", "pipe", "inherit"],
-		},
+		setup.nodeBinary,
+		[...setup.nodeFlags, setup.bundle, "serve", "--config", configFile],
+		{ stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
 	);
+	const port = await listeningPort(child);
+	return { child, port };
+}
+
+async function stopAgent(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null) return;
+	const exited = new Promise((r) => child.once("exit", r));
+	child.kill("SIGTERM");
+	await Promise.race([exited, sleep(5_000)]);
+}
+
+/** The HTTP transport: signed GET /v1/status over loopback with keep-alive. */
+async function measureHttp(setup: Setup): Promise<Measured> {
+	const { child, port } = await startAgent(setup, "http", {});
 	try {
-		const port = await listeningPort(child);
 		const base = `http://127.0.0.1:${port}`;
-
-		await sleep(3_000);
-		const idleBefore = await rssKiB(child.pid ?? 0);
-
 		const call = async () => {
 			const headers = await signRequest({
 				method: "GET",
 				path: ROUTES.status,
-				audience,
-				privateKey: keys.privateKey,
+				audience: setup.audience,
+				privateKey: setup.keys.privateKey,
 			});
 			const res = await fetch(`${base}${ROUTES.status}`, {
 				headers,
@@ -150,51 +214,262 @@ async function main() {
 			if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
 			await res.json();
 		};
-		for (let i = 0; i < 50; i++) await call(); // warm-up: JIT, keep-alive connection
-		const samples: number[] = [];
-		for (let i = 0; i < requests; i++) {
-			const t0 = performance.now();
-			await call();
-			samples.push(performance.now() - t0);
+		return {
+			transport: "http",
+			...(await measureRun(child.pid ?? 0, call)),
+			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
+		};
+	} finally {
+		await stopAgent(child);
+	}
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 (openssl, P-256, one day), so the dial-out runs over TLS
+ * as on a VPS: the TLS context and the CA store are part of a real agent's memory.
+ */
+async function selfSignedCert(
+	dir: string,
+): Promise<{ key: string; cert: string; certFile: string }> {
+	const keyFile = join(dir, "tls.key");
+	const certFile = join(dir, "tls.crt");
+	const made = spawnSync(
+		"openssl",
+		[
+			"req",
+			"-x509",
+			"-newkey",
+			"ec",
+			"-pkeyopt",
+			"ec_paramgen_curve:prime256v1",
+			"-nodes",
+			"-days",
+			"1",
+			"-subj",
+			"/CN=127.0.0.1",
+			"-addext",
+			"subjectAltName=IP:127.0.0.1",
+			"-keyout",
+			keyFile,
+			"-out",
+			certFile,
+		],
+		{ encoding: "utf8" },
+	);
+	if (made.status !== 0)
+		throw new Error(
+			`openssl could not make a test certificate (--plain-ws runs without TLS): ${made.stderr}`,
+		);
+	return { key: await readFile(keyFile, "utf8"), cert: await readFile(certFile, "utf8"), certFile };
+}
+
+// The stand-in Worker's pace: the default probeIntervalSeconds (5 s, worker/src/config.ts), so a
+// tick every 5 s and a status push every 2.5 s (heartbeatMs(): half the probe interval).
+const TICK_MS = 5_000;
+const HEARTBEAT_MS = 2_500;
+
+/**
+ * The dial-out transport against a stand-in Worker on 127.0.0.1 (ws's WebSocketServer) that speaks
+ * the Worker's side of protocol/dial-out.ts: challenge, verified hello, welcome, a tick every
+ * probe interval, and signed request frames (GET /v1/status) answered by response frames.
+ */
+async function measureDialOut(setup: Setup): Promise<Measured> {
+	const { WebSocketServer } = await import("ws");
+	const tls = values["plain-ws"] ? null : await selfSignedCert(setup.dir);
+	const server = tls ? createHttpsServer(tls) : createServer();
+	await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+	const wss = new WebSocketServer({
+		server,
+		path: DIAL_OUT_PATH,
+		maxPayload: MAX_FRAME_BYTES,
+		perMessageDeflate: false,
+	});
+	const wsPort = (server.address() as AddressInfo).port;
+	let welcomed: () => void = () => {};
+	const welcome = new Promise<void>((r) => {
+		welcomed = r;
+	});
+	const pending = new Map<number, (frame: { status: number; body: string }) => void>();
+	let socket: import("ws").WebSocket | null = null;
+	let statusPushes = 0;
+	let ticks = 0;
+	const tickTimer = setInterval(() => {
+		if (socket?.readyState !== 1) return;
+		ticks += 1;
+		socket.send(JSON.stringify({ t: "tick", serverTime: Date.now(), lease: null }));
+	}, TICK_MS);
+	wss.on("connection", (ws, req) => {
+		const query = new URL(req.url ?? "/", "http://x").searchParams;
+		const challenge = newChallenge();
+		ws.send(JSON.stringify({ t: "challenge", challenge, serverTime: Date.now() }));
+		ws.on("message", (data) => {
+			const frame = JSON.parse(String(data)) as {
+				t: string;
+				id?: number;
+				status?: number;
+				body?: string;
+			};
+			if (frame.t === "hello") {
+				const hello = HelloFrameSchema.parse(frame);
+				void verifyHello({
+					hello,
+					challenge,
+					pair: query.get("pair") ?? "",
+					side: query.get("side") ?? "",
+					publicKey: setup.agentPublicKey,
+					now: Date.now(),
+				}).then((verdict) => {
+					if (!verdict.ok) {
+						ws.close(verdict.code, verdict.message);
+						return;
+					}
+					socket = ws;
+					ws.send(
+						JSON.stringify({
+							t: "welcome",
+							pair: hello.pair,
+							side: hello.side,
+							heartbeatMs: HEARTBEAT_MS,
+							serverTime: Date.now(),
+						}),
+					);
+					welcomed();
+				});
+			} else if (frame.t === "status") {
+				statusPushes += 1;
+			} else if (frame.t === "response" && frame.id !== undefined) {
+				pending.get(frame.id)?.({ status: frame.status ?? 0, body: frame.body ?? "" });
+				pending.delete(frame.id);
+			}
+		});
+	});
+	const { child } = await startAgent(
+		setup,
+		"dial-out",
+		{ watchdogUrl: `${tls ? "https" : "http"}://127.0.0.1:${wsPort}` },
+		// The agent verifies the stand-in's certificate as it would the Worker's: trusted as an extra CA.
+		tls ? { NODE_EXTRA_CA_CERTS: tls.certFile } : {},
+	);
+	try {
+		await Promise.race([
+			welcome,
+			sleep(15_000).then(() => {
+				throw new Error("the agent did not connect to the stand-in Worker");
+			}),
+		]);
+		let nextId = 1;
+		const call = async () => {
+			const headers = await signRequest({
+				method: "GET",
+				path: ROUTES.status,
+				audience: setup.audience,
+				privateKey: setup.keys.privateKey,
+			});
+			const id = nextId++;
+			const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+				pending.set(id, resolve);
+				setTimeout(() => reject(new Error(`no response frame for request ${id}`)), 5_000).unref();
+			});
+			socket?.send(
+				JSON.stringify({
+					t: "request",
+					id,
+					method: "GET",
+					path: ROUTES.status,
+					headers,
+					body: null,
+				}),
+			);
+			const res = await answered;
+			if (res.status !== 200) throw new Error(`status ${res.status}: ${res.body}`);
+			JSON.parse(res.body);
+		};
+		const measured = await measureRun(child.pid ?? 0, call);
+		return {
+			transport: "dial-out",
+			...measured,
+			note: `signed GET /v1/status as request frames on the agent's WebSocket (${tls ? "wss, certificate verified" : "plain ws"}) to a stand-in Worker on loopback (a tick every ${TICK_MS / 1000} s, status pushed every ${HEARTBEAT_MS / 1000} s: ${ticks} ticks, ${statusPushes} pushes in this run); RSS 'afterStart' is 3 s after the welcome`,
+		};
+	} finally {
+		clearInterval(tickTimer);
+		await stopAgent(child);
+		for (const c of wss.clients) c.terminate();
+		wss.close();
+		server.closeAllConnections();
+		server.close();
+	}
+}
+
+async function main() {
+	const dir = await mkdtemp(join(tmpdir(), "fg-measure-"));
+	const bundle = values.bundle ?? join(dir, "agent.mjs");
+	if (values.bundle === undefined) {
+		const built = spawnSync(
+			process.execPath,
+			[join(root, "scripts/build-agent.mjs"), "--outfile", bundle],
+			{ encoding: "utf8" },
+		);
+		if (built.status !== 0) throw new Error(built.stderr);
+	}
+
+	const keys = await generateKeyPair();
+	const agentKeys = await generateKeyPair();
+	const agentKeyFile = join(dir, "agent.key");
+	await writeFile(agentKeyFile, `${agentKeys.privateKeyText}\n`, { mode: 0o600 });
+	const primary = await readyServer();
+	const local = await readyServer();
+	const nodeFlags =
+		values["node-flags"] !== undefined
+			? values["node-flags"].split(" ").filter(Boolean)
+			: values["no-unit-flags"]
+				? []
+				: await unitNodeFlags();
+	const nodeBinary = values.node ?? process.execPath;
+	const setup: Setup = {
+		dir,
+		bundle,
+		keys,
+		agentPublicKey: await importPublicKey(agentKeys.publicKeyText),
+		audience: {
+			pair: "measure",
+			side: "standby",
+			agent: await agentFingerprint(agentKeys.publicKeyText),
+		},
+		config: {
+			listen: { host: "127.0.0.1", port: 0 },
+			pair: "measure",
+			role: "standby",
+			agentKeyFile,
+			watchdogPublicKeys: [keys.publicKeyText],
+			primaryReadyUrl: primary.url,
+			workspace: dir,
+			gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
+			localReadyUrl: local.url,
+			logLevel: "info",
+		},
+		nodeFlags,
+		nodeBinary,
+	};
+	const transports =
+		values.transport === "both" ? (["http", "dial-out"] as const) : [values.transport];
+	try {
+		const runs: Measured[] = [];
+		for (const t of transports) {
+			if (t === "http") runs.push(await measureHttp(setup));
+			else if (t === "dial-out") runs.push(await measureDialOut(setup));
+			else throw new Error(`--transport: expected http, dial-out or both, got ${t}`);
 		}
-		samples.sort((a, b) => a - b);
-
-		await sleep(5_000);
-		const idleAfter = await rssKiB(child.pid ?? 0);
-		// And once V8's memory reducer has run (it shrinks the heap some 10 to 15 s after the
-		// allocation rate drops): the figure of an agent that answers one status per probe interval.
-		await sleep(15_000);
-		const idleSettled = await rssKiB(child.pid ?? 0);
-
 		const result = {
 			node: spawnSync(nodeBinary, ["--version"], { encoding: "utf8" }).stdout.trim(),
 			nodeFlags,
 			requests,
-			statusRoundTripMs: {
-				median: Number(percentile(samples, 50).toFixed(3)),
-				p90: Number(percentile(samples, 90).toFixed(3)),
-				p99: Number(percentile(samples, 99).toFixed(3)),
-				min: Number((samples[0] ?? Number.NaN).toFixed(3)),
-			},
-			idleRssMiB: {
-				afterStart: Number((idleBefore.rss / 1024).toFixed(1)),
-				afterRequests: Number((idleAfter.rss / 1024).toFixed(1)),
-				settled: Number((idleSettled.rss / 1024).toFixed(1)),
-			},
-			idleRssAnonMiB: {
-				afterStart: Number((idleBefore.anon / 1024).toFixed(1)),
-				afterRequests: Number((idleAfter.anon / 1024).toFixed(1)),
-				settled: Number((idleSettled.anon / 1024).toFixed(1)),
-			},
-			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
+			runs,
 		};
 		process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 		if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 	} finally {
-		child.kill("SIGTERM");
 		primary.close();
 		local.close();
-		await sleep(300);
 		await rm(dir, { recursive: true, force: true });
 	}
 }

@@ -2,9 +2,9 @@
 import type { BodyRead } from "./read-body";
 
 /**
- * One request as the agent's handler sees it, whichever way it arrived: node:http (server.ts) or a
- * web Request (web-request.ts: tests and the dial-out connection). Why not the web Request itself:
- * on Node, reaching Request/Response/Headers loads undici (with http2, tls, zlib and web streams),
+ * One request as the agent's handler sees it, whichever way it arrived: node:http (server.ts), a
+ * web Request (web-request.ts: tests) or a dial-out request frame (dial-out.ts). Why not the web
+ * Request itself: on Node, reaching Request/Response/Headers loads undici (with http2, tls, zlib and web streams),
  * about 9 MiB of RSS an idle agent serving node:http never needs (docs/agent.md, "Measured").
  */
 export interface AgentRequest {

@@ -40,7 +40,7 @@ export interface AgentIo {
 	startPeerProbe?: boolean;
 	/** Tests drive the dialer themselves (default: dial out when watchdogUrl is set). */
 	startDialOut?: boolean;
-	/** The dialer's WebSocket constructor; tests pass a double that plays the Worker (default: Node's). */
+	/** The dialer's WebSocket constructor; tests pass a double that plays the Worker (default: ws-client.ts's, on `ws`). */
 	WebSocket?: WebSocketCtor;
 	/** Tests drive the fence themselves (default: on for a primary with fencing.standbyUrl). */
 	startFence?: boolean;
@@ -270,7 +270,7 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					},
 					log,
 					now,
-					...(io.WebSocket ? { WebSocket: io.WebSocket } : {}),
+					WebSocket: io.WebSocket ?? (await import("./ws-client")).NodeWebSocket,
 				});
 	// Its own status reports the connection (redials, drops, clock skew): set once the dialer exists.
 	appDeps.dialOut = dialOut;

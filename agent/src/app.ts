@@ -62,8 +62,8 @@ export interface AgentAppDeps {
 }
 
 /**
- * The agent's routes. Served on node:http by server.ts and reached through `request` by the tests
- * and the dial-out connection. Not a hono app: hono's web Request/Response load undici, about 9 MiB
+ * The agent's routes. Served on node:http by server.ts, run through `handle` by the dial-out
+ * connection, and reached through `request` by the tests. Not a hono app: hono's web Request/Response load undici, about 9 MiB
  * of an idle agent's RSS (measured: docs/agent.md, "Measured").
  */
 export interface AgentApp {

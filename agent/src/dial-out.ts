@@ -12,18 +12,19 @@ import {
 	type StatusResponse,
 	signHello,
 } from "../../protocol";
+import type { AgentAnswer, AgentRequest } from "./agent-http";
 import type { Logger } from "./log";
 
-/** The part of the agent's app (app.ts) the dialer needs: run one request in-process, exactly as if it came over HTTP. */
+/**
+ * The part of the agent's app (app.ts) the dialer needs: run one request in-process, exactly as if it
+ * came over HTTP. `handle`, not the web `request`: building a web Request/Response loads undici (about
+ * 9 MiB of RSS, docs/agent.md "Measured"), which a dial-out agent on `ws` otherwise never loads.
+ */
 export interface RequestRunner {
-	request(
-		path: string,
-		init: { method: string; headers: Record<string, string>; body?: string },
-		env?: unknown,
-	): Response | Promise<Response>;
+	handle(req: AgentRequest): Promise<AgentAnswer>;
 }
 
-/** The WebSocket constructor (Node's global, or a test double). */
+/** The WebSocket constructor: the agent passes NodeWebSocket (ws-client.ts, on the `ws` package); tests a double. */
 export type WebSocketCtor = new (url: string) => WebSocket;
 
 export interface DialOutOptions {
@@ -40,7 +41,11 @@ export interface DialOutOptions {
 	onLease?: (lease: string | null, serverTime: number) => void;
 	log: Logger;
 	now?: () => number;
-	WebSocket?: WebSocketCtor;
+	/**
+	 * No default here: Node's global WebSocket is undici's (about 4 to 7 MiB more RSS, docs/agent.md
+	 * "Measured"), and this module stays free of node-only imports (the Worker's tests run it in workerd).
+	 */
+	WebSocket: WebSocketCtor;
 	random?: () => number;
 }
 
@@ -67,6 +72,9 @@ export interface DialOutState {
 	/** This agent's clock minus the Worker's, at the newest frame carrying serverTime (ms). */
 	skewMs: number | null;
 }
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 /** Longest text a status field takes (DialOutReportSchema): close reasons and drop reasons are cut to it. */
 const REPORT_TEXT_MAX = 256;
@@ -188,7 +196,7 @@ export class DialOut {
 
 	private connect(): void {
 		if (this.stopped) return;
-		const Ctor = this.opts.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketCtor);
+		const Ctor = this.opts.WebSocket;
 		const url = dialOutUrl(this.opts.url, this.opts.pair, this.opts.side);
 		let ws: WebSocket;
 		try {
@@ -201,9 +209,15 @@ export class DialOut {
 		this.state.connects += 1;
 		this.state.lastServerFrameAt = this.now();
 		ws.addEventListener("message", (e) => void this.onMessage(ws, e.data));
-		ws.addEventListener("close", (e) => this.onClose(ws, e.code, e.reason));
-		ws.addEventListener("error", () => {
-			// A close event follows with the code; nothing to add here.
+		// The socket's own error, if it says one (ws does: "Max payload size exceeded", "ECONNREFUSED ..."):
+		// a close that follows without a reason (1006) is reported with it.
+		let error = "";
+		ws.addEventListener("close", (e) =>
+			this.onClose(ws, e.code, e.reason || (e.code === 1006 && error ? `(${error})` : "")),
+		);
+		ws.addEventListener("error", (e) => {
+			const message = (e as Event & { message?: unknown }).message;
+			if (typeof message === "string") error = message;
 		});
 		// A socket that stays open but silent (a half-open TCP connection) is found by the tick frames
 		// the Worker sends every probe interval stopping.
@@ -311,25 +325,34 @@ export class DialOut {
 				this.opts.onLease?.(frame.lease, frame.serverTime);
 				return;
 			case "request": {
-				const headers: Record<string, string> = { ...frame.headers };
-				const res = await this.opts.app.request(
-					frame.path,
-					{
-						method: frame.method,
-						headers,
-						...(frame.body !== null ? { body: frame.body } : {}),
-					},
+				const body = frame.body !== null ? utf8Encoder.encode(frame.body) : new Uint8Array(0);
+				const answer = await this.opts.app.handle({
+					method: frame.method,
+					path: frame.path,
+					headers: { ...frame.headers },
 					// The auth-failure limiter keys on this: all dial-out requests come from the Worker.
-					{ incoming: { socket: { remoteAddress: "dial-out" } } },
-				);
-				if (res.status >= 400) await this.countRefusal(frame.path, res.clone());
-				const out: Record<string, string> = {};
-				res.headers.forEach((v, k) => {
-					if (k.startsWith("x-fg-") || k === "content-type") out[k] = v;
+					source: "dial-out",
+					// The frame is already whole and capped (MAX_FRAME_BYTES, and the schema's MAX_BODY_BYTES).
+					readBody: async (limit) =>
+						body.byteLength > limit
+							? { ok: false, reason: "too-large" }
+							: { ok: true, bytes: body },
 				});
-				let body = await res.text();
-				if (body.length > MAX_FRAME_BYTES - 1024) body = body.slice(0, MAX_FRAME_BYTES - 1024);
-				this.send(ws, { t: "response", id: frame.id, status: res.status, headers: out, body });
+				let text = utf8Decoder.decode(answer.body);
+				if (answer.status >= 400) this.countRefusal(frame.path, answer.status, text);
+				const out: Record<string, string> = {};
+				for (const [k, v] of Object.entries(answer.headers)) {
+					const name = k.toLowerCase();
+					if (name.startsWith("x-fg-") || name === "content-type") out[name] = v;
+				}
+				if (text.length > MAX_FRAME_BYTES - 1024) text = text.slice(0, MAX_FRAME_BYTES - 1024);
+				this.send(ws, {
+					t: "response",
+					id: frame.id,
+					status: answer.status,
+					headers: out,
+					body: text,
+				});
 				// A command may have changed the role, the term or the gateway: tell the Worker soon.
 				this.pushSoon();
 				return;
@@ -340,15 +363,15 @@ export class DialOut {
 	}
 
 	/** A request the agent's app refused: counted by kind, clock skew apart (it needs NTP, not a key). */
-	private async countRefusal(path: string, res: Response): Promise<void> {
+	private countRefusal(path: string, status: number, body: string): void {
 		this.state.refused += 1;
-		let code = `HTTP ${res.status}`;
+		let code = `HTTP ${status}`;
 		let message = "";
 		try {
-			const body = ErrorResponseSchema.safeParse(await res.json());
-			if (body.success) {
-				code = body.data.error.code;
-				message = body.data.error.message;
+			const parsed = ErrorResponseSchema.safeParse(JSON.parse(body));
+			if (parsed.success) {
+				code = parsed.data.error.code;
+				message = parsed.data.error.message;
 			}
 		} catch {
 			// Not JSON: the status code says enough.

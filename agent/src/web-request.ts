@@ -1,4 +1,4 @@
-// Runs the agent's handler on a web Request and answers a web Response: for tests and the dial-out connection.
+// Runs the agent's handler on a web Request and answers a web Response: for tests (the dial-out connection calls the handler itself).
 // Only called, never run at import: reaching Request/Response loads undici (about 9 MiB of RSS), which
 // an agent serving node:http alone never needs (agent-http.ts).
 import type { AgentAnswer, AgentRequest } from "./agent-http";

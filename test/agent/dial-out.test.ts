@@ -76,19 +76,36 @@ async function settle(ms = 20) {
 
 async function dialer(over: Partial<DialOutOptions> = {}) {
 	const keys = await generateKeyPair();
-	const requests: { path: string; method: string; headers: Record<string, string> }[] = [];
+	const requests: {
+		path: string;
+		method: string;
+		headers: Record<string, string>;
+		body?: string;
+	}[] = [];
 	const d = new DialOut({
 		url: "https://fg.example.workers.dev",
 		pair: "home",
 		side: "standby",
 		privateKey: keys.privateKey,
 		app: {
-			request(path, init) {
-				requests.push({ path, method: init.method, headers: init.headers });
-				return new Response(JSON.stringify({ error: { code: "bad-signature", message: "no" } }), {
+			async handle(req) {
+				// The frame's body as the handler reads it, and refused past a limit it does not fit.
+				const read = await req.readBody(1 << 20);
+				const tooSmall = await req.readBody(1);
+				requests.push({
+					path: req.path,
+					method: req.method,
+					headers: req.headers as Record<string, string>,
+					...(read.ok ? { body: new TextDecoder().decode(read.bytes) } : {}),
+					...(read.ok && read.bytes.length > 1 && tooSmall.ok ? { body: "limit ignored" } : {}),
+				});
+				return {
 					status: 401,
 					headers: { "content-type": "application/json", "x-other": "dropped" },
-				});
+					body: new TextEncoder().encode(
+						JSON.stringify({ error: { code: "bad-signature", message: "no" } }),
+					),
+				};
 			},
 		},
 		status: async () => status,
@@ -157,6 +174,7 @@ describe("dial-out agent", () => {
 				path: "/v1/promote",
 				method: "POST",
 				headers: { "x-fg-signature": "sig", "content-type": "application/json" },
+				body: "{}",
 			},
 		]);
 		const [res] = ws.frames("response");

@@ -143,7 +143,9 @@ describe("dial-out messages per tick", () => {
 				side,
 				privateKey,
 				// No request is sent in a quiet steady state; any would be answered as unauthenticated.
-				app: { request: () => new Response("{}", { status: 401 }) },
+				app: {
+					handle: async () => ({ status: 401, headers: {}, body: new TextEncoder().encode("{}") }),
+				},
 				status: async () => statusOf(side),
 				log: silentLogger,
 				now: () => clock.now,
