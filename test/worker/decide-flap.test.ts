@@ -167,3 +167,55 @@ describe("crash-looping primary (property over timings)", () => {
 		30_000,
 	);
 });
+
+describe("crash-looping primary with fencing (a fence wait longer than the loop's down phase)", () => {
+	// Fencing on (a primary agent, the default fencing "self"): every decided promotion waits the
+	// primary's lease plus the margin, 35 s here, i.e. 7 ticks of 5 s. A primary that is down for less
+	// than that and then ready for a while used to be "recovered" in every wait: never failed over, a
+	// critical "promoting" each cycle.
+	const FENCED = cfg({
+		primary: { readyUrl: "http://127.0.0.1:9001/readyz", agentUrl: "http://127.0.0.1:9003" },
+	});
+	const loop =
+		(upTicks: number, downTicks: number, startAt = 20) =>
+		(t: number): ProbeResult =>
+			t < startAt ? OK : (t - startAt) % (upTicks + downTicks) < downTicks ? HTTP503 : OK;
+	const timings: [number, number][] = [];
+	for (const up of [4, 6, 12, 24, 60]) for (const down of [3, 4, 5, 6]) timings.push([up, down]);
+
+	it.each(timings)(
+		"ready %i ticks, failing %i ticks, for three hours: fails over on the second cycle and rests on the standby",
+		(upTicks, downTicks) => {
+			const r = simulate({
+				ticks: 3 * 720,
+				config: FENCED,
+				world: { worker: loop(upTicks, downTicks) },
+				agent: { ticksToFinish: 1 },
+			});
+			expect(r.ticks.every((x) => x.state.state !== "held")).toBe(true);
+			expect(r.final.active).toBe("standby");
+			expect(r.final.state).toBe("standby-active");
+			expect(r.final.failbackHeld).toBe(true);
+			// At most two decided failovers before it rests: the first cancelled, the second kept.
+			expect(r.notified("promoting").length).toBeLessThanOrEqual(2);
+			expect(r.opIds("promote").length).toBe(1);
+			expect(r.opIds("demote").length).toBe(0);
+		},
+		30_000,
+	);
+
+	it("one recovery inside a fence wait is a blip: no failover, and a later one an hour on is too", () => {
+		const r = simulate({
+			ticks: 2 * 720 + 100,
+			config: FENCED,
+			// Down 4 ticks (20 s) at tick 20 and again just over an hour later: each a blip.
+			world: {
+				worker: (t) => ((t >= 20 && t < 24) || (t >= 20 + 721 && t < 24 + 721) ? HTTP503 : OK),
+			},
+			agent: { ticksToFinish: 1 },
+		});
+		expect(r.opIds("promote")).toEqual([]);
+		expect(r.notified("recovered").length).toBe(2);
+		expect(r.final.state).toBe("primary-active");
+	});
+});

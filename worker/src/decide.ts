@@ -303,16 +303,37 @@ function startPromotion(
 function tickFenceWait(d: Draft, obs: Tick, evidence: Evidence[]): void {
 	const s = d.s;
 	if (obs.probe.ok && s.oks >= d.config.failThreshold) {
-		s.promoteAfter = null;
-		s.failovers = s.failovers.slice(0, -1);
-		d.moveTo("primary-active", "primary ready again during the fencing wait; no failover");
-		d.event(
-			"recovered",
-			"info",
-			"promoting",
-			"the primary is ready again before the promote went out: no failover (nothing was sent)",
-			evidence,
-		);
+		const cancelledAt = s.fenceCancelledAt ?? null;
+		if (cancelledAt === null || d.now - cancelledAt >= FLAP_WINDOW_MS) {
+			s.promoteAfter = null;
+			s.failovers = s.failovers.slice(0, -1);
+			s.fenceCancelledAt = d.now;
+			d.moveTo("primary-active", "primary ready again during the fencing wait; no failover");
+			d.event(
+				"recovered",
+				"info",
+				"promoting",
+				"the primary is ready again before the promote went out: no failover (nothing was sent)",
+				evidence,
+			);
+			return;
+		}
+		// A second recovery inside a fencing wait within the flap window is a crash loop, not a blip: a
+		// primary that restarts faster than detection plus the wait would otherwise be "recovered" on
+		// every cycle, never failed over, with a critical "promoting" each time. The failover stands
+		// (damping holds the failback, never the failover) and goes out at its next failing probe.
+		s.reason = `the primary is ready again, but it also recovered during a fencing wait ${fmtMs(d.now - cancelledAt)} ago: a crash loop; the promote goes out at its next failing probe`;
+		if (!s.failbackHeld) {
+			s.failbackHeld = true;
+			d.event(
+				"failback-held",
+				"warning",
+				"promoting",
+				`primary flapping, failover kept and failback held: it recovered during a fencing wait ${fmtMs(d.now - cancelledAt)} ago and failed again`,
+				evidence,
+				"The pair moves to the standby at the primary's next failure and stays there. Find out why the primary keeps restarting, then resume the pair or fail back by hand.",
+			);
+		}
 		return;
 	}
 	if (d.now < (s.promoteAfter ?? 0)) {

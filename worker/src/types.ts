@@ -245,6 +245,11 @@ export interface PairState {
 	 * stopped its gateway before the standby starts (worker/src/fencing-wait.ts). Absent or null: none.
 	 */
 	promoteAfter?: number | null;
+	/**
+	 * When a fenced promotion was last cancelled because the primary recovered during the wait (ms
+	 * since epoch). A second recovery within the flap window keeps the failover: a crash loop.
+	 */
+	fenceCancelledAt?: number | null;
 	/** The terms the agents last reported, for reset-term without an argument. */
 	agentTerms?: { standby?: number; primary?: number };
 	/**
