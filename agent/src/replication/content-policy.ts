@@ -94,7 +94,18 @@ export interface PolicyOptions {
 	readonly maxWaitMs: number;
 }
 
-export type Refusal = "too-large" | "nested-repository" | "dangling-symlink" | "not-a-file";
+export type Refusal =
+	| "too-large"
+	| "nested-repository"
+	| "dangling-symlink"
+	| "not-a-file"
+	| "undecodable-name";
+
+/**
+ * git prints paths as raw bytes and the agent reads its output as UTF-8: a name that is not UTF-8 comes
+ * back with U+FFFD in it, names no file on disk and, passed to `git add`, fails the whole commit.
+ */
+const UNDECODABLE = "\uFFFD";
 
 export interface PolicyMemory {
 	/** Paths already reported as refused (each refusal is reported once, until the path changes kind). */
@@ -162,6 +173,11 @@ export async function applyPolicy(input: PolicyInput): Promise<PolicyVerdict> {
 	};
 
 	for (const { xy, path } of input.entries) {
+		if (path.includes(UNDECODABLE)) {
+			// Refused (and reported) rather than staged: one such name must not block every other path.
+			refuse(path, "undecodable-name");
+			continue;
+		}
 		const full = join(input.workspace, path);
 		if (path.endsWith("/")) {
 			// git lists an untracked directory it will not descend into: a nested repository.
