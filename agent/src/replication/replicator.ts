@@ -2,7 +2,7 @@
 import type { ReplicationProblem, ReplicationStatus, Role } from "../../../protocol";
 import type { Logger } from "../log";
 import { failoverBranchName } from "../steps/git-push";
-import { type GitCapture, gitCapture, ok } from "../steps/git-session";
+import { type GitCapture, gitCapture, ok, shownRemote } from "../steps/git-session";
 import type { MergeConflict } from "../steps/types";
 import { commitChanges, ensureExcludes, ignoredPaths } from "./commit-changes";
 import type { ReplicationConfig } from "./config";
@@ -423,6 +423,8 @@ export class Replicator {
 		gitDir: string,
 	): Promise<{ pushedTo: string | null; conflicts: readonly string[]; problem: Diagnosis | null }> {
 		const none = { pushedTo: null, conflicts: [] as readonly string[] };
+		// A URL remote may carry a token: messages (status, log, the merge commit) name it without one.
+		const shown = shownRemote(remote);
 		const head = await git(["rev-parse", "--verify", "--quiet", "HEAD"]);
 		if (!ok(head)) return { ...none, problem: null };
 		const unpushed = await this.#unpushedCount(git, branch);
@@ -438,7 +440,7 @@ export class Replicator {
 				remote,
 				`+refs/heads/${branch}:${warmRef(branch)}`,
 			]);
-			if (!ok(fetched)) return { ...none, problem: diagnose(`git fetch from ${remote}`, fetched) };
+			if (!ok(fetched)) return { ...none, problem: diagnose(`git fetch from ${shown}`, fetched) };
 			const saveBranch = `failover/${this.#o.side}-${failoverBranchName(now).slice("failover/".length)}`;
 			const merged = await integrateBusy({
 				git,
@@ -464,7 +466,7 @@ export class Replicator {
 					const saved = await git(["push", "--porcelain", remote, `${rev}:refs/heads/${name}`]);
 					return ok(saved) ? null : diagnose(`git push to ${name}`, saved).message;
 				},
-				message: `failover-gateway: ${this.#o.side} merges ${remote}/${branch}`,
+				message: `failover-gateway: ${this.#o.side} merges ${shown}/${branch}`,
 			});
 			if (merged.kind === "failed") {
 				return {
@@ -494,7 +496,7 @@ export class Replicator {
 			pushed = await git(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`]);
 		}
 		if (!ok(pushed))
-			return { ...none, conflicts, problem: diagnose(`git push to ${remote}/${branch}`, pushed) };
+			return { ...none, conflicts, problem: diagnose(`git push to ${shown}/${branch}`, pushed) };
 		await git(["update-ref", pushedRef(branch), "HEAD"]);
 		this.#lastPushAt = now;
 		if (this.#heldBranch !== null) {
@@ -512,7 +514,7 @@ export class Replicator {
 					? null
 					: {
 							kind: "merge-conflicts",
-							message: `conflicting paths took ${remote}/${branch}'s version: ${conflicts.slice(0, 10).join(", ")}${conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : ""}; ${this.#o.side}'s versions are on ${savedBranch ?? "a failover branch (see the log)"}`,
+							message: `conflicting paths took ${shown}/${branch}'s version: ${conflicts.slice(0, 10).join(", ")}${conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : ""}; ${this.#o.side}'s versions are on ${savedBranch ?? "a failover branch (see the log)"}`,
 							hint: `reconcile by hand: git diff ${branch} ${savedBranch ?? "failover/<side>-<time>"} -- <path>, commit the merged file on the active side, then delete the branch`,
 						},
 		};
@@ -533,7 +535,7 @@ export class Replicator {
 			remote,
 			`+refs/heads/${branch}:${warmRef(branch)}`,
 		]);
-		if (!ok(fetched)) return diagnose(`git fetch from ${remote}`, fetched);
+		if (!ok(fetched)) return diagnose(`git fetch from ${shownRemote(remote)}`, fetched);
 		this.#lastFetchAt = now;
 		const behind = await git(["rev-list", "--count", `HEAD..${warmRef(branch)}`]);
 		this.#behind = ok(behind) ? Number(behind.stdout.trim()) : null;
