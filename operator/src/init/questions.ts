@@ -5,6 +5,12 @@ import { UnitNameSchema } from "../../../agent/src/steps/schema";
 import { checkWorkerFetchableUrl } from "../../../protocol";
 import { PairConfigSchema } from "../../../worker/src/config";
 
+/**
+ * The workspace is written into the systemd unit (ReadWritePaths= splits on spaces) and into shell
+ * commands the operator pastes, so init takes only characters neither reads specially.
+ */
+const PLAIN_WORKSPACE_RE = /^\/[A-Za-z0-9._\/@+~-]+$/;
+
 /** A validated answer, or the reason it was refused (shown at the prompt, or as the flag's error). */
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -294,9 +300,14 @@ function allPairQuestions(
 			prompt: "Gateway workspace (a git checkout, same path on both VPSes)",
 			fallback: "/home/openclaw/.openclaw/workspace",
 			check: (t) =>
-				t.startsWith("/")
-					? bySchema(AgentConfigSchema.shape.workspace, "workspace", t)
-					: { ok: false, message: "workspace: expected an absolute path on the VPS" },
+				!t.startsWith("/")
+					? { ok: false, message: "workspace: expected an absolute path on the VPS" }
+					: !PLAIN_WORKSPACE_RE.test(t)
+						? {
+								ok: false,
+								message: `workspace: ${JSON.stringify(t)} is not a plain absolute path (letters, digits, ".", "_", "-", "/", "@", "+", "~"); it goes unquoted into the unit's ReadWritePaths= and the printed shell steps, where a space or quote splits it: move the workspace to such a path`,
+							}
+						: bySchema(AgentConfigSchema.shape.workspace, "workspace", t),
 		},
 		gatewayUnit: {
 			flag: "gateway-unit",
