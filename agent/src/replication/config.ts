@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { expected } from "../../../protocol";
 import { SAFE_PATH_RE } from "../steps/git-session";
+import { BranchNameSchema } from "../steps/schema";
 
 /** Default push/fetch interval, s: the recovery point target at defaults is <= 30 s (issue 10). */
 export const DEFAULT_REPLICATE_INTERVAL_SECONDS = 30;
@@ -29,10 +30,7 @@ export const ReplicationConfigSchema = z.strictObject({
 		.regex(/^[^-\s][^\s]*$/, 'expected a git remote name or URL, e.g. "origin"')
 		.default("origin"),
 	/** Branch replicated to; default: the workspace's current branch. */
-	branch: z
-		.string()
-		.regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/, 'expected a branch name, e.g. "main"')
-		.optional(),
+	branch: BranchNameSchema.optional(),
 	/** Push (active) and fetch (standby) at least this often, s. */
 	replicateIntervalSeconds: seconds(1, 3_600, DEFAULT_REPLICATE_INTERVAL_SECONDS),
 	/**

@@ -45,12 +45,18 @@ const remote = z
 		'expected a git remote name or URL (no spaces, not starting with "-"), e.g. "origin"',
 	);
 
-const branch = z
+/**
+ * A branch name git's check-ref-format accepts, and nothing git reads as an option (leading "-") or as a
+ * ref of another kind ("HEAD", "refs/..."): a name git refuses would pass the config and then fail every
+ * push at runtime. Shared by the git steps and the replication config.
+ */
+export const BranchNameSchema = z
 	.string()
 	.regex(
-		/^(?!-)(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)(?!.*\.lock$)[A-Za-z0-9._/-]+$/,
-		'expected a branch name (letters, digits, ".", "_", "/", "-"; not starting with "-"), e.g. "main"',
+		/^(?!-)(?!HEAD$)(?!refs\/)(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)(?!(?:.*\/)?\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9._/-]{1,200}$/,
+		'expected a branch name git accepts (letters, digits, ".", "_", "/", "-"; not starting with "-" or "refs/", not "HEAD"; no "..", "//", a part starting with "." or ending in ".lock", no trailing "/" or "."), e.g. "main"',
 	);
+const branch = BranchNameSchema;
 
 /** A systemd unit name as systemctl accepts it; no leading "-", so it cannot be taken for an option. */
 export const UnitNameSchema = z
