@@ -315,7 +315,13 @@ export class Replicator {
 		let committedSha: string | null = null;
 		if (committed.kind === "committed" || committed.kind === "nothing") {
 			const verdict = committed.verdict;
-			if (committed.kind === "committed") committedSha = committed.sha;
+			if (committed.kind === "committed") {
+				committedSha = committed.sha;
+				// A path refused earlier (too large, not a file) that is now committed is replicated: the
+				// status must stop naming it as refused.
+				const staged = new Set(committed.verdict.stage);
+				this.#refused = this.#refused.filter((p) => !staged.has(p));
+			}
 			for (const r of verdict?.refused ?? []) this.#noteRefused(r.path, r.reason);
 			if (verdict && verdict.heldDeletions.length > 0) {
 				problem = {

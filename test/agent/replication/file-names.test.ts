@@ -97,4 +97,19 @@ describe("hostile file names", { timeout: 60_000 }, () => {
 			);
 		},
 	);
+
+	it("a path refused as too large leaves the status's refused list once it is replicated", async () => {
+		const r = rig(repos.work, "primary", wd, c, { maxFileBytes: 1024 });
+		await wd.grant(r.lease, { active: "primary", term: 1 });
+		writeFileSync(join(repos.work, "big.md"), Buffer.alloc(1025, 97));
+		writeFileSync(join(repos.work, "exact.md"), Buffer.alloc(1024, 97));
+		await r.replicator.cycle();
+		expect(r.replicator.status().refused).toEqual(["big.md"]);
+		expect(remoteTree()).toContain("exact.md");
+		writeFileSync(join(repos.work, "big.md"), "small now\n");
+		const report = await r.replicator.cycle();
+		expect(report.problem).toBeNull();
+		expect(git(repos.remote, "show", "main:big.md")).toBe("small now");
+		expect(r.replicator.status().refused).toEqual([]);
+	});
 });
