@@ -1,5 +1,5 @@
 // `failover-gateway init` as a new user runs it: unattended with flags, at a prompt with bad answers, and again.
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -235,6 +235,28 @@ describe("init, unattended", () => {
 		const ok = await run(["--yes", "--local-dev", "--dir", join(tempDir(), "l"), ...local]);
 		expect(ok.err).toBe("");
 		expect(ok.code).toBe(0);
+	});
+
+	it.each([
+		[
+			["--workspace", "/srv/a", "--workspace", "/srv/b"],
+			"--workspace is given 2 times for 1 pair(s)",
+		],
+		[
+			["--ready-url", "https://other.tn.ts.net/readyz"],
+			"--ready-url is given 2 times for 1 pair(s)",
+		],
+		[
+			["--pair", "home", "--probe-interval", "5", "--probe-interval", "7"],
+			"--probe-interval is given 2 times for 1 pair(s)",
+		],
+	])("refuses a pair flag given more often than there are pairs: %j", async (extra, reason) => {
+		const dir = join(tempDir(), "local");
+		const r = await run(["--yes", "--dir", dir, ...GOOD, ...extra]);
+		expect(r.code).toBe(1);
+		expect(r.err).toContain(reason);
+		expect(r.err).toContain("once per --pair");
+		expect(existsSync(join(dir, "watchdog.key"))).toBe(false);
 	});
 
 	it("names a required flag it cannot ask for", async () => {

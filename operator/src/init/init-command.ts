@@ -152,6 +152,19 @@ export async function initCommand(
 		if (!/^y(es)?$/i.test(more?.trim() ?? "")) break;
 	}
 
+	// The i-th value of a pair flag answers pair i: a value beyond the last pair would be dropped
+	// silently (a repeated --workspace, a second --ready-url meant as a fix), so it is refused. Checked
+	// after the values themselves, so a bad value is named first.
+	for (const f of PAIR_FLAGS) {
+		const n = (values[f] as string[] | undefined)?.length ?? 0;
+		if (n > pairs.length) {
+			io.err(
+				`failover-gateway init: --${f} is given ${n} times for ${pairs.length} pair(s); a pair flag is repeated once per --pair, in the same order: drop the extra --${f} or add the --pair it belongs to\n`,
+			);
+			return EXIT_FAILED;
+		}
+	}
+
 	await mkdir(dir, { recursive: true, mode: 0o700 });
 	const keyFile = join(dir, "watchdog.key");
 	const key = await watchdogKey(keyFile, values.force === true);
