@@ -9,104 +9,84 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isOwnGitWrite } from "../../../agent/src/replication/watch";
 import { type GitCapture, gitCapture } from "../../../agent/src/steps/git-session";
-import { commitAs, git, isolateGitConfig, makeRepos, type Repos, tempDir } from "../steps/helpers";
-import { type Clock, clock, rig, type Watchdog, watchdog } from "./helpers";
+import { commitAs, git } from "../steps/helpers";
+import { rig, useReplicationCase } from "./helpers";
 
-const base = tempDir("faults");
-let restoreEnv: () => void;
-beforeAll(() => {
-	restoreEnv = isolateGitConfig(base.path);
-});
-afterAll(() => {
-	restoreEnv();
-	base.remove();
-});
-
-let root: ReturnType<typeof tempDir>;
-let repos: Repos;
-let c: Clock;
-let wd: Watchdog;
-beforeEach(async () => {
-	root = tempDir("fault-case");
-	repos = makeRepos(root.path);
-	c = clock();
-	wd = await watchdog(c.now);
-});
-afterEach(() => root.remove());
+const t = useReplicationCase("faults");
 
 const remoteHas = (file: string) => {
 	try {
-		git(repos.remote, "cat-file", "-e", `main:${file}`);
+		git(t.repos.remote, "cat-file", "-e", `main:${file}`);
 		return true;
 	} catch {
 		return false;
 	}
 };
-const remoteFile = (file: string) => git(repos.remote, "show", `main:${file}`);
+const remoteFile = (file: string) => git(t.repos.remote, "show", `main:${file}`);
 
 async function active(config: Record<string, unknown> = {}, gitImpl?: GitCapture) {
-	const r = rig(repos.work, "primary", wd, c, config, gitImpl);
-	await wd.grant(r.lease, { active: "primary", term: 1 });
+	const r = rig(t.repos.work, "primary", t.wd, t.c, config, gitImpl);
+	await t.wd.grant(r.lease, { active: "primary", term: 1 });
 	return r;
 }
 
 describe("half-written files", { timeout: 60_000 }, () => {
 	it("a file still being written (not quiet for settleSeconds) waits; the quiet ones go out", async () => {
 		const r = await active({ settleSeconds: 5 });
-		repos.write(repos.work, "quiet.md", "done\n");
+		t.repos.write(t.repos.work, "quiet.md", "done\n");
 		utimesSync(
-			join(repos.work, "quiet.md"),
-			new Date(c.now() - 10_000),
-			new Date(c.now() - 10_000),
+			join(t.repos.work, "quiet.md"),
+			new Date(t.c.now() - 10_000),
+			new Date(t.c.now() - 10_000),
 		);
-		repos.write(repos.work, "busy.md", "half");
+		t.repos.write(t.repos.work, "busy.md", "half");
 		await r.replicator.cycle();
 		expect(remoteHas("quiet.md")).toBe(true);
 		expect(remoteHas("busy.md")).toBe(false);
-		c.advance(6_000);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
+		t.c.advance(6_000);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
 		await r.replicator.cycle();
 		expect(remoteFile("busy.md")).toBe("half");
 	});
 
 	it("a file that never goes quiet (appended every second) is still committed within the interval", async () => {
 		const r = await active({ settleSeconds: 3, replicateIntervalSeconds: 10 });
-		const file = join(repos.work, "log.md");
+		const file = join(t.repos.work, "log.md");
 		// Written "just now" before every look, as a writer appending every second would be.
-		const touch = () => utimesSync(file, new Date(c.now()), new Date(c.now()));
-		repos.write(repos.work, "log.md", "line 1\n");
+		const touch = () => utimesSync(file, new Date(t.c.now()), new Date(t.c.now()));
+		t.repos.write(t.repos.work, "log.md", "line 1\n");
 		touch();
 		await r.replicator.cycle();
 		expect(remoteHas("log.md")).toBe(false);
-		c.advance(2_000);
+		t.c.advance(2_000);
 		touch();
 		await r.replicator.cycle();
 		expect(remoteHas("log.md")).toBe(false);
-		c.advance(3_100); // it has now waited half the interval
+		t.c.advance(3_100); // it has now waited half the interval
 		touch();
-		await wd.grant(r.lease, { active: "primary", term: 1 });
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
 		await r.replicator.cycle();
 		expect(remoteFile("log.md")).toBe("line 1");
 	});
 
 	it("a tracked file that shrank to empty is not committed unless it stays empty", async () => {
 		const r = await active({ emptyHoldSeconds: 60 });
-		truncateSync(join(repos.work, "README.md"), 0); // truncate, then the write has not come yet
+		truncateSync(join(t.repos.work, "README.md"), 0); // truncate, then the write has not come yet
 		await r.replicator.cycle();
 		expect(remoteFile("README.md")).toBe("workspace");
 		// The write comes: the empty state was never replicated.
-		repos.write(repos.work, "README.md", "workspace, rewritten\n");
+		t.repos.write(t.repos.work, "README.md", "workspace, rewritten\n");
 		await r.replicator.cycle();
 		expect(remoteFile("README.md")).toBe("workspace, rewritten");
 		// Emptied for real: committed once it has stayed empty for emptyHoldSeconds.
-		truncateSync(join(repos.work, "README.md"), 0);
+		truncateSync(join(t.repos.work, "README.md"), 0);
 		await r.replicator.cycle();
 		expect(remoteFile("README.md")).toBe("workspace, rewritten");
-		c.advance(61_000);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
+		t.c.advance(61_000);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
 		await r.replicator.cycle();
 		expect(remoteFile("README.md")).toBe("");
 	});
@@ -114,10 +94,10 @@ describe("half-written files", { timeout: 60_000 }, () => {
 
 describe("locks and leftovers", { timeout: 60_000 }, () => {
 	it("a stale index.lock (old, no live git) is cleared with an event; a young one is left and reported", async () => {
-		const lock = join(repos.work, ".git", "index.lock");
+		const lock = join(t.repos.work, ".git", "index.lock");
 		writeFileSync(lock, "");
 		const r = await active({ gitTimeoutSeconds: 120 });
-		repos.write(repos.work, "a.md", "x\n");
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		const young = await r.replicator.cycle();
 		expect(young.problem?.kind).toBe("index-locked");
 		expect(existsSync(lock)).toBe(true);
@@ -131,22 +111,22 @@ describe("locks and leftovers", { timeout: 60_000 }, () => {
 	});
 
 	it("an old lock that a live git may own is never removed", async () => {
-		const lock = join(repos.work, ".git", "index.lock");
+		const lock = join(t.repos.work, ".git", "index.lock");
 		writeFileSync(lock, "");
 		const old = new Date(Date.now() - 200_000);
 		utimesSync(lock, old, old);
 		const { Replicator } = await import("../../../agent/src/replication/replicator");
 		const { LeaseHolder } = await import("../../../agent/src/replication/lease-holder");
 		const { ReplicationConfigSchema } = await import("../../../agent/src/replication/config");
-		const lease = new LeaseHolder({ publicKeys: wd.keys, side: "primary", now: c.now });
-		await wd.grant(lease, { active: "primary", term: 1 });
+		const lease = new LeaseHolder({ publicKeys: t.wd.keys, side: "primary", now: t.c.now });
+		await t.wd.grant(lease, { active: "primary", term: 1 });
 		const r = new Replicator({
-			workspace: repos.work,
+			workspace: t.repos.work,
 			side: "primary",
 			config: ReplicationConfigSchema.parse({ enabled: true, settleSeconds: 0 }),
 			lease,
 			log: { debug() {}, info() {}, warn() {}, error() {} },
-			now: c.now,
+			now: t.c.now,
 			liveGit: async () => true,
 		});
 		const report = await r.cycle();
@@ -156,20 +136,20 @@ describe("locks and leftovers", { timeout: 60_000 }, () => {
 	});
 
 	it("a merge left half-done by anything is detected and aborted before the cycle", async () => {
-		repos.pushFromOther("README.md", "theirs\n");
-		repos.write(repos.work, "README.md", "ours\n");
-		git(repos.work, "add", "-A");
-		commitAs(repos.work, "ours");
-		git(repos.work, "fetch", "-q", "origin");
+		t.repos.pushFromOther("README.md", "theirs\n");
+		t.repos.write(t.repos.work, "README.md", "ours\n");
+		git(t.repos.work, "add", "-A");
+		commitAs(t.repos.work, "ours");
+		git(t.repos.work, "fetch", "-q", "origin");
 		try {
-			git(repos.work, "-c", "user.name=x", "-c", "user.email=x@y", "merge", "origin/main");
+			git(t.repos.work, "-c", "user.name=x", "-c", "user.email=x@y", "merge", "origin/main");
 		} catch {
 			// conflict: MERGE_HEAD and markers are left behind, as by a killed or interrupted merge
 		}
-		expect(existsSync(join(repos.work, ".git", "MERGE_HEAD"))).toBe(true);
+		expect(existsSync(join(t.repos.work, ".git", "MERGE_HEAD"))).toBe(true);
 		const r = await active();
 		const report = await r.replicator.cycle();
-		expect(existsSync(join(repos.work, ".git", "MERGE_HEAD"))).toBe(false);
+		expect(existsSync(join(t.repos.work, ".git", "MERGE_HEAD"))).toBe(false);
 		expect(r.log.lines.some((l) => l.msg === "replication: aborted a leftover git operation")).toBe(
 			true,
 		);
@@ -182,7 +162,7 @@ describe("locks and leftovers", { timeout: 60_000 }, () => {
 describe("content that must not be replicated", { timeout: 60_000 }, () => {
 	it("size cap, nested repository, dangling symlink, credentials, caches: refused once each; the rest replicates", async () => {
 		const r = await active({ maxFileBytes: 1_024 });
-		const w = repos.work;
+		const w = t.repos.work;
 		writeFileSync(join(w, "big.bin"), Buffer.alloc(4_096));
 		mkdirSync(join(w, "nested"));
 		git(join(w, "nested"), "init", "-q");
@@ -194,7 +174,7 @@ describe("content that must not be replicated", { timeout: 60_000 }, () => {
 		writeFileSync(join(w, "node_modules", "pkg", "index.js"), "");
 		mkdirSync(join(w, ".venv"));
 		writeFileSync(join(w, ".venv", "pyvenv.cfg"), "");
-		repos.write(w, "MEMORY.md", "kept\n");
+		t.repos.write(w, "MEMORY.md", "kept\n");
 		await r.replicator.cycle();
 		expect(remoteFile("MEMORY.md")).toBe("kept");
 		for (const refused of ["big.bin", "nested/x", "dangling", ".env", "deploy.pem"]) {
@@ -215,14 +195,14 @@ describe("content that must not be replicated", { timeout: 60_000 }, () => {
 		}
 		const reports = () => r.log.lines.filter((l) => l.msg === "replication: path not replicated");
 		const count = reports().length;
-		repos.write(w, "MEMORY.md", "kept, twice\n");
+		t.repos.write(w, "MEMORY.md", "kept, twice\n");
 		await r.replicator.cycle();
 		expect(reports().length).toBe(count); // each refusal reported once
 		expect(remoteFile("MEMORY.md")).toBe("kept, twice");
 	});
 
 	it("the managed ignore block leaves the operator's own exclude lines alone", async () => {
-		const exclude = join(repos.work, ".git", "info", "exclude");
+		const exclude = join(t.repos.work, ".git", "info", "exclude");
 		writeFileSync(exclude, "# mine\nscratch/\n");
 		const r = await active({ ignore: ["*.log"] });
 		await r.replicator.cycle();
@@ -237,7 +217,7 @@ describe("content that must not be replicated", { timeout: 60_000 }, () => {
 
 describe("disk full and mass deletion", { timeout: 60_000 }, () => {
 	it("a full disk mid-commit: reported, the repository consistent, the change committed on a later cycle", async () => {
-		const real = gitCapture(repos.work, { identity: { name: "t", email: "t@t" } }, 60_000);
+		const real = gitCapture(t.repos.work, { identity: { name: "t", email: "t@t" } }, 60_000);
 		let full = true;
 		const flaky: GitCapture = async (args, opts) => {
 			if (full && args.includes("commit")) {
@@ -251,11 +231,11 @@ describe("disk full and mass deletion", { timeout: 60_000 }, () => {
 			return real(args, opts);
 		};
 		const r = await active({}, flaky);
-		repos.write(repos.work, "a.md", "x\n");
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toBe("disk-full");
 		expect(report.problem?.message).toContain("repository consistent");
-		expect(git(repos.work, "fsck", "--connectivity-only")).toBe("");
+		expect(git(t.repos.work, "fsck", "--connectivity-only")).toBe("");
 		expect(remoteHas("a.md")).toBe(false);
 		full = false;
 		const later = await r.replicator.cycle();
@@ -264,15 +244,15 @@ describe("disk full and mass deletion", { timeout: 60_000 }, () => {
 	});
 
 	it("deleting more than the set share of tracked files is held for the operator, not replicated", async () => {
-		const w = repos.work;
+		const w = t.repos.work;
 		mkdirSync(join(w, "memory"));
-		for (let i = 0; i < 12; i++) repos.write(w, `memory/${i}.md`, `${i}\n`);
+		for (let i = 0; i < 12; i++) t.repos.write(w, `memory/${i}.md`, `${i}\n`);
 		git(w, "add", "-A");
 		commitAs(w, "twelve files");
 		git(w, "push", "-q", "origin", "main");
 		const r = await active({ massDeleteMinFiles: 5, massDeleteShare: 0.5 });
 		rmSync(join(w, "memory"), { recursive: true });
-		repos.write(w, "new.md", "still replicated\n");
+		t.repos.write(w, "new.md", "still replicated\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toBe("mass-deletion-held");
 		expect(remoteFile("memory/3.md")).toBe("3");

@@ -1,11 +1,13 @@
 // Test helpers for replication: a lease holder fed by a real watchdog key, and a replicator on real repos.
 
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import type { Logger } from "../../../agent/src/log";
 import { ReplicationConfigSchema } from "../../../agent/src/replication/config";
 import { LeaseHolder } from "../../../agent/src/replication/lease-holder";
 import { Replicator } from "../../../agent/src/replication/replicator";
 import type { GitCapture } from "../../../agent/src/steps/git-session";
 import { generateKeyPair, type Lease, type Role, signLease } from "../../../protocol";
+import { isolateGitConfig, makeRepos, type Repos, tempDir } from "../steps/helpers";
 
 export interface Clock {
 	now: () => number;
@@ -86,4 +88,38 @@ export function rig(
 		...(git ? { git } : {}),
 	});
 	return { replicator, lease, log };
+}
+
+/** One test's world: fresh repositories (work, other, bare remote), a clock and a watchdog key. */
+export interface ReplicationCase {
+	root: ReturnType<typeof tempDir>;
+	repos: Repos;
+	c: Clock;
+	wd: Watchdog;
+}
+
+/**
+ * Registers the hooks every replication test file needs: git config isolated under a temporary home
+ * for the file, and a fresh ReplicationCase per test (removed after it). Read the fields inside tests
+ * only: they are replaced before each one.
+ */
+export function useReplicationCase(name: string): ReplicationCase {
+	const t = {} as ReplicationCase;
+	const base = tempDir(name);
+	let restoreEnv: () => void;
+	beforeAll(() => {
+		restoreEnv = isolateGitConfig(base.path);
+	});
+	afterAll(() => {
+		restoreEnv();
+		base.remove();
+	});
+	beforeEach(async () => {
+		t.root = tempDir(`${name}-case`);
+		t.repos = makeRepos(t.root.path);
+		t.c = clock();
+		t.wd = await watchdog(t.c.now);
+	});
+	afterEach(() => t.root.remove());
+	return t;
 }

@@ -1,47 +1,27 @@
 // Replication on real repositories with a bare remote: the lease decides main branch or failover branch.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type GitCapture, gitCapture } from "../../../agent/src/steps/git-session";
-import { git, isolateGitConfig, makeRepos, type Repos, tempDir } from "../steps/helpers";
-import { type Clock, clock, rig, type Watchdog, watchdog } from "./helpers";
+import { git, isolateGitConfig, tempDir } from "../steps/helpers";
+import { clock, rig, useReplicationCase, watchdog } from "./helpers";
 
-const base = tempDir("replicate");
-let restoreEnv: () => void;
-beforeAll(() => {
-	restoreEnv = isolateGitConfig(base.path);
-});
-afterAll(() => {
-	restoreEnv();
-	base.remove();
-});
+const t = useReplicationCase("replicate");
 
-let root: ReturnType<typeof tempDir>;
-let repos: Repos;
-let c: Clock;
-let wd: Watchdog;
-beforeEach(async () => {
-	root = tempDir("repl-case");
-	repos = makeRepos(root.path);
-	c = clock();
-	wd = await watchdog(c.now);
-});
-afterEach(() => root.remove());
-
-const remoteFile = (ref: string, file: string) => git(repos.remote, "show", `${ref}:${file}`);
+const remoteFile = (ref: string, file: string) => git(t.repos.remote, "show", `${ref}:${file}`);
 const remoteBranches = () =>
-	git(repos.remote, "for-each-ref", "--format=%(refname:short)", "refs/heads").split("\n");
+	git(t.repos.remote, "for-each-ref", "--format=%(refname:short)", "refs/heads").split("\n");
 
 describe("while holding the lease", { timeout: 60_000 }, () => {
 	it("commits and pushes to the main branch, naming side and term, and reports it", async () => {
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 3 });
-		repos.write(repos.work, "MEMORY.md", "remember this\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 3 });
+		t.repos.write(t.repos.work, "MEMORY.md", "remember this\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem).toBeNull();
 		expect(report.pushedTo).toBe("main");
 		expect(remoteFile("main", "MEMORY.md")).toBe("remember this");
-		expect(git(repos.remote, "log", "-1", "--format=%s %an", "main")).toBe(
+		expect(git(t.repos.remote, "log", "-1", "--format=%s %an", "main")).toBe(
 			"failover-gateway: primary at term 3 failover-gateway",
 		);
 		const s = r.replicator.status();
@@ -54,20 +34,20 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 	});
 
 	it("merges when the remote moved (the other side served meanwhile), then pushes", async () => {
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 2 });
-		repos.pushFromOther("other.md", "from the standby\n");
-		repos.write(repos.work, "mine.md", "from the primary\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 2 });
+		t.repos.pushFromOther("other.md", "from the standby\n");
+		t.repos.write(t.repos.work, "mine.md", "from the primary\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem).toBeNull();
 		expect(remoteFile("main", "other.md")).toBe("from the standby");
 		expect(remoteFile("main", "mine.md")).toBe("from the primary");
-		expect(repos.read(repos.work, "other.md")).toBe("from the standby\n");
+		expect(t.repos.read(t.repos.work, "other.md")).toBe("from the standby\n");
 	});
 
 	it("a file written between the cycle's commit and its merge is committed as it is, not a failed merge", async () => {
 		const real = gitCapture(
-			repos.work,
+			t.repos.work,
 			{ identity: { name: "failover-gateway", email: "failover-gateway@localhost" } },
 			60_000,
 		);
@@ -77,14 +57,14 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 		const wrapped: GitCapture = (args, opts) => {
 			if (args[0] === "merge" && args[1] === "--ff-only" && writes < 2) {
 				writes++;
-				repos.write(repos.work, "MEMORY.md", `primary's memory, write ${writes + 1}\n`);
+				t.repos.write(t.repos.work, "MEMORY.md", `primary's memory, write ${writes + 1}\n`);
 			}
 			return real(args, opts);
 		};
-		const r = rig(repos.work, "primary", wd, c, {}, wrapped);
-		await wd.grant(r.lease, { active: "primary", term: 2 });
-		repos.pushFromOther("MEMORY.md", "standby's memory\n");
-		repos.write(repos.work, "MEMORY.md", "primary's memory, write 1\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c, {}, wrapped);
+		await t.wd.grant(r.lease, { active: "primary", term: 2 });
+		t.repos.pushFromOther("MEMORY.md", "standby's memory\n");
+		t.repos.write(t.repos.work, "MEMORY.md", "primary's memory, write 1\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toBe("merge-conflicts");
 		expect(report.pushedTo).toBe("main");
@@ -101,7 +81,7 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 		});
 		// The standby's version in the tree and on main; the primary's newest on the pushed failover branch.
 		expect(remoteFile("main", "MEMORY.md")).toBe("standby's memory");
-		expect(git(repos.work, "status", "--porcelain")).toBe("");
+		expect(git(t.repos.work, "status", "--porcelain")).toBe("");
 		const saved = remoteBranches().find((b) => b.startsWith("failover/primary-"));
 		expect(remoteFile(saved ?? "", "MEMORY.md")).toBe("primary's memory, write 3");
 	});
@@ -109,14 +89,14 @@ describe("while holding the lease", { timeout: 60_000 }, () => {
 
 describe("without the lease", { timeout: 60_000 }, () => {
 	it("never pushes to main: commits go to a pushed failover/<side>-<time> branch, reported", async () => {
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 5 });
-		c.advance(31_000); // the watchdog went quiet: the lease ran out
-		const before = git(repos.remote, "rev-parse", "main");
-		mkdirSync(join(repos.work, "memory"));
-		repos.write(repos.work, "memory/2026-11-29.md", "written during the outage\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 5 });
+		t.c.advance(31_000); // the watchdog went quiet: the lease ran out
+		const before = git(t.repos.remote, "rev-parse", "main");
+		mkdirSync(join(t.repos.work, "memory"));
+		t.repos.write(t.repos.work, "memory/2026-11-29.md", "written during the outage\n");
 		const report = await r.replicator.cycle();
-		expect(git(repos.remote, "rev-parse", "main")).toBe(before);
+		expect(git(t.repos.remote, "rev-parse", "main")).toBe(before);
 		const held = remoteBranches().find((b) => b.startsWith("failover/primary-"));
 		expect(held).toBeDefined();
 		expect(report.pushedTo).toBe(held);
@@ -124,15 +104,15 @@ describe("without the lease", { timeout: 60_000 }, () => {
 		const s = r.replicator.status();
 		expect(s).toMatchObject({ mode: "held", heldBranch: held, pendingCommits: 1 });
 		expect(s.problem?.kind).toBe("held");
-		expect(git(repos.work, "log", "-1", "--format=%s")).toBe(
+		expect(git(t.repos.work, "log", "-1", "--format=%s")).toBe(
 			"failover-gateway: primary without a lease (held)",
 		);
 	});
 
 	it("a clock far ahead of the watchdog's: every lease arrives expired; held, with a clock hint", async () => {
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 1, issuedAt: c.now() - 120_000 });
-		repos.write(repos.work, "a.md", "x\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 1, issuedAt: t.c.now() - 120_000 });
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toBe("clock-skew");
 		expect(r.replicator.status().problem?.hint).toMatch(/NTP/);
@@ -140,16 +120,16 @@ describe("without the lease", { timeout: 60_000 }, () => {
 	});
 
 	it("a lease back at the same term puts the held commits on main (no fragmented history)", async () => {
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 5 });
-		c.advance(31_000);
-		repos.write(repos.work, "a.md", "held\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 5 });
+		t.c.advance(31_000);
+		t.repos.write(t.repos.work, "a.md", "held\n");
 		await r.replicator.cycle();
-		const heldHead = git(repos.work, "rev-parse", "HEAD");
-		await wd.grant(r.lease, { active: "primary", term: 5 });
+		const heldHead = git(t.repos.work, "rev-parse", "HEAD");
+		await t.wd.grant(r.lease, { active: "primary", term: 5 });
 		const report = await r.replicator.cycle();
 		expect(report.pushedTo).toBe("main");
-		expect(git(repos.remote, "rev-parse", "main")).toBe(heldHead);
+		expect(git(t.repos.remote, "rev-parse", "main")).toBe(heldHead);
 		expect(r.replicator.status()).toMatchObject({
 			mode: "active",
 			heldBranch: null,
@@ -158,32 +138,32 @@ describe("without the lease", { timeout: 60_000 }, () => {
 	});
 
 	it("after a promotion (lease names the standby) the old primary's writes never reach main", async () => {
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		await wd.grant(r.lease, { active: "standby", term: 2 });
-		const main = git(repos.remote, "rev-parse", "main");
-		repos.write(repos.work, "late.md", "written by a primary that lost the lease\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		await t.wd.grant(r.lease, { active: "standby", term: 2 });
+		const main = git(t.repos.remote, "rev-parse", "main");
+		t.repos.write(t.repos.work, "late.md", "written by a primary that lost the lease\n");
 		await r.replicator.cycle();
-		expect(git(repos.remote, "rev-parse", "main")).toBe(main);
+		expect(git(t.repos.remote, "rev-parse", "main")).toBe(main);
 		expect(remoteBranches().some((b) => b.startsWith("failover/primary-"))).toBe(true);
 	});
 
 	it("the standby keeps a warm copy: fetch only, working tree untouched, lag reported", async () => {
-		const r = rig(repos.work, "standby", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		const head = git(repos.work, "rev-parse", "HEAD");
-		repos.pushFromOther("one.md", "1\n");
-		repos.pushFromOther("two.md", "2\n");
+		const r = rig(t.repos.work, "standby", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		const head = git(t.repos.work, "rev-parse", "HEAD");
+		t.repos.pushFromOther("one.md", "1\n");
+		t.repos.pushFromOther("two.md", "2\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem).toBeNull();
-		expect(git(repos.work, "rev-parse", "HEAD")).toBe(head);
+		expect(git(t.repos.work, "rev-parse", "HEAD")).toBe(head);
 		expect(r.replicator.status()).toMatchObject({ mode: "standby", behindCommits: 2 });
 		expect(r.replicator.status().lastFetchAt).not.toBeNull();
 		// Fetches only once per interval.
-		repos.pushFromOther("three.md", "3\n");
+		t.repos.pushFromOther("three.md", "3\n");
 		await r.replicator.cycle();
 		expect(r.replicator.status().behindCommits).toBe(2);
-		c.advance(30_000);
+		t.c.advance(30_000);
 		await r.replicator.cycle();
 		expect(r.replicator.status().behindCommits).toBe(3);
 	});
@@ -191,11 +171,11 @@ describe("without the lease", { timeout: 60_000 }, () => {
 
 describe("a remote or repository that will not cooperate", { timeout: 60_000 }, () => {
 	it("a remote that refuses pushes: a clear problem, the commit kept and counted, stall warned", async () => {
-		const hook = join(repos.remote, "hooks", "pre-receive");
+		const hook = join(t.repos.remote, "hooks", "pre-receive");
 		writeFileSync(hook, "#!/bin/sh\necho 'pushes are closed' >&2\nexit 1\n", { mode: 0o755 });
-		const r = rig(repos.work, "primary", wd, c, { stallWarnSeconds: 60 });
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		repos.write(repos.work, "a.md", "x\n");
+		const r = rig(t.repos.work, "primary", t.wd, t.c, { stallWarnSeconds: 60 });
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		const first = await r.replicator.cycle();
 		expect(first.problem?.kind).toBe("push-rejected");
 		expect(r.replicator.status()).toMatchObject({ pendingCommits: 1 });
@@ -203,8 +183,8 @@ describe("a remote or repository that will not cooperate", { timeout: 60_000 }, 
 		const afterFirst = warnings();
 		await r.replicator.cycle();
 		expect(warnings()).toBe(afterFirst); // same reason: not repeated
-		c.advance(120_000);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
+		t.c.advance(120_000);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
 		await r.replicator.cycle();
 		const s = r.replicator.status();
 		expect(s.pendingCommits).toBe(1);
@@ -225,54 +205,56 @@ describe("a remote or repository that will not cooperate", { timeout: 60_000 }, 
 	});
 
 	it("an unreachable remote: named as such, commits accumulate, age grows into a stall", async () => {
-		git(repos.work, "remote", "set-url", "origin", join(root.path, "gone.git"));
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		repos.write(repos.work, "a.md", "x\n");
+		git(t.repos.work, "remote", "set-url", "origin", join(t.root.path, "gone.git"));
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toMatch(/remote-missing|remote-unreachable/);
 		expect(r.replicator.status().pendingCommits).toBe(1);
-		expect(git(repos.work, "log", "-1", "--format=%s")).toBe("failover-gateway: primary at term 1");
+		expect(git(t.repos.work, "log", "-1", "--format=%s")).toBe(
+			"failover-gateway: primary at term 1",
+		);
 	});
 
 	it("not a repository, and a detached HEAD: a clear problem each, nothing committed", async () => {
 		const plain = tempDir("plain");
 		try {
-			const r = rig(plain.path, "primary", wd, c);
-			await wd.grant(r.lease, { active: "primary", term: 1 });
+			const r = rig(plain.path, "primary", t.wd, t.c);
+			await t.wd.grant(r.lease, { active: "primary", term: 1 });
 			expect((await r.replicator.cycle()).problem?.kind).toBe("not-a-repository");
 			expect(r.replicator.status().problem?.hint).toMatch(/clone/);
 		} finally {
 			plain.remove();
 		}
-		git(repos.work, "checkout", "-q", "--detach");
-		const r = rig(repos.work, "primary", wd, c);
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		repos.write(repos.work, "a.md", "x\n");
+		git(t.repos.work, "checkout", "-q", "--detach");
+		const r = rig(t.repos.work, "primary", t.wd, t.c);
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		expect((await r.replicator.cycle()).problem?.kind).toBe("detached-head");
-		expect(git(repos.work, "status", "--porcelain")).toContain("a.md");
+		expect(git(t.repos.work, "status", "--porcelain")).toContain("a.md");
 	});
 
 	it("no git identity anywhere (sandboxed home): the configured one is passed on the command line", async () => {
 		// isolateGitConfig leaves no user.name/email; a plain `git commit` would fail here.
-		const r = rig(repos.work, "primary", wd, c, {
+		const r = rig(t.repos.work, "primary", t.wd, t.c, {
 			identity: { name: "Gateway Bot", email: "bot@example.test" },
 		});
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		repos.write(repos.work, "a.md", "x\n");
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		expect((await r.replicator.cycle()).problem).toBeNull();
-		expect(git(repos.remote, "log", "-1", "--format=%an <%ae>", "main")).toBe(
+		expect(git(t.repos.remote, "log", "-1", "--format=%an <%ae>", "main")).toBe(
 			"Gateway Bot <bot@example.test>",
 		);
 	});
 
 	it("an ssh remote can never prompt: BatchMode and the known-hosts file are on the command line", async () => {
-		const knownHosts = join(root.path, "known_hosts");
+		const knownHosts = join(t.root.path, "known_hosts");
 		writeFileSync(knownHosts, "");
-		git(repos.work, "remote", "set-url", "origin", "ssh://git@127.0.0.1:1/repo.git");
-		const r = rig(repos.work, "primary", wd, c, { sshKnownHostsFile: knownHosts });
-		await wd.grant(r.lease, { active: "primary", term: 1 });
-		repos.write(repos.work, "a.md", "x\n");
+		git(t.repos.work, "remote", "set-url", "origin", "ssh://git@127.0.0.1:1/repo.git");
+		const r = rig(t.repos.work, "primary", t.wd, t.c, { sshKnownHostsFile: knownHosts });
+		await t.wd.grant(r.lease, { active: "primary", term: 1 });
+		t.repos.write(t.repos.work, "a.md", "x\n");
 		const started = Date.now();
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toBe("remote-unreachable");
