@@ -164,18 +164,38 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 	const standbyUrl = config.fencing.standbyUrl;
 	// When the newest lease naming this side arrived, on this agent's clock (the fence counts from it).
 	let lastSelfLeaseAt: number | null = null;
-	lease.onNewLease((l) => {
-		if (l.active === config.role) lastSelfLeaseAt = now();
-	});
 	const fencing =
-		config.role === "primary" && standbyUrl !== undefined ? await import("./fencing") : null;
+		config.role === "primary" && standbyUrl !== undefined
+			? { ...(await import("./fencing")), ...(await import("./lease-record")) }
+			: null;
+	// The fence's lease facts outlive this process: a restart while cut off counts from the lease the
+	// watchdog counts from, not from its own start (agent/src/lease-record.ts).
+	const record =
+		fencing === null
+			? null
+			: await fencing.LeaseRecorder.open({
+					dir: config.stateDir,
+					pair: config.pair,
+					side: config.role,
+					now,
+					log,
+				});
+	lease.onNewLease((l) => {
+		const at = now();
+		if (l.active === config.role) lastSelfLeaseAt = at;
+		record?.recorder.note(l, at);
+	});
+	const start = record?.start;
 	const fence =
-		fencing !== null && standbyUrl !== undefined
+		fencing !== null && record !== null && standbyUrl !== undefined
 			? new fencing.Fence({
 					mode: "self",
 					now,
 					lastLeaseAt: () => lastSelfLeaseAt,
-					leaseSeconds: () => lease.newest?.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+					leaseSeconds: () =>
+						lease.newest?.leaseSeconds ?? record.recorder.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+					...(start?.kind === "recorded" ? { heldSince: start.arrivedAt } : {}),
+					...(start?.kind === "run-out" ? { heldSince: null } : {}),
 					standbyReachable: (signal) => fencing.hostAnswers(standbyUrl, signal),
 					stopGateway: () => runSteps(config.fencing.stop),
 					startGateway: () => runSteps(config.fencing.start),
@@ -291,6 +311,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		interrupted: opened.interrupted,
 		async close() {
 			fence?.stop();
+			// A planned restart (upgrade, systemctl restart) then counts from the very last lease.
+			await record?.recorder.flush();
 			await dialOut?.stop();
 			prober?.stop();
 			await replicator?.stop();

@@ -6,8 +6,11 @@ export const FENCE_CHECK_MS = 1_000;
 /** What the fence reports in status and logs. */
 export interface FenceState {
 	mode: "self" | "off";
-	/** When the newest lease naming this side arrived (ms since epoch, its own clock; start time before one). */
-	lastHeldAt: number;
+	/**
+	 * When the newest lease naming this side arrived (ms since epoch, its own clock). Before this run's
+	 * first: the recorded arrival, or the start; null when that is unknown (counted as run out).
+	 */
+	lastHeldAt: number | null;
 	/** Set while the gateway is stopped by the fence: when, and why. */
 	fenced: { at: number; reason: string } | null;
 	/** The newest fence or unfence attempt that failed, if any. */
@@ -23,8 +26,24 @@ export interface FenceDeps {
 	 * this VPS can neither shorten nor stretch the fence's wait.
 	 */
 	lastLeaseAt: () => number | null;
-	/** The lease length the watchdog grants, s (from its newest lease, or the default before one arrives). */
+	/**
+	 * The lease length the watchdog grants, s: from its newest lease; before one arrives, the recorded
+	 * length (agent/src/lease-record.ts), else the protocol's default.
+	 */
 	leaseSeconds: () => number;
+	/**
+	 * What the fence counts from until `lastLeaseAt` is set (ms, this clock):
+	 * - a number: the arrival recorded by the run before (agent/src/lease-record.ts), so a restart while
+	 *   cut off fences when the lease the watchdog counts from runs out, not a full lease after the start;
+	 * - null: unknown (an unusable record): the lease counts as already run out;
+	 * - undefined (default): the fence's start counts as holding. Safe only because nothing was recorded:
+	 *   no lease naming this side has reached this agent since it started recording, so the watchdog
+	 *   knows of none that could have (its ledger is empty after an eviction too), and
+	 *   worker/src/fencing-wait.ts then waits from its promote decision for at least
+	 *   DEFAULT_LEASE_SECONDS plus the margin: an agent started before that decision fences first.
+	 *   Not covered: an agent upgraded from one that kept no record, restarted while cut off.
+	 */
+	heldSince?: number | null;
 	/**
 	 * Whether the standby's host answers over the tailnet (any HTTP answer, or a refused connection,
 	 * proves it reachable; a timeout or no route does not).
@@ -46,19 +65,30 @@ export interface FenceDeps {
  * the standby's host does not answer (so this side is the isolated one, not a side that merely lost the
  * Worker). It starts the gateway again when a lease naming it active arrives, and never fences within
  * `leaseSeconds` of one. The watchdog waits the same length plus a margin from the last such lease it
- * sent before it promotes (worker/src/fencing-wait.ts), so the fence comes first.
+ * sent before it promotes (worker/src/fencing-wait.ts), so the fence comes first. That holds across a
+ * restart only through `heldSince` and `leaseSeconds`, which the agent feeds from the record the run
+ * before left (agent/src/lease-record.ts): counting a full lease from the restart would let the
+ * standby start while this gateway still serves.
  */
 export class Fence {
 	readonly state: FenceState;
 	private timer: ReturnType<typeof setInterval> | null = null;
 	private busy = false;
-	private readonly startedAt: number;
+	private readonly heldSince: number | null;
 
 	constructor(private readonly deps: FenceDeps) {
-		// A fresh start counts as holding the lease: an agent (re)started while isolated gets one lease
-		// length before it fences, the same as one that just lost contact.
-		this.startedAt = deps.now();
-		this.state = { mode: deps.mode, lastHeldAt: this.startedAt, fenced: null, problem: null };
+		this.heldSince = deps.heldSince === undefined ? deps.now() : deps.heldSince;
+		this.state = { mode: deps.mode, lastHeldAt: this.heldSince, fenced: null, problem: null };
+	}
+
+	/**
+	 * When the lease this fence counts from runs out, ms on this agent's clock: the newest arrival (or
+	 * `heldSince`) plus `leaseSeconds`; -Infinity when the arrival is unknown. The fence may stop the
+	 * gateway from then on, if the standby does not answer either.
+	 */
+	leaseRunsOutAt(): number {
+		const held = this.deps.lastLeaseAt() ?? this.heldSince;
+		return held === null ? Number.NEGATIVE_INFINITY : held + this.deps.leaseSeconds() * 1000;
 	}
 
 	start(): void {
@@ -78,9 +108,9 @@ export class Fence {
 		this.busy = true;
 		try {
 			const now = this.deps.now();
-			this.state.lastHeldAt = this.deps.lastLeaseAt() ?? this.startedAt;
-			const goneMs = now - this.state.lastHeldAt;
-			if (goneMs < this.deps.leaseSeconds() * 1000) {
+			this.state.lastHeldAt = this.deps.lastLeaseAt() ?? this.heldSince;
+			if (now < this.leaseRunsOutAt()) {
+				// Only a lease of this run unfences: a recorded one is never news.
 				if (this.state.fenced && this.deps.lastLeaseAt() !== null) await this.unfence();
 				return;
 			}
@@ -88,7 +118,11 @@ export class Fence {
 			const signal = AbortSignal.timeout(this.deps.probeTimeoutMs ?? 800);
 			const standby = await this.deps.standbyReachable(signal).catch(() => false);
 			if (standby) return; // Only the watchdog is out of sight: the standby would not start on its own.
-			const reason = `no lease for ${Math.round(goneMs / 1000)} s and the standby does not answer: this primary is isolated`;
+			const gone =
+				this.state.lastHeldAt === null
+					? "no lease since this start (the last one's time is unknown)"
+					: `no lease for ${Math.round((now - this.state.lastHeldAt) / 1000)} s`;
+			const reason = `${gone} and the standby does not answer: this primary is isolated`;
 			this.deps.log.warn("fencing: stopping the gateway", { reason });
 			const r = await this.deps.stopGateway();
 			if (r.ok) {
