@@ -95,6 +95,38 @@ describe("self-fencing", () => {
 		expect(t.f.state.fenced).not.toBeNull();
 	});
 
+	it.each([
+		["a recorded arrival 10 s before the start", 5_000, -10_000, 4_500],
+		["a recorded arrival at the start", 15_000, 0, 14_500],
+		["no record (the start counts as holding)", 15_000, undefined, 14_500],
+		["an unknown arrival (counted as run out)", 0, null, null],
+	])(
+		"before this run's first lease, %s: fences %i ms after the start",
+		async (_name, fencesAt, heldAgo, notAt) => {
+			const start = 1_000_000;
+			const t = fence({
+				lease: false,
+				...(heldAgo === undefined ? {} : { heldSince: heldAgo === null ? null : start + heldAgo }),
+			});
+			if (notAt !== null) {
+				t.advance(notAt);
+				await t.f.check();
+				expect(t.calls).toEqual([]);
+				t.advance(fencesAt - notAt);
+			}
+			await t.f.check();
+			expect(t.calls).toEqual(["stop"]);
+			expect(t.f.leaseRunsOutAt()).toBe(
+				heldAgo === null ? Number.NEGATIVE_INFINITY : start + (heldAgo ?? 0) + 15_000,
+			);
+			if (heldAgo === null) expect(t.f.state.fenced?.reason).toMatch(/unknown/);
+			// Only a lease of this run starts the gateway again, never the record.
+			t.advance(1_000);
+			await t.f.check();
+			expect(t.calls).toEqual(["stop"]);
+		},
+	);
+
 	it("off means off", async () => {
 		const t = fence({ mode: "off", lease: false });
 		t.advance(600_000);
