@@ -1,6 +1,10 @@
 // End to end over dial-out: agents keep a WebSocket to the real Worker, which has no agent URL at all. Failover and
-// failback, a primary serving with every inbound path cut, an isolated primary fencing itself first, a Worker redeploy.
+// failback, a primary serving with every inbound path cut, an isolated primary fencing itself first (also across a
+// restart of its agent), a Worker redeploy.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LEASE_RECORD_FILE } from "../../agent/src/lease-record";
 import { waitFor } from "../harness/ports";
 import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 
@@ -90,6 +94,61 @@ describe("dial-out transport", () => {
 			((started?.at ?? 0) - t0) / 1000,
 		);
 		expect(fenced?.at ?? Number.POSITIVE_INFINITY).toBeLessThan(started?.at ?? 0);
+		expect(lab.primaryGw.running).toBe(false);
+		await lab.stop();
+	});
+
+	it("primary's agent crashes and restarts while isolated: it fences by the lease it recorded, before the standby's gateway starts", async () => {
+		const lab = await startLab({ transport: "dial-out" });
+		const agent = lab.primaryAgent;
+		if (agent === undefined) throw new Error("the dial-out lab has a primary agent");
+		// The primary has kept a lease naming it (written at once, then at most a third of a lease behind).
+		const record = join(lab.root, "primary-state", LEASE_RECORD_FILE);
+		await waitFor("the primary's lease record", () => existsSync(record), 20 * lab.interval);
+		const t0 = Date.now();
+		lab.proxy.break("blackhole");
+		lab.standbyRoute.break("refuse");
+		lab.uplinks?.primary.break("refuse");
+		lab.crossRoute?.break("blackhole");
+		// A crash (SIGKILL: no flush on the way out) and systemd's restart, still cut off. Counting a
+		// full lease from this start (the old fence: 30 s, no lease having arrived) would fence long after
+		// the watchdog's wait (lease 3 s + margin 5 s from the last lease it sent) has run out.
+		await agent.kill();
+		await agent.start();
+		const restarted = Date.now();
+		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
+		await waitFor(
+			"both gateway calls",
+			() =>
+				lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0) &&
+				lab.control.timeline.some((c) => c.call === "start standby" && c.at >= t0),
+			10 * lab.interval,
+		);
+		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
+		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
+		recordTiming(
+			"restarted isolated primary",
+			"restarted (s after the cut)",
+			(restarted - t0) / 1000,
+		);
+		recordTiming(
+			"restarted isolated primary",
+			"fenced (s after the cut)",
+			((fenced?.at ?? 0) - t0) / 1000,
+		);
+		recordTiming(
+			"restarted isolated primary",
+			"standby started (s after the cut)",
+			((started?.at ?? 0) - t0) / 1000,
+		);
+		expect(
+			fenced?.at ?? 0,
+			"the restarted agent's fence stopped the gateway",
+		).toBeGreaterThanOrEqual(restarted - lab.interval);
+		expect(fenced?.at ?? Number.POSITIVE_INFINITY).toBeLessThan(started?.at ?? 0);
+		expect(
+			agent.log.some((l) => l.includes("counting from the lease recorded before this start")),
+		).toBe(true);
 		expect(lab.primaryGw.running).toBe(false);
 		await lab.stop();
 	});
