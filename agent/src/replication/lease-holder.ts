@@ -40,8 +40,9 @@ export interface LeaseHolderOptions {
 
 /**
  * The one place an agent's authority comes from: replication asks `activeTerm()` before pushing to the
- * main branch, and self-fencing (later) asks `view()` for how long the lease has been gone. In memory
- * only: after a restart an agent holds nothing until the watchdog's next status request (one tick).
+ * main branch, and self-fencing counts from its `onNewLease` arrivals. In memory only: after a restart
+ * an agent holds nothing until the watchdog's next status request (one tick); the fence keeps its own
+ * durable record of the arrival and length (agent/src/lease-record.ts).
  */
 export class LeaseHolder {
 	readonly #opts: LeaseHolderOptions;
