@@ -41,7 +41,9 @@ export interface FenceDeps {
 	 *   knows of none that could have (its ledger is empty after an eviction too), and
 	 *   worker/src/fencing-wait.ts then waits from its promote decision for at least
 	 *   DEFAULT_LEASE_SECONDS plus the margin: an agent started before that decision fences first.
-	 *   Not covered: an agent upgraded from one that kept no record, restarted while cut off.
+	 *   Not covered: a lease that reached this side but was never recorded (an upgrade from an agent
+	 *   that kept no record, a write that failed, a crash in the ms between the first lease and its
+	 *   write), followed by a restart while cut off.
 	 */
 	heldSince?: number | null;
 	/**

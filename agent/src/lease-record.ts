@@ -180,7 +180,9 @@ export class LeaseRecorder {
 				});
 				break;
 			case "start":
-				if (read.kind === "other") {
+				if (read.kind === "missing") {
+					o.log.info("fence: no lease recorded yet, a full lease counts from this start", { file });
+				} else if (read.kind === "other") {
 					o.log.warn("fence: lease record ignored, it is for another pair or side", {
 						file,
 						recorded: `${read.record.pair}/${read.record.side}`,
