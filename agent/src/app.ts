@@ -26,6 +26,7 @@ import type { OperationManager } from "./operations";
 import type { ReplayCache } from "./replay-cache";
 import type { LeaseHolder } from "./replication/lease-holder";
 import type { StateStore } from "./state-store";
+import { stopwatch } from "./stopwatch";
 import { webRequest } from "./web-request";
 
 export interface AgentAppDeps {
@@ -256,7 +257,7 @@ export function createAgentApp(deps: AgentAppDeps): AgentApp {
 	};
 
 	const handle = async (req: AgentRequest): Promise<AgentAnswer> => {
-		const started = performance.now();
+		const elapsed = stopwatch();
 		let answer: AgentAnswer;
 		try {
 			answer = await route(req);
@@ -268,7 +269,7 @@ export function createAgentApp(deps: AgentAppDeps): AgentApp {
 			method: req.method,
 			path: req.path,
 			status: answer.status,
-			ms: Math.round((performance.now() - started) * 10) / 10,
+			ms: Math.round(elapsed() * 10) / 10,
 		});
 		return req.method === "HEAD" ? { ...answer, body: new Uint8Array(0) } : answer;
 	};

@@ -1,6 +1,7 @@
 // One HTTP readiness probe with a deadline, judged by the shared probe spec; failures come back as values, never exceptions.
 import { classifyAnswer, DEFAULT_EXPECT_BODY, DEFAULT_EXPECT_STATUS } from "../../protocol";
 import { httpGet, type ReadyFetch, readyBodyText } from "./http-get";
+import { stopwatch } from "./stopwatch";
 
 export type ReadyProbe =
 	| { ok: true; status: number; ms: number }
@@ -31,8 +32,8 @@ export async function probeReady(url: string, options: ProbeOptions): Promise<Re
 		expectStatus: options.expectStatus ?? DEFAULT_EXPECT_STATUS,
 		expectBody: options.expectBody ?? DEFAULT_EXPECT_BODY,
 	};
-	const started = performance.now();
-	const elapsed = () => Math.round(performance.now() - started);
+	const stopped = stopwatch();
+	const elapsed = () => Math.round(stopped());
 	try {
 		const response = await doFetch(url, {
 			signal: AbortSignal.timeout(options.timeoutMs),

@@ -1,6 +1,7 @@
 // Runs one program from an argv array (never through a shell) with a deadline that kills its whole process group.
 import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
+import { stopwatch } from "../stopwatch";
 import { OUTPUT_LIMIT_BYTES, OutputTail } from "./output-tail";
 
 /**
@@ -93,8 +94,8 @@ async function run(
 	killGraceMs: number,
 	limit: number,
 ): Promise<CommandResult> {
-	const started = performance.now();
-	const elapsed = () => Math.round(performance.now() - started);
+	const stopped = stopwatch();
+	const elapsed = () => Math.round(stopped());
 	const failed = (error: string): CommandResult => ({
 		kind: "spawn-failed",
 		error,
