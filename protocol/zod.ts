@@ -9,7 +9,7 @@ config(en());
 
 /**
  * zod/mini rather than classic `zod`: classic attaches every method (.optional, .min, .pick, ...) to
- * every schema instance, which costs the agent about 6 MiB of idle RSS; mini's functions tree-shake
+ * every schema instance, which cost the agent 2.8 to 3.8 MiB of idle RSS; mini's functions tree-shake
  * (docs/agent.md, "Measured"). Mini schemas are zod/v4/core schemas, so the Worker's classic schemas
  * may hold them; a classic method on one of them is a type error (use z.optional(x), z.extend(x, ...)).
  */

@@ -52,7 +52,7 @@ const builtinsViaRequire = {
 /**
  * Fails the build when agent or protocol code imports classic zod (`zod`, `zod/v4`, `zod/v3`) or
  * zod's locale index. Classic attaches every method to every schema instance and re-exports all 60-odd
- * locales: about 6 MiB of the agent's idle RSS (docs/agent.md, "Measured"). The agent's schemas use
+ * locales: 2.8 to 3.8 MiB of the agent's idle RSS (docs/agent.md, "Measured"). The agent's schemas use
  * zod/mini with English messages only, through protocol/zod.ts, which tree-shakes to the parts used.
  */
 const zodMiniOnly = {
@@ -61,7 +61,7 @@ const zodMiniOnly = {
 		b.onResolve({ filter: /^zod(\/v3|\/v4|\/locales|\/v4\/locales)?$/ }, (args) => ({
 			errors: [
 				{
-					text: `${args.importer} imports "${args.path}": the agent bundle takes zod/mini only, through protocol/zod.ts (classic zod costs about 6 MiB of idle RSS)`,
+					text: `${args.importer} imports "${args.path}": the agent bundle takes zod/mini only, through protocol/zod.ts (classic zod costs the agent 3 to 4 MiB of idle RSS)`,
 				},
 			],
 		}));
