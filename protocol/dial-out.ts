@@ -1,10 +1,10 @@
 // The dial-out transport: frames on the agent's outbound WebSocket, their limits, close codes and the hello signature.
-import { z } from "zod";
 import { fromBase64Url, ownBytes, toBase64Url, utf8 } from "./encoding";
 import { keyId } from "./keys";
 import { MAX_BODY_BYTES, MAX_SKEW_MS } from "./routes";
 import { ROLES, StatusResponseSchema } from "./schemas";
 import { PROTOCOL_VERSION, SIGNING_CONTEXT } from "./version";
+import * as z from "./zod";
 
 /** The Worker route an agent dials: `wss://<worker>/agent/v1/connect?pair=<pair>&side=<side>`. */
 export const DIAL_OUT_PATH = "/agent/v1/connect";
@@ -66,8 +66,8 @@ export function closeReason(text: string): string {
 
 const Side = z.enum(ROLES);
 /** The Worker's clock, Unix ms: an integer, so a garbled or absurd time (1e308, -0.5) is no frame at all. */
-const ServerTime = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-const Nonce = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "16 bytes of base64url");
+const ServerTime = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
+const Nonce = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, "16 bytes of base64url"));
 /**
  * A JSON object with an own "__proto__" key (JSON.parse makes one): z.record skips that key silently
  * rather than checking it against the key pattern, so it is refused here, before the record sees it.
@@ -77,10 +77,14 @@ const NoProtoKey = z.custom<unknown>(
 	'a "__proto__" key, which is no protocol header',
 );
 /** Only the protocol's own headers travel in an envelope (signature, timestamp, nonce, key id, content type). */
-const EnvelopeHeaders = NoProtoKey.pipe(
+const EnvelopeHeaders = z.pipe(
+	NoProtoKey,
 	z
-		.record(z.string().regex(/^(x-fg-[a-z0-9-]{1,32}|content-type)$/), z.string().max(4096))
-		.refine((h) => Object.keys(h).length <= 16, "at most 16 headers"),
+		.record(
+			z.string().check(z.regex(/^(x-fg-[a-z0-9-]{1,32}|content-type)$/)),
+			z.string().check(z.maxLength(4096)),
+		)
+		.check(z.refine((h) => Object.keys(h).length <= 16, "at most 16 headers")),
 );
 
 // --- Worker -> agent ------------------------------------------------------------------------------
@@ -95,9 +99,9 @@ export const ChallengeFrameSchema = z.strictObject({
 /** Hello accepted: how often to push status (ms), derived from the pair's probe interval. */
 export const WelcomeFrameSchema = z.strictObject({
 	t: z.literal("welcome"),
-	pair: z.string().max(63),
+	pair: z.string().check(z.maxLength(63)),
 	side: Side,
-	heartbeatMs: z.int().min(250).max(300_000),
+	heartbeatMs: z.int().check(z.minimum(250), z.maximum(300_000)),
 	serverTime: ServerTime,
 });
 
@@ -107,11 +111,11 @@ export const WelcomeFrameSchema = z.strictObject({
  */
 export const RequestFrameSchema = z.strictObject({
 	t: z.literal("request"),
-	id: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+	id: z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
 	method: z.enum(["GET", "POST"]),
-	path: z.string().regex(/^\/v1\/[a-z]{1,16}$/),
+	path: z.string().check(z.regex(/^\/v1\/[a-z]{1,16}$/)),
 	headers: EnvelopeHeaders,
-	body: z.string().max(MAX_BODY_BYTES).nullable(),
+	body: z.nullable(z.string().check(z.maxLength(MAX_BODY_BYTES))),
 });
 
 /** Sent every tick: keeps the socket known to be alive, and carries the lease when there is one. */
@@ -119,7 +123,7 @@ export const TickFrameSchema = z.strictObject({
 	t: z.literal("tick"),
 	serverTime: ServerTime,
 	/** Opaque to the transport: the lease as the HTTP transport's lease header would carry it. */
-	lease: z.string().max(4096).nullable(),
+	lease: z.nullable(z.string().check(z.maxLength(4096))),
 });
 
 export const ServerFrameSchema = z.discriminatedUnion("t", [
@@ -135,31 +139,31 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export const HelloFrameSchema = z.strictObject({
 	t: z.literal("hello"),
 	protocol: z.int(),
-	pair: z.string().max(63),
+	pair: z.string().check(z.maxLength(63)),
 	side: Side,
 	/** Unix ms, the agent's clock: must be within MAX_SKEW_MS of the Worker's. */
-	timestamp: z.int().min(0),
+	timestamp: z.int().check(z.minimum(0)),
 	/** Fingerprint of the agent's public key (keyIdOfRaw): lets the Worker say "unknown key". */
-	keyId: z.string().regex(/^[A-Za-z0-9_-]{12}$/),
+	keyId: z.string().check(z.regex(/^[A-Za-z0-9_-]{12}$/)),
 	/** Ed25519 over helloCanonical(...), base64url. */
-	signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+	signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
 });
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
 
 /** The agent's status, pushed every heartbeat and on change. */
 export const StatusFrameSchema = z.strictObject({
 	t: z.literal("status"),
-	seq: z.int().min(0),
+	seq: z.int().check(z.minimum(0)),
 	status: StatusResponseSchema,
 });
 
 /** The agent's answer to a request frame: the HTTP status, the protocol headers and the JSON body. */
 export const ResponseFrameSchema = z.strictObject({
 	t: z.literal("response"),
-	id: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
-	status: z.int().min(100).max(599),
+	id: z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
+	status: z.int().check(z.minimum(100), z.maximum(599)),
 	headers: EnvelopeHeaders,
-	body: z.string().max(MAX_FRAME_BYTES),
+	body: z.string().check(z.maxLength(MAX_FRAME_BYTES)),
 });
 
 export const AgentFrameSchema = z.discriminatedUnion("t", [
@@ -174,7 +178,7 @@ export type FrameFault = "too large" | "binary" | "not JSON" | "invalid frame";
 
 /** Parses one frame's text with `schema`: a value, never a throw (a garbled frame is expected input). */
 export function parseFrame<T>(
-	schema: z.ZodType<T>,
+	schema: z.core.$ZodType<T>,
 	data: string | ArrayBuffer,
 ): { ok: true; frame: T } | { ok: false; code: number; kind: FrameFault; message: string } {
 	const size = typeof data === "string" ? utf8(data).length : data.byteLength;
@@ -200,7 +204,7 @@ export function parseFrame<T>(
 	} catch {
 		return { ok: false, code: CLOSE.malformed, kind: "not JSON", message: "frame is not JSON" };
 	}
-	const parsed = schema.safeParse(json);
+	const parsed = z.safeParse(schema, json);
 	if (!parsed.success) {
 		const first = parsed.error.issues[0];
 		const where = first?.path.length ? first.path.join(".") : "frame";

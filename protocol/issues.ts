@@ -1,5 +1,5 @@
 // Turns zod issues into one readable line per problem, each naming the field and what was expected.
-import type { z } from "zod";
+import type * as z from "./zod";
 
 type Issue = z.core.$ZodIssue;
 type IssueInput = { input?: unknown; code?: string; keys?: readonly string[] };

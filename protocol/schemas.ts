@@ -1,8 +1,8 @@
 // Zod schemas for every request and response body of the agent protocol, and the error codes.
-import { z } from "zod";
 import { expected, objectError } from "./issues";
 import { MAX_TERM } from "./terms";
 import { PROTOCOL_VERSION } from "./version";
+import * as z from "./zod";
 
 export const COMMAND_ACTIONS = ["promote", "demote", "sync"] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
@@ -23,25 +23,23 @@ export const ROLE_ACTIONS: Readonly<Record<Role, readonly CommandAction[]>> = {
 /** Ids are echoed into logs and file names by operators: keep them to a safe, short alphabet. */
 export const OpIdSchema = z
 	.string({ error: expected("a string of 1..128 characters from [A-Za-z0-9._:-]") })
-	.min(1)
-	.max(128)
-	.regex(/^[A-Za-z0-9._:-]+$/);
+	.check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:-]+$/));
 
 export const TermSchema = z
 	.int({ error: expected(`an integer from 0 to ${MAX_TERM}`) })
-	.min(0)
-	.max(MAX_TERM);
+	.check(z.minimum(0), z.maximum(MAX_TERM));
 
 /** Body of POST /v1/promote, /v1/demote, /v1/sync. Strict: an unknown field is rejected. */
 export const CommandRequestSchema = z.strictObject(
 	{
 		opId: OpIdSchema,
 		term: TermSchema,
-		waitMs: z
-			.int({ error: expected("an integer from 0 to 25000 (ms)") })
-			.min(0)
-			.max(25_000)
-			.default(0),
+		waitMs: z._default(
+			z
+				.int({ error: expected("an integer from 0 to 25000 (ms)") })
+				.check(z.minimum(0), z.maximum(25_000)),
+			0,
+		),
 	},
 	{ error: objectError("a JSON object {opId, term, waitMs?}") },
 );
@@ -78,8 +76,8 @@ export const STEP_WARNING_CODES = ["merge-conflicts", "mass-deletion-held"] as c
 
 /** A warning a step that succeeded raises: `message` says what happened and how to reconcile. */
 export const StepWarningSchema = z.object({
-	code: z.string().max(64),
-	message: z.string().max(MAX_STEP_WARNING_CHARS),
+	code: z.string().check(z.maxLength(64)),
+	message: z.string().check(z.maxLength(MAX_STEP_WARNING_CHARS)),
 });
 export type StepWarning = z.infer<typeof StepWarningSchema>;
 
@@ -87,12 +85,12 @@ export type StepWarning = z.infer<typeof StepWarningSchema>;
 export const StepResultSchema = z.object({
 	step: z.string(),
 	status: z.enum(STEP_STATUSES),
-	ms: z.number().nonnegative().optional(),
-	exitCode: z.int().nullable().optional(),
-	output: z.string().optional(),
-	error: z.string().optional(),
+	ms: z.optional(z.number().check(z.nonnegative())),
+	exitCode: z.optional(z.nullable(z.int())),
+	output: z.optional(z.string()),
+	error: z.optional(z.string()),
 	/** What a succeeded step wants an operator to know (absent from older agents). */
-	warnings: z.array(StepWarningSchema).max(MAX_STEP_WARNINGS).optional(),
+	warnings: z.optional(z.array(StepWarningSchema).check(z.maxLength(MAX_STEP_WARNINGS))),
 });
 export type StepResult = z.infer<typeof StepResultSchema>;
 
@@ -102,10 +100,10 @@ export const OperationRecordSchema = z.object({
 	term: TermSchema,
 	status: z.enum(OPERATION_STATUSES),
 	startedAt: z.number(),
-	finishedAt: z.number().optional(),
+	finishedAt: z.optional(z.number()),
 	steps: z.array(StepResultSchema),
 	/** Why the operation failed as a whole when no step explains it (e.g. superseded by a higher term). */
-	error: z.string().optional(),
+	error: z.optional(z.string()),
 });
 export type OperationRecord = z.infer<typeof OperationRecordSchema>;
 
@@ -119,11 +117,11 @@ export type PeerProbeReason = (typeof PEER_PROBE_REASONS)[number];
 
 export const PeerProbeSchema = z.object({
 	ok: z.boolean(),
-	latencyMs: z.number().nonnegative(),
-	reason: z.enum(PEER_PROBE_REASONS).optional(),
-	status: z.int().optional(),
-	consecutiveFailures: z.int().min(0),
-	consecutiveSuccesses: z.int().min(0),
+	latencyMs: z.number().check(z.nonnegative()),
+	reason: z.optional(z.enum(PEER_PROBE_REASONS)),
+	status: z.optional(z.int()),
+	consecutiveFailures: z.int().check(z.minimum(0)),
+	consecutiveSuccesses: z.int().check(z.minimum(0)),
 	checkedAt: z.number(),
 	ageMs: z.int(),
 });
@@ -142,13 +140,13 @@ export type LocalGatewayState = (typeof LOCAL_GATEWAY_STATES)[number];
 export const LocalGatewaySchema = z.object({
 	state: z.enum(LOCAL_GATEWAY_STATES),
 	/** Names of the failing readiness checks from the gateway's detailed body (empty when none or unknown). */
-	failing: z.array(z.string().max(64)).max(32),
+	failing: z.array(z.string().check(z.maxLength(64))).check(z.maxLength(32)),
 	/** ms since the gateway's unit became active, when the agent knows it. */
-	uptimeMs: z.int().min(0).optional(),
+	uptimeMs: z.optional(z.int().check(z.minimum(0))),
 	/** HTTP status of the local readiness URL, when it answered. */
-	status: z.int().optional(),
+	status: z.optional(z.int()),
 	/** One line for people: what the agent saw. */
-	detail: z.string().max(256),
+	detail: z.string().check(z.maxLength(256)),
 	/** Agent clock (ms since epoch) when it checked. */
 	checkedAt: z.number(),
 });
@@ -160,9 +158,9 @@ export type ReplicationMode = (typeof REPLICATION_MODES)[number];
 /** One current problem of replication, for people: what is wrong and what to do. */
 export const ReplicationProblemSchema = z.object({
 	/** Stable tag (e.g. "push-rejected", "remote-unreachable", "stalled", "mass-deletion-held"). */
-	kind: z.string().max(64),
-	message: z.string().max(1024),
-	hint: z.string().max(512),
+	kind: z.string().check(z.maxLength(64)),
+	message: z.string().check(z.maxLength(1024)),
+	hint: z.string().check(z.maxLength(512)),
 	/** Agent clock (ms since epoch) when this reason first appeared. */
 	since: z.number(),
 });
@@ -176,24 +174,24 @@ export type ReplicationProblem = z.infer<typeof ReplicationProblemSchema>;
 export const ReplicationStatusSchema = z.object({
 	mode: z.enum(REPLICATION_MODES),
 	/** Term of the newest valid lease this agent holds, and ms until it expires (negative: expired). */
-	leaseTerm: TermSchema.nullable(),
-	leaseExpiresInMs: z.int().nullable(),
+	leaseTerm: z.nullable(TermSchema),
+	leaseExpiresInMs: z.nullable(z.int()),
 	/** Last successful push to the main branch, ms since epoch, and its age in ms. */
-	lastPushAt: z.number().nullable(),
-	lastPushAgeMs: z.int().nullable(),
+	lastPushAt: z.nullable(z.number()),
+	lastPushAgeMs: z.nullable(z.int()),
 	/** Local commits no remote branch holds yet, and the age of the oldest of them (ms). */
-	pendingCommits: z.int().min(0),
-	oldestPendingAgeMs: z.int().nullable(),
+	pendingCommits: z.int().check(z.minimum(0)),
+	oldestPendingAgeMs: z.nullable(z.int()),
 	/** Branch the commits made without a lease go to, while held. */
-	heldBranch: z.string().max(256).nullable(),
+	heldBranch: z.nullable(z.string().check(z.maxLength(256))),
 	/** Standby: commits the remote main branch has that this workspace lacks, and when it last fetched. */
-	behindCommits: z.int().min(0).nullable(),
-	lastFetchAt: z.number().nullable(),
+	behindCommits: z.nullable(z.int().check(z.minimum(0))),
+	lastFetchAt: z.nullable(z.number()),
 	/** "watching": filesystem events; "timer": the watch failed (e.g. inotify limit), interval only. */
 	watch: z.enum(["watching", "timer", "off"]),
-	problem: ReplicationProblemSchema.nullable(),
+	problem: z.nullable(ReplicationProblemSchema),
 	/** Paths refused for replication (size cap, credentials, nested repos, ...), newest first, bounded. */
-	refused: z.array(z.string().max(512)).max(32),
+	refused: z.array(z.string().check(z.maxLength(512))).check(z.maxLength(32)),
 	/**
 	 * The newest merge that found paths changed on both sides (kept until a newer one: a problem
 	 * clears on the next cycle, this does not), so the watchdog can raise one warning per merge:
@@ -201,15 +199,16 @@ export const ReplicationStatusSchema = z.object({
 	 * (bounded), and the pushed branch holding this side's version (null: its push failed; it is the
 	 * merge's first parent). Absent from agents older than the field; null: no conflict since start.
 	 */
-	lastConflict: z
-		.object({
-			at: z.number(),
-			by: z.enum(["replication", "promote", "sync"]),
-			paths: z.array(z.string().max(512)).max(32),
-			savedBranch: z.string().max(256).nullable(),
-		})
-		.nullable()
-		.optional(),
+	lastConflict: z.optional(
+		z.nullable(
+			z.object({
+				at: z.number(),
+				by: z.enum(["replication", "promote", "sync"]),
+				paths: z.array(z.string().check(z.maxLength(512))).check(z.maxLength(32)),
+				savedBranch: z.nullable(z.string().check(z.maxLength(256))),
+			}),
+		),
+	),
 });
 export type ReplicationStatus = z.infer<typeof ReplicationStatusSchema>;
 
@@ -222,20 +221,20 @@ export type ReplicationStatus = z.infer<typeof ReplicationStatusSchema>;
 export const DialOutReportSchema = z.object({
 	connected: z.boolean(),
 	/** Connections opened since the agent started: more than one means it redialled. */
-	connects: z.int().min(0),
+	connects: z.int().check(z.minimum(0)),
 	/** How the previous connection ended (code and reason), and when (ms since epoch, agent clock). */
-	lastClose: z.string().max(256).nullable(),
-	lastCloseAt: z.number().nullable(),
+	lastClose: z.nullable(z.string().check(z.maxLength(256))),
+	lastCloseAt: z.nullable(z.number()),
 	/** Frames from the Worker that were not a valid frame (garbled, oversized, binary): dropped unread. */
-	dropped: z.int().min(0),
+	dropped: z.int().check(z.minimum(0)),
 	/** Request frames the agent's own checks refused (signature, audience, replay, timestamp ...). */
-	refused: z.int().min(0),
+	refused: z.int().check(z.minimum(0)),
 	/** Of those, refused for the timestamp: the two clocks disagree by more than the allowed skew. */
-	clockSkew: z.int().min(0),
+	clockSkew: z.int().check(z.minimum(0)),
 	/** The newest reason a frame was dropped or refused. */
-	lastDrop: z.string().max(256).nullable(),
+	lastDrop: z.nullable(z.string().check(z.maxLength(256))),
 	/** The agent's clock minus the Worker's at the newest frame that carried the Worker's time (ms). */
-	skewMs: z.number().nullable(),
+	skewMs: z.nullable(z.number()),
 });
 export type DialOutReport = z.infer<typeof DialOutReportSchema>;
 
@@ -244,28 +243,31 @@ export const StatusResponseSchema = z.object({
 	role: z.enum(ROLES),
 	term: TermSchema,
 	gatewayActive: z.boolean(),
-	lastOperation: OperationRecordSchema.nullable(),
-	peer: PeerProbeSchema.nullable(),
+	lastOperation: z.nullable(OperationRecordSchema),
+	peer: z.nullable(PeerProbeSchema),
 	now: z.number(),
 	/** This agent's own gateway (absent from agents older than the field). */
-	local: LocalGatewaySchema.nullable().optional(),
+	local: z.optional(z.nullable(LocalGatewaySchema)),
 	/** Maintenance window set on this VPS (`failover-agent maintenance --for`), ms since epoch; null: none. */
-	maintenanceUntil: z.number().nullable().optional(),
+	maintenanceUntil: z.optional(z.nullable(z.number())),
 	/**
 	 * The primary's self-fence (absent from older agents, null when off): whether it has stopped its
 	 * gateway (when, why), and the newest fence problem.
 	 */
-	fence: z
-		.object({
-			fenced: z.object({ at: z.number(), reason: z.string().max(512) }).nullable(),
-			problem: z.string().max(512).nullable(),
-		})
-		.nullable()
-		.optional(),
+	fence: z.optional(
+		z.nullable(
+			z.object({
+				fenced: z.nullable(
+					z.object({ at: z.number(), reason: z.string().check(z.maxLength(512)) }),
+				),
+				problem: z.nullable(z.string().check(z.maxLength(512))),
+			}),
+		),
+	),
 	/** Workspace replication (absent from agents older than the field, null when not configured). */
-	replication: ReplicationStatusSchema.nullable().optional(),
+	replication: z.optional(z.nullable(ReplicationStatusSchema)),
 	/** The dial-out connection as the agent sees it (absent from older agents and endpoint agents). */
-	dialOut: DialOutReportSchema.nullable().optional(),
+	dialOut: z.optional(z.nullable(DialOutReportSchema)),
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 

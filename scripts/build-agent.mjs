@@ -50,21 +50,20 @@ const builtinsViaRequire = {
 };
 
 /**
- * zod's classic entry re-exports all of its 60-odd message locales (`z.locales`), about 300 KB of
- * the bundle that every start parses and runs; the agent uses only the default English messages.
- * So the bundle gets a locales module with `en` alone (z.locales.<other> is undefined in the agent).
+ * Fails the build when agent or protocol code imports classic zod (`zod`, `zod/v4`, `zod/v3`) or
+ * zod's locale index. Classic attaches every method to every schema instance and re-exports all 60-odd
+ * locales: 2.8 to 3.8 MiB of the agent's idle RSS (docs/agent.md, "Measured"). The agent's schemas use
+ * zod/mini with English messages only, through protocol/zod.ts, which tree-shakes to the parts used.
  */
-const zodEnglishOnly = {
-	name: "zod-english-only",
+const zodMiniOnly = {
+	name: "zod-mini-only",
 	setup(b) {
-		b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
-			if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
-			return { path: resolve(dirname(args.importer), "../locales/en.js"), namespace: "zod-en" };
-		});
-		b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
-			contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-			resolveDir: dirname(args.path),
-			loader: "js",
+		b.onResolve({ filter: /^zod(\/v3|\/v4|\/locales|\/v4\/locales)?$/ }, (args) => ({
+			errors: [
+				{
+					text: `${args.importer} imports "${args.path}": the agent bundle takes zod/mini only, through protocol/zod.ts (classic zod costs the agent 3 to 4 MiB of idle RSS)`,
+				},
+			],
 		}));
 	},
 };
@@ -127,7 +126,7 @@ export async function buildAgent({ outfile = DEFAULT_OUTFILE, quiet = false } = 
 			legalComments: "none",
 			// The default, relied on by asciiOnly: non-ASCII in code is escaped by esbuild itself.
 			charset: "ascii",
-			plugins: [wsLazyZlib, builtinsViaRequire, zodEnglishOnly],
+			plugins: [wsLazyZlib, builtinsViaRequire, zodMiniOnly],
 			// Not minified: readable stack traces in journald are worth more than a few hundred KB.
 			minify: false,
 			logLevel: quiet ? "error" : "warning",

@@ -1,6 +1,5 @@
 // The agent's JSON config: zod schema with OpenClaw defaults, parsed once into a frozen object.
 import { dirname, isAbsolute, resolve } from "node:path";
-import { z } from "zod";
 import {
 	decodePublicKey,
 	expected,
@@ -9,6 +8,7 @@ import {
 	PAIR_NAME_RE,
 	ROLES,
 } from "../../protocol";
+import * as z from "../../protocol/zod";
 import { readTextFile } from "./atomic-file";
 import { LOG_LEVELS } from "./log";
 import { DEFAULT_REPLICATION, ReplicationConfigSchema } from "./replication/config";
@@ -36,11 +36,11 @@ export const DEFAULT_LOCAL_TIMEOUT_MS = 1_000;
 export const DEFAULT_START_WINDOW_MS = 180_000;
 
 const httpUrl = (example: string) =>
-	z
-		.string({ error: expected(`an absolute http(s) URL, e.g. ${example}`) })
-		.refine((text) => /^https?:$/.test(URL.parse(text)?.protocol ?? ""), {
+	z.string({ error: expected(`an absolute http(s) URL, e.g. ${example}`) }).check(
+		z.refine((text) => /^https?:$/.test(URL.parse(text)?.protocol ?? ""), {
 			error: `expected an absolute http(s) URL, e.g. ${example}`,
-		});
+		}),
+	);
 
 const path = (what: string) =>
 	z
@@ -49,90 +49,109 @@ const path = (what: string) =>
 				`${what} (a path; relative paths are resolved from the config file's folder)`,
 			),
 		})
-		.min(1)
-		.refine((text) => !text.includes("\0"));
+		.check(
+			z.minLength(1),
+			z.refine((text) => !text.includes("\0")),
+		);
 
-const publicKey = z
-	.string({ error: expected('a public key "ed25519:<base64url>"') })
-	.superRefine((text, ctx) => {
+const publicKey = z.string({ error: expected('a public key "ed25519:<base64url>"') }).check(
+	z.superRefine((text, ctx) => {
 		const decoded = decodePublicKey(text);
 		if (!decoded.ok)
 			ctx.addIssue({ code: "custom", message: `${decoded.message} (from failover-agent keygen)` });
-	});
+	}),
+);
 
 const actionSteps = (action: keyof typeof DEFAULT_ACTIONS) =>
-	z
-		.array(StepSchema, { error: expected('an array of steps, e.g. [{"type": "git-pull"}]') })
-		.max(32)
-		.default(() => [...DEFAULT_ACTIONS[action]]);
+	z._default(
+		z
+			.array(StepSchema, { error: expected('an array of steps, e.g. [{"type": "git-pull"}]') })
+			.check(z.maxLength(32)),
+		() => [...DEFAULT_ACTIONS[action]],
+	);
 
 export const AgentConfigSchema = z.strictObject(
 	{
-		listen: z
-			.strictObject(
+		listen: z._default(
+			z.strictObject(
 				{
-					host: z
-						.string({ error: expected('a host or IP to listen on, e.g. "127.0.0.1"') })
-						.min(1)
-						.default("127.0.0.1"),
+					host: z._default(
+						z
+							.string({ error: expected('a host or IP to listen on, e.g. "127.0.0.1"') })
+							.check(z.minLength(1)),
+						"127.0.0.1",
+					),
 					// 0 asks the OS for a free port (tests); the "agent listening" log line says which.
-					port: z
-						.int({ error: expected("a TCP port from 0 to 65535") })
-						.min(0)
-						.max(65_535)
-						.default(DEFAULT_PORT),
+					port: z._default(
+						z
+							.int({ error: expected("a TCP port from 0 to 65535") })
+							.check(z.minimum(0), z.maximum(65_535)),
+						DEFAULT_PORT,
+					),
 				},
 				{ error: objectError('an object {"host", "port"}') },
-			)
-			.default({ host: "127.0.0.1", port: DEFAULT_PORT }),
+			),
+			{ host: "127.0.0.1", port: DEFAULT_PORT },
+		),
 		/** The pair's name in the Worker's config: every signed request must be for this pair. */
 		pair: z
 			.string({ error: expected("the pair's name as in the Worker's config, e.g. \"home\"") })
-			.regex(PAIR_NAME_RE, {
-				error:
-					"expected the pair's name as in the Worker's config: 1-63 lowercase letters, digits or dashes",
-			}),
+			.check(
+				z.regex(PAIR_NAME_RE, {
+					error:
+						"expected the pair's name as in the Worker's config: 1-63 lowercase letters, digits or dashes",
+				}),
+			),
 		/** This agent's side of the pair: it runs only that side's actions (primary: sync; standby: promote, demote). */
 		role: z.enum(ROLES, { error: expected('"primary" or "standby"') }),
 		/** The agent's own private key (failover-agent keygen --agent), mode 0600: it signs every answer. */
 		agentKeyFile: path("the agent's private key file, from failover-agent keygen --agent"),
 		watchdogPublicKeys: z
 			.array(publicKey, { error: expected('an array of 1 or 2 public keys "ed25519:..."') })
-			.min(1, { error: "expected at least one public key (run failover-agent keygen)" })
-			.max(2, {
-				error: "expected at most two public keys (the current one and, while rotating, the next)",
-			})
-			.refine((keys) => new Set(keys.map((k) => k.trim())).size === keys.length, {
-				error: "expected two different keys, got the same key twice",
-			}),
-		primaryReadyUrl: httpUrl("http://primary.tailnet.ts.net:18789/readyz").optional(),
+			.check(
+				z.minLength(1, { error: "expected at least one public key (run failover-agent keygen)" }),
+				z.maxLength(2, {
+					error: "expected at most two public keys (the current one and, while rotating, the next)",
+				}),
+				z.refine((keys) => new Set(keys.map((k) => k.trim())).size === keys.length, {
+					error: "expected two different keys, got the same key twice",
+				}),
+			),
+		primaryReadyUrl: z.optional(httpUrl("http://primary.tailnet.ts.net:18789/readyz")),
 		peerProbe: z
-			.strictObject(
-				{
-					intervalMs: z
-						.int({ error: expected("an integer from 200 to 60000 (ms)") })
-						.min(200)
-						.max(60_000)
-						.default(DEFAULT_PEER_INTERVAL_MS),
-					timeoutMs: z
-						.int({ error: expected("an integer from 100 to 30000 (ms)") })
-						.min(100)
-						.max(30_000)
-						.default(DEFAULT_PEER_TIMEOUT_MS),
-				},
-				{ error: objectError('an object {"intervalMs", "timeoutMs"}') },
+			._default(
+				z.strictObject(
+					{
+						intervalMs: z._default(
+							z
+								.int({ error: expected("an integer from 200 to 60000 (ms)") })
+								.check(z.minimum(200), z.maximum(60_000)),
+							DEFAULT_PEER_INTERVAL_MS,
+						),
+						timeoutMs: z._default(
+							z
+								.int({ error: expected("an integer from 100 to 30000 (ms)") })
+								.check(z.minimum(100), z.maximum(30_000)),
+							DEFAULT_PEER_TIMEOUT_MS,
+						),
+					},
+					{ error: objectError('an object {"intervalMs", "timeoutMs"}') },
+				),
+				{ intervalMs: DEFAULT_PEER_INTERVAL_MS, timeoutMs: DEFAULT_PEER_TIMEOUT_MS },
 			)
-			.default({ intervalMs: DEFAULT_PEER_INTERVAL_MS, timeoutMs: DEFAULT_PEER_TIMEOUT_MS })
-			.refine((p) => p.timeoutMs <= p.intervalMs, {
-				error: "expected timeoutMs <= intervalMs, so one probe ends before the next starts",
-			}),
+			.check(
+				z.refine((p) => p.timeoutMs <= p.intervalMs, {
+					error: "expected timeoutMs <= intervalMs, so one probe ends before the next starts",
+				}),
+			),
 		workspace: path("the gateway's workspace folder, a git checkout"),
 		gatewayUnit: z.strictObject(
 			{
 				name: UnitNameSchema,
-				scope: z
-					.enum(["system", "user"], { error: expected('"system" or "user"') })
-					.default("system"),
+				scope: z._default(
+					z.enum(["system", "user"], { error: expected('"system" or "user"') }),
+					"system",
+				),
 			},
 			{
 				error: objectError(
@@ -140,71 +159,79 @@ export const AgentConfigSchema = z.strictObject(
 				),
 			},
 		),
-		localReadyUrl: httpUrl(DEFAULT_LOCAL_READY_URL).default(DEFAULT_LOCAL_READY_URL),
-		localProbe: z
-			.strictObject(
+		localReadyUrl: z._default(httpUrl(DEFAULT_LOCAL_READY_URL), DEFAULT_LOCAL_READY_URL),
+		localProbe: z._default(
+			z.strictObject(
 				{
-					intervalMs: z
-						.int({ error: expected("an integer from 200 to 60000 (ms)") })
-						.min(200)
-						.max(60_000)
-						.default(DEFAULT_LOCAL_INTERVAL_MS),
-					timeoutMs: z
-						.int({ error: expected("an integer from 100 to 30000 (ms)") })
-						.min(100)
-						.max(30_000)
-						.default(DEFAULT_LOCAL_TIMEOUT_MS),
-					startWindowMs: z
-						.int({ error: expected("an integer from 5000 to 900000 (ms)") })
-						.min(5_000)
-						.max(900_000)
-						.default(DEFAULT_START_WINDOW_MS),
+					intervalMs: z._default(
+						z
+							.int({ error: expected("an integer from 200 to 60000 (ms)") })
+							.check(z.minimum(200), z.maximum(60_000)),
+						DEFAULT_LOCAL_INTERVAL_MS,
+					),
+					timeoutMs: z._default(
+						z
+							.int({ error: expected("an integer from 100 to 30000 (ms)") })
+							.check(z.minimum(100), z.maximum(30_000)),
+						DEFAULT_LOCAL_TIMEOUT_MS,
+					),
+					startWindowMs: z._default(
+						z
+							.int({ error: expected("an integer from 5000 to 900000 (ms)") })
+							.check(z.minimum(5_000), z.maximum(900_000)),
+						DEFAULT_START_WINDOW_MS,
+					),
 				},
 				{ error: objectError('an object {"intervalMs", "timeoutMs", "startWindowMs"}') },
-			)
-			.default({
+			),
+			{
 				intervalMs: DEFAULT_LOCAL_INTERVAL_MS,
 				timeoutMs: DEFAULT_LOCAL_TIMEOUT_MS,
 				startWindowMs: DEFAULT_START_WINDOW_MS,
-			}),
+			},
+		),
 		/**
 		 * The watchdog Worker's URL (https://<name>.<account>.workers.dev). When set, the agent dials out:
 		 * it keeps one WebSocket to the Worker and needs no inbound port (the recommended transport).
 		 */
-		watchdogUrl: z
-			.string({
-				error: expected(
-					"the Worker's https URL, e.g. https://failover-gateway.example.workers.dev",
+		watchdogUrl: z.optional(
+			z
+				.string({
+					error: expected(
+						"the Worker's https URL, e.g. https://failover-gateway.example.workers.dev",
+					),
+				})
+				.check(
+					z.refine(
+						(text) => {
+							const u = URL.parse(text);
+							if (!u) return false;
+							const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost";
+							return u.protocol === "https:" || (u.protocol === "http:" && loopback);
+						},
+						{
+							error:
+								"expected the Worker's https:// URL, e.g. https://failover-gateway.example.workers.dev (http only for a local Worker on 127.0.0.1)",
+						},
+					),
 				),
-			})
-			.refine(
-				(text) => {
-					const u = URL.parse(text);
-					if (!u) return false;
-					const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost";
-					return u.protocol === "https:" || (u.protocol === "http:" && loopback);
-				},
-				{
-					error:
-						"expected the Worker's https:// URL, e.g. https://failover-gateway.example.workers.dev (http only for a local Worker on 127.0.0.1)",
-				},
-			)
-			.optional(),
-		actions: z
-			.strictObject(
+		),
+		actions: z._default(
+			z.strictObject(
 				{
 					promote: actionSteps("promote"),
 					demote: actionSteps("demote"),
 					sync: actionSteps("sync"),
 				},
 				{ error: objectError('an object {"promote": [...], "demote": [...], "sync": [...]}') },
-			)
-			.default(() => ({
+			),
+			() => ({
 				promote: [...DEFAULT_ACTIONS.promote],
 				demote: [...DEFAULT_ACTIONS.demote],
 				sync: [...DEFAULT_ACTIONS.sync],
-			})),
-		stateDir: path("a folder the agent may write").default(DEFAULT_STATE_DIR),
+			}),
+		),
+		stateDir: z._default(path("a folder the agent may write"), DEFAULT_STATE_DIR),
 		/**
 		 * Self-fencing, on the primary: with `standbyUrl` (any URL on the standby's host over the tailnet,
 		 * e.g. its gateway's http://standby.<tailnet>.ts.net:18789/healthz), the agent stops its gateway
@@ -212,30 +239,30 @@ export const AgentConfigSchema = z.strictObject(
 		 * answer; it starts it again when such a lease comes back. `stop`/`start`: the steps (default: the
 		 * gateway unit's systemd-stop / systemd-start). Without standbyUrl the fence is off.
 		 */
-		fencing: z
-			.strictObject(
+		fencing: z._default(
+			z.strictObject(
 				{
-					standbyUrl: httpUrl("http://standby.tailnet.ts.net:18789/healthz").optional(),
-					stop: z
-						.array(StepSchema)
-						.max(8)
-						.default(() => [StepSchema.parse({ type: "systemd-stop" })]),
-					start: z
-						.array(StepSchema)
-						.max(8)
-						.default(() => [StepSchema.parse({ type: "systemd-start" })]),
+					standbyUrl: z.optional(httpUrl("http://standby.tailnet.ts.net:18789/healthz")),
+					stop: z._default(z.array(StepSchema).check(z.maxLength(8)), () => [
+						StepSchema.parse({ type: "systemd-stop" }),
+					]),
+					start: z._default(z.array(StepSchema).check(z.maxLength(8)), () => [
+						StepSchema.parse({ type: "systemd-start" }),
+					]),
 				},
 				{ error: objectError('an object {"standbyUrl", "stop"?, "start"?}') },
-			)
-			.default(() => ({
+			),
+			() => ({
 				stop: [StepSchema.parse({ type: "systemd-stop" })],
 				start: [StepSchema.parse({ type: "systemd-start" })],
-			})),
+			}),
+		),
 		/** Workspace replication under the watchdog's lease (agent/src/replication/config.ts). */
-		replication: ReplicationConfigSchema.default(() => ({ ...DEFAULT_REPLICATION })),
-		logLevel: z
-			.enum(LOG_LEVELS, { error: expected(`one of ${LOG_LEVELS.join(", ")}`) })
-			.default("info"),
+		replication: z._default(ReplicationConfigSchema, () => ({ ...DEFAULT_REPLICATION })),
+		logLevel: z._default(
+			z.enum(LOG_LEVELS, { error: expected(`one of ${LOG_LEVELS.join(", ")}`) }),
+			"info",
+		),
 	},
 	{ error: objectError("a JSON object") },
 );

@@ -1,7 +1,7 @@
 // The fence's memory across restarts: when the newest lease naming this side arrived, and the lease length, in the state dir.
 import { join } from "node:path";
-import { z } from "zod";
 import { formatIssues, MAX_LEASE_SECONDS, ROLES, type Role } from "../../protocol";
+import * as z from "../../protocol/zod";
 import { readTextFile, writeFileAtomic } from "./atomic-file";
 import type { Logger } from "./log";
 
@@ -24,13 +24,13 @@ export function leaseRecordLagMs(leaseSeconds: number): number {
 const LeaseRecordSchema = z.object({
 	format: z.literal(1),
 	/** The agent's configured pair name when it was written. */
-	pair: z.string().min(1).max(64),
+	pair: z.string().check(z.minLength(1), z.maxLength(64)),
 	/** The agent's configured side when it was written; the arrival is of a lease naming this side active. */
 	side: z.enum(ROLES),
 	/** When the newest lease naming `side` active arrived, ms since the epoch on this agent's clock. */
-	arrivedAt: z.number().int().min(0).max(1e15),
+	arrivedAt: z.number().check(z.int(), z.minimum(0), z.maximum(1e15)),
 	/** The newest lease's length, s (the watchdog's leaseSeconds). */
-	leaseSeconds: z.number().int().min(1).max(MAX_LEASE_SECONDS),
+	leaseSeconds: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_LEASE_SECONDS)),
 });
 export type LeaseRecord = z.infer<typeof LeaseRecordSchema>;
 

@@ -1,7 +1,7 @@
 // The maintenance window file in the agent's stateDir: written by `failover-agent maintenance`, read by the running agent.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "../../protocol/zod";
 import { readTextFile, writeFileAtomic } from "./atomic-file";
 
 export const MAINTENANCE_FILE = "maintenance.json";
@@ -12,9 +12,9 @@ export const MAX_MAINTENANCE_MS = 24 * 60 * 60 * 1000;
 const MaintenanceFileSchema = z.object({
 	format: z.literal(1),
 	/** End of the window, ms since epoch. */
-	until: z.number().int().min(0),
+	until: z.number().check(z.int(), z.minimum(0)),
 	/** When it was set, ms since epoch. */
-	setAt: z.number().int().min(0),
+	setAt: z.number().check(z.int(), z.minimum(0)),
 });
 export type MaintenanceFile = z.infer<typeof MaintenanceFileSchema>;
 

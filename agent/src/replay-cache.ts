@@ -1,6 +1,6 @@
 // Nonces of accepted requests, persisted so a restart, a clock step or a deleted file does not reopen the replay window.
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "../../protocol/zod";
 import { readTextFile, writeFileAtomic } from "./atomic-file";
 
 export const NONCE_FILE = "nonces.json";

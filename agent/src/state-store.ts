@@ -1,6 +1,5 @@
 // Role, highest term and recent operations, kept in memory and written atomically to the state dir.
 import { join } from "node:path";
-import { z } from "zod";
 import {
 	formatIssues,
 	type OperationRecord,
@@ -9,6 +8,7 @@ import {
 	type Role,
 	TermSchema,
 } from "../../protocol";
+import * as z from "../../protocol/zod";
 import { ensureDir, readTextFile, writeFileAtomic } from "./atomic-file";
 
 export const STATE_FILE = "state.json";

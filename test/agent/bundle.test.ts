@@ -79,8 +79,12 @@ describe("scripts/build-agent.mjs", () => {
 		);
 		expect(old.stderr).not.toContain("missing.json");
 
-		// zod runs in the bundle with its English messages only (the build drops the other locales).
-		await writeFile(join(vps, "bad.json"), '{"role":"standby","logLevel":7}');
+		// zod (zod/mini) runs in the bundle with its English messages: protocol/zod.ts configures them,
+		// without which a default message reads "Invalid input" alone.
+		await writeFile(
+			join(vps, "bad.json"),
+			'{"role":"standby","logLevel":7,"replication":{"enabled":"yes"}}',
+		);
 		const checked = spawnSync(
 			process.execPath,
 			[join(vps, "agent.mjs"), "check-config", "bad.json"],
@@ -91,5 +95,8 @@ describe("scripts/build-agent.mjs", () => {
 		);
 		expect(checked.status).toBe(1);
 		expect(checked.stderr + checked.stdout).toMatch(/invalid config[\s\S]*logLevel: /);
+		expect(checked.stderr + checked.stdout).toContain(
+			"replication.enabled: Invalid input: expected boolean, received string",
+		);
 	}, 60_000);
 });

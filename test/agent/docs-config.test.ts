@@ -42,7 +42,7 @@ interface SchemaField {
 	values: unknown[];
 }
 
-function jsonSchema(schema: z.ZodType): Json {
+function jsonSchema(schema: z.core.$ZodType): Json {
 	// "input": fields with a default are not required (what a user may leave out); refinements are skipped.
 	return z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Json;
 }
@@ -302,7 +302,7 @@ describe(DOC, () => {
 			// Examples carry a placeholder where the key from `keygen` goes.
 			const value: unknown = JSON.parse(text.replaceAll(/ed25519:[A-Z_]+/g, publicKeyText));
 			if (Array.isArray(value)) {
-				expect(StepSchema.array().safeParse(value).error, text).toBeUndefined();
+				expect(z.array(StepSchema).safeParse(value).error, text).toBeUndefined();
 			} else if (typeof value === "object" && value !== null && "pairs" in value) {
 				expect(parseWatchConfig(value).errors, text).toEqual([]);
 			} else if (typeof value === "object" && value !== null && "role" in value) {

@@ -1,5 +1,5 @@
 // Action step schemas (what a configured step may say, with its defaults) and the OpenClaw default actions.
-import { z } from "zod";
+import * as z from "../../../protocol/zod";
 
 /**
  * Upper bound for any step's timeout: a failover step that needs more than an hour is a misconfiguration,
@@ -31,18 +31,27 @@ export const DEFAULT_TIMEOUT_MS = {
 export const DEFAULT_READY_INTERVAL_MS = 500;
 
 const timeoutMs = (type: keyof typeof DEFAULT_TIMEOUT_MS) =>
-	z
-		.int("expected timeoutMs to be a whole number of milliseconds")
-		.min(100, "expected timeoutMs of at least 100 ms")
-		.max(MAX_STEP_TIMEOUT_MS, `expected timeoutMs of at most ${MAX_STEP_TIMEOUT_MS} ms (one hour)`)
-		.default(DEFAULT_TIMEOUT_MS[type]);
+	z._default(
+		z
+			.int("expected timeoutMs to be a whole number of milliseconds")
+			.check(
+				z.minimum(100, "expected timeoutMs of at least 100 ms"),
+				z.maximum(
+					MAX_STEP_TIMEOUT_MS,
+					`expected timeoutMs of at most ${MAX_STEP_TIMEOUT_MS} ms (one hour)`,
+				),
+			),
+		DEFAULT_TIMEOUT_MS[type],
+	);
 
 /** Anything git reads as an option (leading "-") is refused, so a config value can never become a flag. */
 const remote = z
 	.string()
-	.regex(
-		/^[^-\s][^\s]*$/,
-		'expected a git remote name or URL (no spaces, not starting with "-"), e.g. "origin"',
+	.check(
+		z.regex(
+			/^[^-\s][^\s]*$/,
+			'expected a git remote name or URL (no spaces, not starting with "-"), e.g. "origin"',
+		),
 	);
 
 /**
@@ -52,22 +61,26 @@ const remote = z
  */
 export const BranchNameSchema = z
 	.string()
-	.regex(
-		/^(?!-)(?!HEAD$)(?!refs\/)(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)(?!(?:.*\/)?\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9._/-]{1,200}$/,
-		'expected a branch name git accepts (letters, digits, ".", "_", "/", "-"; not starting with "-" or "refs/", not "HEAD"; no "..", "//", a part starting with "." or ending in ".lock", no trailing "/" or "."), e.g. "main"',
+	.check(
+		z.regex(
+			/^(?!-)(?!HEAD$)(?!refs\/)(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)(?!(?:.*\/)?\.)(?!.*\.lock(?:\/|$))[A-Za-z0-9._/-]{1,200}$/,
+			'expected a branch name git accepts (letters, digits, ".", "_", "/", "-"; not starting with "-" or "refs/", not "HEAD"; no "..", "//", a part starting with "." or ending in ".lock", no trailing "/" or "."), e.g. "main"',
+		),
 	);
 const branch = BranchNameSchema;
 
 /** A systemd unit name as systemctl accepts it; no leading "-", so it cannot be taken for an option. */
 export const UnitNameSchema = z
 	.string()
-	.regex(
-		/^(?!-)[A-Za-z0-9:_.@\\-]{1,255}$/,
-		'expected a systemd unit name (letters, digits, ":", "_", ".", "@", "-"), e.g. "openclaw-gateway.service"',
+	.check(
+		z.regex(
+			/^(?!-)[A-Za-z0-9:_.@\\-]{1,255}$/,
+			'expected a systemd unit name (letters, digits, ":", "_", ".", "@", "-"), e.g. "openclaw-gateway.service"',
+		),
 	);
 
 const noNul = (what: string) =>
-	z.string().refine((s) => !s.includes("\0"), `expected ${what} without NUL bytes`);
+	z.string().check(z.refine((s) => !s.includes("\0"), `expected ${what} without NUL bytes`));
 
 const httpUrl = z.url({
 	protocol: /^https?$/,
@@ -76,33 +89,39 @@ const httpUrl = z.url({
 
 export const GitPullStepSchema = z.strictObject({
 	type: z.literal("git-pull"),
-	remote: remote.default("origin"),
+	remote: z._default(remote, "origin"),
 	/** Remote branch to fast-forward from; default: the workspace's current branch. */
-	branch: branch.optional(),
+	branch: z.optional(branch),
 	timeoutMs: timeoutMs("git-pull"),
 });
 
 export const GitPushStepSchema = z.strictObject({
 	type: z.literal("git-push"),
-	remote: remote.default("origin"),
+	remote: z._default(remote, "origin"),
 	/** Remote branch to push to; default: the workspace's current branch. */
-	branch: branch.optional(),
+	branch: z.optional(branch),
 	/** Commit message; default "failover-gateway: <action> at <ISO time>". */
-	message: noNul("message").min(1, "expected a non-empty commit message").max(4096).optional(),
+	message: z.optional(
+		noNul("message").check(
+			z.minLength(1, "expected a non-empty commit message"),
+			z.maxLength(4096),
+		),
+	),
 	timeoutMs: timeoutMs("git-push"),
 });
 
 export const GitSyncStepSchema = z.strictObject({
 	type: z.literal("git-sync"),
-	remote: remote.default("origin"),
+	remote: z._default(remote, "origin"),
 	/** Remote branch to merge and push; default: the workspace's current branch. */
-	branch: branch.optional(),
+	branch: z.optional(branch),
 	/** Changed files quiet for less than this (s) are left for replication, not committed mid-write. */
-	settleSeconds: z
-		.int("expected settleSeconds to be a whole number of seconds")
-		.min(0)
-		.max(300)
-		.default(2),
+	settleSeconds: z._default(
+		z
+			.int("expected settleSeconds to be a whole number of seconds")
+			.check(z.minimum(0), z.maximum(300)),
+		2,
+	),
 	timeoutMs: timeoutMs("git-sync"),
 });
 
@@ -114,17 +133,21 @@ export const ExecStepSchema = z.strictObject({
 			noNul("argv entries"),
 			'expected argv to be an array of strings, e.g. ["/usr/local/bin/hook", "--now"]',
 		)
-		.min(1, "expected argv to name at least the program")
-		.max(256)
-		.refine((a) => (a[0] ?? "") !== "", "expected argv[0] to be the program, not empty"),
+		.check(
+			z.minLength(1, "expected argv to name at least the program"),
+			z.maxLength(256),
+			z.refine((a) => (a[0] ?? "") !== "", "expected argv[0] to be the program, not empty"),
+		),
 	/** Working directory; relative paths resolve against the workspace; default: the workspace. */
-	cwd: noNul("cwd").min(1).optional(),
+	cwd: z.optional(noNul("cwd").check(z.minLength(1))),
 	/** Added to (and overriding) the agent's environment. */
-	env: z
-		.record(
+	env: z.optional(
+		z.record(
 			z
 				.string()
-				.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names like MY_VAR"),
+				.check(
+					z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names like MY_VAR"),
+				),
 			noNul("environment values"),
 			{
 				error: (issue) =>
@@ -132,33 +155,37 @@ export const ExecStepSchema = z.strictObject({
 						? `expected environment variable names like MY_VAR, got ${JSON.stringify(issue.input)}`
 						: undefined,
 			},
-		)
-		.optional(),
+		),
+	),
 	timeoutMs: timeoutMs("exec"),
 });
 
 export const SystemdStartStepSchema = z.strictObject({
 	type: z.literal("systemd-start"),
 	/** Overrides the agent's gateway unit name (same scope). */
-	unit: UnitNameSchema.optional(),
+	unit: z.optional(UnitNameSchema),
 	timeoutMs: timeoutMs("systemd-start"),
 });
 
 export const SystemdStopStepSchema = z.strictObject({
 	type: z.literal("systemd-stop"),
-	unit: UnitNameSchema.optional(),
+	unit: z.optional(UnitNameSchema),
 	timeoutMs: timeoutMs("systemd-stop"),
 });
 
 export const WaitReadyStepSchema = z.strictObject({
 	type: z.literal("wait-ready"),
 	/** Default: the agent's local readiness URL. Ready means HTTP 200. */
-	url: httpUrl.optional(),
-	intervalMs: z
-		.int("expected intervalMs to be a whole number of milliseconds")
-		.min(50, "expected intervalMs of at least 50 ms")
-		.max(60_000, "expected intervalMs of at most 60000 ms")
-		.default(DEFAULT_READY_INTERVAL_MS),
+	url: z.optional(httpUrl),
+	intervalMs: z._default(
+		z
+			.int("expected intervalMs to be a whole number of milliseconds")
+			.check(
+				z.minimum(50, "expected intervalMs of at least 50 ms"),
+				z.maximum(60_000, "expected intervalMs of at most 60000 ms"),
+			),
+		DEFAULT_READY_INTERVAL_MS,
+	),
 	timeoutMs: timeoutMs("wait-ready"),
 });
 
@@ -194,7 +221,8 @@ export type ActionName = "promote" | "demote" | "sync";
 
 const steps = (input: StepInput[]): readonly Step[] =>
 	Object.freeze(
-		StepSchema.array()
+		z
+			.array(StepSchema)
 			.parse(input)
 			.map((s) => Object.freeze(s)),
 	);

@@ -60,7 +60,7 @@ const optional =
 const hostOf = (url: string | undefined): string => (url ? (URL.parse(url)?.hostname ?? "") : "");
 
 /** The agent config's own rule for `fencing.standbyUrl` (agent/src/config.ts). */
-const STANDBY_URL_SCHEMA = AgentConfigSchema.shape.fencing.unwrap().shape.standbyUrl;
+const STANDBY_URL_SCHEMA = AgentConfigSchema.shape.fencing.def.innerType.shape.standbyUrl;
 
 /**
  * Whether the pair runs an agent on its primary, from the answers so far (the questions that decide
