@@ -1,25 +1,31 @@
 // Fencing, the watchdog's half (issue 13): a decided promotion waits until the primary's lease has run out plus a margin.
 import { describe, expect, it } from "vitest";
+import { leaseSecondsOf, type PairConfig } from "../../worker/src/config";
 import { initialState } from "../../worker/src/decide";
-import { promoteNotBefore } from "../../worker/src/fencing-wait";
-import type { Observation } from "../../worker/src/types";
+import { noteLeaseSent, promoteNotBefore } from "../../worker/src/fencing-wait";
+import type { LeaseSent, Observation, PrimaryLeaseMemo } from "../../worker/src/types";
 import { cfg, FAIL, feed, OK, run, sbDown, T0, tick } from "./support/decide-fixtures";
 
 const AGENT = { readyUrl: "http://127.0.0.1:9001/readyz", agentUrl: "http://127.0.0.1:9003" };
-const withLease = (o: Observation, at: number | undefined): Observation =>
-	o.kind === "tick" && at !== undefined ? { ...o, primaryLeaseSentAt: at } : o;
+const NOW = T0 + 1_000_000;
+/** A lease naming the primary active, of `seconds` (default: the config's), that went out at `at`. */
+const held = (at: number, seconds = 30): LeaseSent => ({ at, seconds, namesPrimary: true });
+const withLease = (o: Observation, lease: LeaseSent | undefined): Observation =>
+	o.kind === "tick" && lease !== undefined ? { ...o, primaryLease: lease } : o;
+
+/** The memo after `sends`, in order, as decide() keeps it tick by tick. */
+function memoAfter(sends: readonly LeaseSent[]): PrimaryLeaseMemo | undefined {
+	let memo: PrimaryLeaseMemo | undefined;
+	for (const s of sends) memo = noteLeaseSent(memo, s);
+	return memo;
+}
 
 describe("promoteNotBefore", () => {
 	it.each([
 		["self, primary agent, lease sent now", { primary: AGENT }, 0, 35_000],
 		["self, lease sent 20 s ago", { primary: AGENT }, -20_000, 15_000],
 		["self, lease sent long ago (dial-out socket gone)", { primary: AGENT }, -120_000, 0],
-		[
-			"self, shell does not know (after an eviction): from now",
-			{ primary: AGENT },
-			undefined,
-			35_000,
-		],
+		["self, no lease known to have reached it: from now", { primary: AGENT }, undefined, 35_000],
 		[
 			"self, leaseSeconds 60, margin 10",
 			{ primary: AGENT, leaseSeconds: 60, fenceMarginSeconds: 10 },
@@ -61,15 +67,171 @@ describe("promoteNotBefore", () => {
 		["off", { primary: AGENT, fencing: "off" }, 0, 0],
 		["no primary agent: nothing to fence", {}, 0, 0],
 	] as const)("%s -> waits %i ms", (_n, over, sentOffset, wait) => {
-		const now = T0 + 1_000_000;
-		const sent = sentOffset === undefined ? undefined : now + sentOffset;
-		expect(promoteNotBefore(cfg(over), now, sent) - now).toBe(wait);
+		const c = cfg(over);
+		const memo =
+			sentOffset === undefined ? undefined : memoAfter([held(NOW + sentOffset, leaseSecondsOf(c))]);
+		expect(promoteNotBefore(c, NOW, memo) - NOW).toBe(wait);
+	});
+
+	// The primary's agent fences by the newest lease it kept, and after a restart by the one its record
+	// holds (agent/src/lease-record.ts): the Worker cannot know which of the lengths it sent arrived.
+	// `sends` are the leases that went out to the primary's agent and may have reached it, as
+	// [seconds before the decision, length in s, names the primary active]; the config is the one in
+	// force at the decision. "redeploy" marks where the object restarted (its memory lost): the memo is
+	// in the pair state, so the answer must not depend on it.
+	type Send = readonly [number, number, boolean] | "redeploy";
+	const sendsOf = (rows: readonly Send[]): LeaseSent[] =>
+		rows.flatMap((r) =>
+			r === "redeploy" ? [] : [{ at: NOW + r[0] * 1000, seconds: r[1], namesPrimary: r[2] }],
+		);
+	it.each<[string, Record<string, unknown>, readonly Send[], number]>([
+		[
+			// The 20 s leases went out (over HTTP any attempt may arrive) but need not have: an agent that
+			// kept the last 60 s one fences 60 s after it, 40 s after the 20 s count would end.
+			"shortened 60 -> 20, then isolated: the 60 s lease from before still counts",
+			{ leaseSeconds: 20 },
+			[
+				[-30, 60, true],
+				[-20, 60, true],
+				[-15, 20, true],
+				[-10, 20, true],
+				[-5, 20, true],
+				[0, 20, true],
+			],
+			45_000,
+		],
+		[
+			"shortened 60 -> 20, isolated before any 20 s lease could arrive (dial-out socket down)",
+			{ leaseSeconds: 20 },
+			[
+				[-30, 60, true],
+				[-20, 60, true],
+			],
+			45_000,
+		],
+		[
+			"shortened 60 -> 20 by a redeploy, then isolated",
+			{ leaseSeconds: 20 },
+			[[-20, 60, true], [-10, 60, true], "redeploy"],
+			55_000,
+		],
+		[
+			"shortened 60 -> 20 by a redeploy, one 20 s lease sent after it",
+			{ leaseSeconds: 20 },
+			[[-20, 60, true], [-10, 60, true], "redeploy", [0, 20, true]],
+			55_000,
+		],
+		[
+			"shortened 60 -> 20 while no lease named the primary: from the last one that did",
+			{ leaseSeconds: 20 },
+			[
+				[-50, 60, true],
+				[-40, 60, false],
+				[-10, 20, false],
+				[0, 20, false],
+			],
+			15_000,
+		],
+		[
+			"shortened 60 -> 40 -> 20: the longest of the older lengths",
+			{ leaseSeconds: 20 },
+			[
+				[-20, 60, true],
+				[-15, 40, true],
+				[-10, 20, true],
+				[0, 20, true],
+			],
+			45_000,
+		],
+		[
+			"shortened 60 -> 20 long ago while the primary held its leases: no extra wait any more",
+			{ leaseSeconds: 20 },
+			[
+				[-400, 60, true],
+				[-395, 20, true],
+				[-340, 20, true],
+				[-200, 20, true],
+				[-100, 20, true],
+			],
+			0,
+		],
+		[
+			"shortened 60 -> 20 while isolated, and the 60 s lease ran out long ago",
+			{ leaseSeconds: 20 },
+			[[-400, 60, true], "redeploy", [-300, 20, false]],
+			0,
+		],
+		[
+			"shortened 60 -> 20 long ago, then a redeploy and an isolation",
+			{ leaseSeconds: 20 },
+			[[-400, 60, true], [-395, 20, true], [-30, 20, true], "redeploy", [-10, 20, true]],
+			15_000,
+		],
+		[
+			"lengthened 20 -> 60: the new length from the newest lease",
+			{ leaseSeconds: 60 },
+			[
+				[-20, 20, true],
+				[-10, 20, true],
+				[0, 60, true],
+			],
+			65_000,
+		],
+		[
+			"lengthened 20 -> 60 by a redeploy, no 60 s lease sent yet: the 60 s ones to come may arrive",
+			{ leaseSeconds: 60 },
+			[[-20, 20, true], [-10, 20, true], "redeploy"],
+			55_000,
+		],
+		[
+			"lengthened 20 -> 60 -> shortened back to 20: the 60 s lease counts",
+			{ leaseSeconds: 20 },
+			[
+				[-20, 20, true],
+				[-10, 60, true],
+				[0, 20, true],
+			],
+			55_000,
+		],
+		[
+			"unchanged 30",
+			{},
+			[
+				[-10, 30, true],
+				[-5, 30, true],
+			],
+			30_000,
+		],
+		["unchanged 30, after a redeploy", {}, [[-10, 30, true], [-5, 30, true], "redeploy"], 30_000],
+	])("%s -> waits %i ms", (_n, over, rows, wait) => {
+		const memo = memoAfter(sendsOf(rows));
+		expect(promoteNotBefore(cfg({ primary: AGENT, ...over }), NOW, memo) - NOW).toBe(wait);
+	});
+});
+
+describe("noteLeaseSent", () => {
+	it("keeps nothing for a lengthening, and writes the old length once on a shortening", () => {
+		const at = NOW;
+		const lengthened = memoAfter([held(at - 10_000, 20), held(at, 60)]);
+		expect(lengthened).toEqual({ heldAt: at, seconds: 60, longer: null });
+		const shortened = memoAfter([held(at - 10_000, 60), held(at, 20)]);
+		expect(shortened).toEqual({
+			heldAt: at,
+			seconds: 20,
+			longer: { seconds: 60, runsOutAt: at + 50_000 },
+		});
+		// Ticks with the same length change only heldAt (not material: no state row write) until the
+		// newest length covers the old one; then the old one goes (one write).
+		const later = noteLeaseSent(shortened, held(at + 5_000, 20));
+		expect(later.longer).toEqual(shortened?.longer);
+		expect(noteLeaseSent(later, held(at + 30_000, 20)).longer).toBeNull();
 	});
 });
 
 describe("decide() with fencing", () => {
 	const c = cfg({ primary: AGENT });
-	const down = (at?: number) => withLease(tick(FAIL, sbDown()), at);
+	const down = (at?: number) =>
+		withLease(tick(FAIL, sbDown()), at === undefined ? undefined : held(at));
 
 	it("decides at the threshold, but sends the promote only when the wait is over", () => {
 		const sentAt = T0 + 10_000; // the last tick on which the primary still held its lease
@@ -88,6 +250,55 @@ describe("decide() with fencing", () => {
 			{ action: "promote", target: "standby", term: 1, opId: "home:promote:t1:a1" },
 		]);
 		expect(after.state.promoteAfter).toBeNull();
+	});
+
+	it("a lease shortened by a redeploy: the promote waits for the longer lease the primary may hold", () => {
+		const long = cfg({ primary: AGENT, leaseSeconds: 60 });
+		const short = cfg({ primary: AGENT, leaseSeconds: 20 });
+		const healthy = feed(
+			initialState(T0),
+			[0, 5, 10].map((s) => withLease(tick(OK, sbDown()), held(T0 + s * 1000, 60))),
+			long,
+			T0,
+		);
+		const lastHeld = T0 + 10_000;
+		// The redeploy: the pair state is all the new object has. The primary is cut off from then on
+		// (a dial-out socket that never comes back: no lease could reach it).
+		const r = feed(healthy.state, [down(), down(), down()], short, T0 + 20_000);
+		expect(r.state.state).toBe("promoting");
+		expect(r.state.promoteAfter).toBe(lastHeld + 65_000);
+		const early = run(r.state, down(), short, lastHeld + 60_000);
+		expect(early.commands).toEqual([]);
+		expect(
+			run(early.state, down(), short, lastHeld + 65_000).commands.map((x) => x.action),
+		).toEqual(["promote"]);
+	});
+
+	it("a lease lengthened by a redeploy during the wait: the wait grows with it", () => {
+		const short = cfg({ primary: AGENT, leaseSeconds: 20 });
+		const long = cfg({ primary: AGENT, leaseSeconds: 60 });
+		const sentAt = T0 + 10_000;
+		const r = feed(
+			initialState(T0),
+			[0, 1, 2].map(() => withLease(tick(FAIL, sbDown()), held(sentAt, 20))),
+			short,
+			T0 + 10_000,
+		);
+		expect(r.state.promoteAfter).toBe(sentAt + 25_000);
+		// The new config's first lease names nobody (promoting) but carries 60 s, and may reach the
+		// primary's agent: its fence now counts 60 s from the lease it held.
+		const lengthened = run(
+			r.state,
+			withLease(tick(FAIL, sbDown()), { at: sentAt + 20_000, seconds: 60, namesPrimary: false }),
+			long,
+			sentAt + 20_000,
+		);
+		expect(lengthened.commands).toEqual([]);
+		expect(lengthened.state.promoteAfter).toBe(sentAt + 65_000);
+		expect(run(lengthened.state, down(), long, sentAt + 30_000).commands).toEqual([]);
+		expect(
+			run(lengthened.state, down(), long, sentAt + 65_000).commands.map((x) => x.action),
+		).toEqual(["promote"]);
 	});
 
 	it("a primary ready again during the wait is not failed over (nothing was sent)", () => {
