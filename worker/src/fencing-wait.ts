@@ -15,10 +15,12 @@ import type { LeaseSent, PrimaryLeaseMemo } from "./types";
  */
 
 /**
- * The memo after a lease went out to the primary's agent that may have reached it (pure). Called on
+ * The memo after `sent` went out to the primary's agent and may have reached it (pure). Called on
  * every tick that sent one (decide(), from the observation), so it is as durable as the pair state.
  * A shorter length than the memo's keeps the old one in `longer`, until the newest length from a later
  * `heldAt` covers it; a longer length needs nothing kept (it covers the shorter one from then on).
+ * The memo changes in `heldAt` alone on most ticks (not worth a state row: store.ts materialOf); the
+ * rest changes only with the length.
  * `prev` undefined (a pair state from before the memo existed) starts afresh: lengths granted before
  * that are not known (docs/runbook.md: do not shorten the lease in the deploy that brings this in).
  */
@@ -29,8 +31,8 @@ export function noteLeaseSent(
 	const heldAt = sent.namesPrimary ? sent.at : (prev?.heldAt ?? null);
 	let longer = prev?.longer ?? null;
 	if (prev !== undefined && prev.seconds > sent.seconds) {
-		// The old length reached the agent at the latest with the last lease before this one, and no
-		// lease naming it active that arrived later than the memo's heldAt carried it.
+		// A fence on the old length counts from a lease naming the primary that went out by the memo's
+		// heldAt (this tick's carries the new length); none known: from the old length's last send, now.
 		const runsOutAt = Math.min(prev.heldAt ?? sent.at, sent.at) + prev.seconds * 1000;
 		longer =
 			longer === null
@@ -64,6 +66,11 @@ export function noteLeaseSent(
  *
  * `now` is the decision's time; a wait already running re-checks from its decision (`since`), not
  * from the tick, so an unknown `heldAt` cannot push it out tick after tick.
+ *
+ * Not covered (docs/architecture.md): lengths granted before the memo existed (no memo: the first
+ * deploy of it), and, with `leaseSeconds` under the default, an agent that kept no lease although one
+ * may have reached it by the Worker's count (over HTTP an attempt counts), started or restarted with
+ * no record and cut off at once: it fences DEFAULT_LEASE_SECONDS after that start.
  */
 export function promoteNotBefore(
 	config: PairConfig,
