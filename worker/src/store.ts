@@ -26,8 +26,9 @@ export interface SqlLike {
  *   setAlarm      17,280 alarm runs (assumed to bill like a row written) = 17,280
  *   heartbeat     1,440 cron minutes x 1 row =  1,440
  *   pair_state and events: on transitions only (tens), and when the lease length changes (a redeploy)
- *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters (or the time of the primary's last lease) moved:
- *   those ride in that tick's observation row (column `state`), which is written anyway.
+ *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters (or the
+ *   time of the primary's last lease) moved: those ride in that tick's observation row (column
+ *   `state`), which is written anyway.
  *   notify_outbox (outbox-store.ts): nothing while deliveries succeed; at worst (64 messages waiting
  *   all day for a dead endpoint) about 3,800 (see docs/cost.md).
  */
