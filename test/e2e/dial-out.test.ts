@@ -1,6 +1,6 @@
 // End to end over dial-out: agents keep a WebSocket to the real Worker, which has no agent URL at all. Failover and
 // failback, a primary serving with every inbound path cut, an isolated primary fencing itself first (also across a
-// restart of its agent), a Worker redeploy.
+// restart of its agent and across a Worker redeploy that shortens the lease), a Worker redeploy.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -149,6 +149,65 @@ describe("dial-out transport", () => {
 		expect(
 			agent.log.some((l) => l.includes("counting from the lease recorded before this start")),
 		).toBe(true);
+		expect(lab.primaryGw.running).toBe(false);
+		await lab.stop();
+	});
+
+	it("Worker redeploy that shortens the lease, primary isolated meanwhile: it fences before the standby's gateway starts", {
+		timeout: 240_000,
+	}, async () => {
+		// 60 s leases, then a deploy of 3 s ones. The primary's agent fences 60 s after the last lease
+		// it kept; a Worker that assumed the new length (or counted the 30 s default from its decision,
+		// having forgotten when the last lease went out) would start the standby long before that.
+		const lab = await startLab({ transport: "dial-out", pairExtra: { leaseSeconds: 60 } });
+		const record = join(lab.root, "primary-state", LEASE_RECORD_FILE);
+		await waitFor("the primary's lease record", () => existsSync(record), 20 * lab.interval);
+		const config = JSON.parse(lab.worker.getVar("WATCHDOG_CONFIG") ?? "{}") as {
+			pairs: Record<string, unknown>[];
+		};
+		await lab.worker.stop();
+		const t0 = Date.now();
+		lab.proxy.break("blackhole");
+		lab.standbyRoute.break("refuse");
+		lab.uplinks?.primary.break("refuse");
+		lab.crossRoute?.break("blackhole");
+		lab.worker.setVar(
+			"WATCHDOG_CONFIG",
+			JSON.stringify({ pairs: config.pairs.map((p) => ({ ...p, leaseSeconds: 3 })) }),
+		);
+		await lab.worker.start();
+		const redeployed = Date.now();
+		await lab.worker.scheduled();
+		await lab.waitForEvent("promoted", t0, 150 * lab.interval);
+		await waitFor(
+			"both gateway calls",
+			() =>
+				lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0) &&
+				lab.control.timeline.some((c) => c.call === "start standby" && c.at >= t0),
+			// The fence may come well after a promote that went out too early: wait for it, then compare.
+			40 * lab.interval,
+		);
+		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
+		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
+		recordTiming(
+			"lease shortened 60 -> 3 s",
+			"redeployed (s after the cut)",
+			(redeployed - t0) / 1000,
+		);
+		recordTiming(
+			"lease shortened 60 -> 3 s",
+			"fenced (s after the cut)",
+			((fenced?.at ?? 0) - t0) / 1000,
+		);
+		recordTiming(
+			"lease shortened 60 -> 3 s",
+			"standby started (s after the cut)",
+			((started?.at ?? 0) - t0) / 1000,
+		);
+		expect(
+			fenced?.at ?? Number.POSITIVE_INFINITY,
+			"the primary's fence stopped its gateway before the standby's started",
+		).toBeLessThan(started?.at ?? 0);
 		expect(lab.primaryGw.running).toBe(false);
 		await lab.stop();
 	});

@@ -45,6 +45,16 @@ export class WorkerDev {
 		return `http://127.0.0.1:${this.port}`;
 	}
 
+	/** The value of a var or secret as the next start passes it. */
+	getVar(name: string): string | undefined {
+		return this.opts.vars[name];
+	}
+
+	/** Changes a var or secret for the next start: stop, setVar, start is a redeploy with a new config. */
+	setVar(name: string, value: string): void {
+		this.opts.vars[name] = value;
+	}
+
 	async start(timeoutMs = 60_000): Promise<void> {
 		// A restart (a redeploy) keeps the port: routes and agents point at it.
 		// Reserved: wrangler listens only seconds after it is handed the port.

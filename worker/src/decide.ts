@@ -11,7 +11,7 @@ import {
 	watchTerms,
 	watchWitnesses,
 } from "./decide-watch";
-import { promoteNotBefore } from "./fencing-wait";
+import { noteLeaseSent, promoteNotBefore } from "./fencing-wait";
 import type { Decision, Evidence, Observation, PairState, StandbyView, StateName } from "./types";
 import {
 	describeStandby,
@@ -60,6 +60,9 @@ function onTick(d: Draft, obs: Tick): void {
 	const s = d.s;
 	const cfg = d.config;
 	const standby = obs.standby;
+	// First, so a promotion decided on this tick waits for the lease this tick sent too.
+	if (obs.primaryLease !== undefined)
+		s.primaryLease = noteLeaseSent(s.primaryLease, obs.primaryLease);
 	const evidenceNow = () =>
 		tickEvidence(obs.probe, s.fails, s.oks, standby, obs.tailscale, cfg, obs.primaryAgent);
 	countProbe(d, obs, evidenceNow());
@@ -207,7 +210,7 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 					: worker.class === "down" && worker.level === "service"
 						? `primary failed ${s.fails} probes in a row with an HTTP answer (the Worker's path works, so no partition) and no witness sees it ready`
 						: `primary failed ${s.fails} probes in a row and the other witnesses agree`;
-			startPromotion(d, from, why, evidence, obs.primaryLeaseSentAt);
+			startPromotion(d, from, why, evidence);
 			return;
 		}
 		case "disagree":
@@ -244,13 +247,7 @@ function tickPrimaryActive(d: Draft, obs: Tick, evidence: Evidence[], from: Stat
 	}
 }
 
-function startPromotion(
-	d: Draft,
-	from: StateName,
-	why: string,
-	evidence: Evidence[],
-	primaryLeaseSentAt?: number,
-): void {
+function startPromotion(d: Draft, from: StateName, why: string, evidence: Evidence[]): void {
 	const s = d.s;
 	const cfg = d.config;
 	const term = nextTerm(d, from, evidence);
@@ -263,7 +260,7 @@ function startPromotion(
 	// A failback sync still in flight is moot once the primary is down again.
 	d.commands = d.commands.filter((c) => c.action !== "sync");
 	d.moveTo("promoting", why);
-	const notBefore = promoteNotBefore(cfg, d.now, primaryLeaseSentAt);
+	const notBefore = promoteNotBefore(cfg, d.now, s.primaryLease);
 	if (notBefore > d.now) {
 		// Fencing: nobody holds the lease while promoting; the primary's runs out first. A failback
 		// sync still pending is moot (the primary is down again), as when the promote goes out at once.
@@ -336,6 +333,10 @@ function tickFenceWait(d: Draft, obs: Tick, evidence: Evidence[]): void {
 		}
 		return;
 	}
+	// Checked again from the decision: a config deployed since may grant a longer lease, which the
+	// leases naming nobody carry to the primary's agent and stretch its fence (fencing-wait.ts).
+	const due = promoteNotBefore(d.config, s.since, s.primaryLease);
+	if (due > (s.promoteAfter ?? 0)) s.promoteAfter = due;
 	if (d.now < (s.promoteAfter ?? 0)) {
 		s.reason = `waiting ${fmtMs((s.promoteAfter ?? d.now) - d.now)} more for the primary's lease to run out (fencing)`;
 		return;

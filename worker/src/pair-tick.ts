@@ -48,11 +48,6 @@ export interface PairTurnDeps {
 	tailscale?: (signal: AbortSignal) => Promise<TailscaleView>;
 	/** Hands events to the notifiers; must not block (agent calls never wait for notifications). */
 	notify: (pair: string, events: readonly PairEvent[]) => void;
-	/**
-	 * Per pair, when a lease naming the primary active last went out to it (memory of the object; lost
-	 * on eviction, when the fencing wait then counts from the decision, the safe side).
-	 */
-	leaseLedger?: Map<string, number>;
 	/** This tick's witness views, kept in memory for the status API. */
 	onWitnesses?: (pair: string, views: WitnessSnapshot) => void;
 }
@@ -124,16 +119,20 @@ export async function tickPair(
 		askPrimary ? primaryAgentView(deps.agent, witnessSignal, lease) : undefined,
 	]).finally(() => witnessDl?.clear());
 	deps.onWitnesses?.(pair.name, { standby, tailscale, primaryAgent });
-	// Fencing: when the primary last held a lease it may have received (fencing-wait.ts).
-	if (askPrimary && lease.active === "primary" && (deps.agent.leaseDelivered?.("primary") ?? true))
-		deps.leaseLedger?.set(pair.name, deps.clock());
 	const now = deps.clock();
 	// Read the state again: an operator command may have landed while the witnesses answered.
 	const state = store.state(pair.name) ?? initialState(now);
 	const obs: Observation = { kind: "tick", probe };
 	if (standby !== undefined) obs.standby = standby;
-	const leaseSentAt = deps.leaseLedger?.get(pair.name);
-	if (leaseSentAt !== undefined) obs.primaryLeaseSentAt = leaseSentAt;
+	// Fencing: the lease the primary's agent may now hold; decide() keeps it in the pair state, so it
+	// outlives an eviction or a redeploy (fencing-wait.ts). Read after the call, so `now` is no earlier.
+	if (askPrimary && (deps.agent.leaseDelivered?.("primary") ?? true)) {
+		obs.primaryLease = {
+			at: now,
+			seconds: lease.leaseSeconds,
+			namesPrimary: lease.active === "primary",
+		};
+	}
 	if (tailscale !== undefined) obs.tailscale = tailscale;
 	if (primaryAgent !== undefined) obs.primaryAgent = primaryAgent;
 	const d = decide(state, obs, pair, now);

@@ -25,9 +25,10 @@ export interface SqlLike {
  *   observations  3 x 17,280 ticks x 1 row   = 51,840
  *   setAlarm      17,280 alarm runs (assumed to bill like a row written) = 17,280
  *   heartbeat     1,440 cron minutes x 1 row =  1,440
- *   pair_state and events: on transitions only (tens)
- *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters moved:
- *   those ride in that tick's observation row (column `state`), which is written anyway.
+ *   pair_state and events: on transitions only (tens), and when the lease length changes (a redeploy)
+ *   total about 70,600 < 100,000. The state row is not rewritten when only the probe counters (or the
+ *   time of the primary's last lease) moved: those ride in that tick's observation row (column
+ *   `state`), which is written anyway.
  *   notify_outbox (outbox-store.ts): nothing while deliveries succeed; at worst (64 messages waiting
  *   all day for a dead endpoint) about 3,800 (see docs/cost.md).
  */
@@ -520,13 +521,15 @@ export class Store {
 
 /** The state without the per-probe counters: what must be durable the moment it changes. */
 function materialOf(s: PairState): string {
-	// Replication facts (ages, counts) move every tick like the counters, and ride in the same row.
+	// Replication facts (ages, counts) move every tick like the counters, and ride in the same row; so
+	// does the time of the primary's last lease (fencing-wait.ts), while a new lease length is material.
 	return JSON.stringify({
 		...s,
 		fails: 0,
 		oks: 0,
 		standbyMisses: 0,
 		replication: replicationMaterial(s.replication),
+		primaryLease: s.primaryLease && { ...s.primaryLease, heldAt: null },
 	});
 }
 

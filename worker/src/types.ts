@@ -169,6 +169,37 @@ export interface DrillRun {
 	outcome?: string;
 }
 
+/** A lease that went out to the primary's agent and may have reached it (worker/src/fencing-wait.ts). */
+export interface LeaseSent {
+	/**
+	 * When, ms since epoch on the Worker's clock, read after the call returned or gave up, so not before
+	 * it could have arrived (bar a request still in flight when the call gave up: the margin covers that).
+	 */
+	at: number;
+	/** Its length, s (leaseSecondsOf the config it was built with). */
+	seconds: number;
+	/** Whether it named the primary active (only such a lease restarts the primary's fence). */
+	namesPrimary: boolean;
+}
+
+/**
+ * What the Worker must remember of the leases it sent the primary's agent, so a fencing wait covers the
+ * lease that agent may still fence by, across evictions, redeploys and config changes (PairState
+ * `primaryLease`; worker/src/fencing-wait.ts keeps it). Times are ms since epoch on the Worker's clock.
+ */
+export interface PrimaryLeaseMemo {
+	/** When a lease naming the primary active last went out and may have reached it; null: none known. */
+	heldAt: number | null;
+	/** The length of the newest lease that may have reached the primary's agent, s. */
+	seconds: number;
+	/**
+	 * A length granted before `seconds` and longer than it, that the agent may still fence by (the newer,
+	 * shorter lease may not have reached it, or its record on disk may lag), and the latest time that
+	 * fence can run out (before the margin). Null: none, or it is covered by `heldAt` + `seconds`.
+	 */
+	longer: { seconds: number; runsOutAt: number } | null;
+}
+
 /** One input to decide(). */
 export type Observation =
 	| {
@@ -180,10 +211,10 @@ export type Observation =
 			/** Absent when no primary agent is configured. */
 			primaryAgent?: PrimaryAgentView;
 			/**
-			 * When the shell last delivered (or tried to) a lease naming the primary active, ms since epoch;
-			 * absent when it does not know (then the fencing wait counts from now, the safe side).
+			 * The lease this tick sent the primary's agent, when it may have reached it (any HTTP attempt; a
+			 * frame on an open dial-out socket); absent when none went out or none could have arrived.
 			 */
-			primaryLeaseSentAt?: number;
+			primaryLease?: LeaseSent;
 	  }
 	| { kind: "command"; outcome: CommandOutcome }
 	| {
@@ -245,6 +276,12 @@ export interface PairState {
 	 * stopped its gateway before the standby starts (worker/src/fencing-wait.ts). Absent or null: none.
 	 */
 	promoteAfter?: number | null;
+	/**
+	 * Fencing: the leases the primary's agent may still hold (worker/src/fencing-wait.ts). Absent in
+	 * states stored before it existed. Its `heldAt` moves every tick and is left out of what makes the
+	 * state row worth rewriting (store.ts materialOf): it rides in the tick's observation row.
+	 */
+	primaryLease?: PrimaryLeaseMemo;
 	/**
 	 * When a fenced promotion was last cancelled because the primary recovered during the wait (ms
 	 * since epoch). A second recovery within the flap window keeps the failover: a crash loop.

@@ -91,8 +91,6 @@ export class Watchdog extends DurableObject<Env> {
 	/** The agents that dial out to this object (WebSocket Hibernation API). */
 	readonly sockets: AgentSockets;
 	private readonly agentKeys = new Map<string, Promise<CryptoKey>>();
-	/** Per pair: when a lease naming the primary active last went out to it (fencing-wait.ts). */
-	private readonly leaseLedger = new Map<string, number>();
 	/** Pairs with a tick in progress (its slot, and its end): a pair never has two ticks at once. */
 	private readonly running = new Map<string, { slot: number; done: Promise<void> }>();
 
@@ -425,7 +423,6 @@ export class Watchdog extends DurableObject<Env> {
 			perfNow: () => performance.now(),
 			notify: (name, events) => this.notify(name, events),
 			onWitnesses: (name, views) => this.views.set(name, views),
-			leaseLedger: this.leaseLedger,
 		};
 		const ts = pair.witnesses.tailscale;
 		if (ts) deps.tailscale = (signal) => this.tailscaleView(ts.deviceId, ts.timeoutMs, signal);
