@@ -1,7 +1,7 @@
 // Measures the bundled agent per transport (HTTP, and dial-out to a stand-in Worker): signed GET /v1/status round trips on loopback, and idle RSS.
 // RSS is read 3 s after start (dial-out: after the welcome), 5 s after the requests, and 20 s after them.
 // Dial-out runs over wss:// with a certificate made by openssl (--plain-ws: ws://, no openssl needed).
-// Run: npm run measure:agent -- [--transport http|dial-out|both] [--plain-ws] [--settle-s S] [--bundle FILE] [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
+// Run: npm run measure:agent -- [--role standby|primary] [--no-replication] [--transport http|dial-out|both] [--plain-ws] [--settle-s S] [--bundle FILE] [--requests N] [--json FILE] [--node PATH] [--node-flags="FLAGS" | --no-unit-flags]
 // By default the agent runs with the node flags of agent/systemd/failover-agent.service's ExecStart,
 // so the figure is the one a VPS sees.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -46,6 +46,10 @@ const { values } = parseArgs({
 		"plain-ws": { type: "boolean", default: false },
 		/** Which transport to measure: http, dial-out or both (one after the other, each its own agent). */
 		transport: { type: "string", default: "both" },
+		/** The side the agent plays: standby (peer probe of the primary) or primary (self-fencing on, probing the standby's host). */
+		role: { type: "string", default: "standby" },
+		/** Measure without workspace replication (a git repository and a local bare remote); the default has it on, as `init` deploys. */
+		"no-replication": { type: "boolean", default: false },
 	},
 	strict: true,
 });
@@ -162,7 +166,9 @@ interface Setup {
 	bundle: string;
 	keys: Awaited<ReturnType<typeof generateKeyPair>>;
 	agentPublicKey: CryptoKey;
-	audience: { pair: string; side: "standby"; agent: string };
+	audience: { pair: string; side: "standby" | "primary"; agent: string };
+	/** What the run measured beyond the transport: the side and whether replication ran. */
+	shape: string;
 	config: Record<string, unknown>;
 	nodeFlags: string[];
 	nodeBinary: string;
@@ -217,7 +223,7 @@ async function measureHttp(setup: Setup): Promise<Measured> {
 		return {
 			transport: "http",
 			...(await measureRun(child.pid ?? 0, call)),
-			note: "signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; standby with its peer probe running every 2 s",
+			note: `signed GET /v1/status over loopback with keep-alive; includes signing, the nonce-cache fsync and the local readiness probe; ${setup.shape}`,
 		};
 	} finally {
 		await stopAgent(child);
@@ -388,7 +394,7 @@ async function measureDialOut(setup: Setup): Promise<Measured> {
 		return {
 			transport: "dial-out",
 			...measured,
-			note: `signed GET /v1/status as request frames on the agent's WebSocket (${tls ? "wss, certificate verified" : "plain ws"}) to a stand-in Worker on loopback (a tick every ${TICK_MS / 1000} s, status pushed every ${HEARTBEAT_MS / 1000} s: ${ticks} ticks, ${statusPushes} pushes in this run); RSS 'afterStart' is 3 s after the welcome`,
+			note: `signed GET /v1/status as request frames on the agent's WebSocket (${tls ? "wss, certificate verified" : "plain ws"}) to a stand-in Worker on loopback (a tick every ${TICK_MS / 1000} s, status pushed every ${HEARTBEAT_MS / 1000} s: ${ticks} ticks, ${statusPushes} pushes in this run); RSS 'afterStart' is 3 s after the welcome; ${setup.shape}`,
 		};
 	} finally {
 		clearInterval(tickTimer);
@@ -398,6 +404,36 @@ async function measureDialOut(setup: Setup): Promise<Measured> {
 		server.closeAllConnections();
 		server.close();
 	}
+}
+
+/**
+ * A workspace as `init` deploys it: a git repository with one commit, pushed to a bare remote
+ * `origin` in the temp dir, so the agent's replication (commit/push on the primary, fetch on the
+ * standby) runs against it. Throws with git's output when git fails.
+ */
+async function gitWorkspace(workspace: string, remote: string): Promise<void> {
+	const git = (args: string[], cwd?: string) => {
+		const ran = spawnSync("git", args, { cwd, encoding: "utf8" });
+		if (ran.status !== 0) throw new Error(`git ${args.join(" ")}: ${ran.stderr}`);
+	};
+	git(["init", "-q", "--bare", "-b", "main", remote]);
+	git(["init", "-q", "-b", "main", workspace]);
+	await writeFile(join(workspace, "MEMORY.md"), "# memory\n");
+	git(["-C", workspace, "add", "MEMORY.md"]);
+	git([
+		"-C",
+		workspace,
+		"-c",
+		"user.name=measure",
+		"-c",
+		"user.email=m@localhost",
+		"commit",
+		"-q",
+		"-m",
+		"seed",
+	]);
+	git(["-C", workspace, "remote", "add", "origin", remote]);
+	git(["-C", workspace, "push", "-q", "-u", "origin", "main"]);
 }
 
 async function main() {
@@ -418,6 +454,12 @@ async function main() {
 	await writeFile(agentKeyFile, `${agentKeys.privateKeyText}\n`, { mode: 0o600 });
 	const primary = await readyServer();
 	const local = await readyServer();
+	const role = values.role;
+	if (role !== "standby" && role !== "primary")
+		throw new Error(`--role: expected standby or primary, got ${role}`);
+	const replication = !values["no-replication"];
+	const workspace = join(dir, "workspace");
+	if (replication) await gitWorkspace(workspace, join(dir, "remote.git"));
 	const nodeFlags =
 		values["node-flags"] !== undefined
 			? values["node-flags"].split(" ").filter(Boolean)
@@ -432,23 +474,28 @@ async function main() {
 		agentPublicKey: await importPublicKey(agentKeys.publicKeyText),
 		audience: {
 			pair: "measure",
-			side: "standby",
+			side: role,
 			agent: await agentFingerprint(agentKeys.publicKeyText),
 		},
 		config: {
 			listen: { host: "127.0.0.1", port: 0 },
 			pair: "measure",
-			role: "standby",
+			role,
 			agentKeyFile,
 			watchdogPublicKeys: [keys.publicKeyText],
-			primaryReadyUrl: primary.url,
-			workspace: dir,
+			// The standby probes the primary's gateway; the primary fences, probing the standby's host.
+			...(role === "standby"
+				? { primaryReadyUrl: primary.url }
+				: { fencing: { standbyUrl: primary.url } }),
+			workspace: replication ? workspace : dir,
+			...(replication ? { replication: { enabled: true, remote: "origin" } } : {}),
 			gatewayUnit: { name: "openclaw-gateway.service", scope: "user" },
 			localReadyUrl: local.url,
 			logLevel: "info",
 		},
 		nodeFlags,
 		nodeBinary,
+		shape: `${role === "standby" ? "standby with its peer probe of the primary running" : "primary with self-fencing on"}, replication ${replication ? "on (a git workspace and a local bare remote, as init deploys)" : "off"}`,
 	};
 	const transports =
 		values.transport === "both" ? (["http", "dial-out"] as const) : [values.transport];
@@ -460,6 +507,8 @@ async function main() {
 			else throw new Error(`--transport: expected http, dial-out or both, got ${t}`);
 		}
 		const result = {
+			role,
+			replication,
 			node: spawnSync(nodeBinary, ["--version"], { encoding: "utf8" }).stdout.trim(),
 			nodeFlags,
 			requests,

@@ -1,7 +1,8 @@
 // Loads the agent's own Ed25519 key (agentKeyFile): refuses a file others can read, derives its identity.
-import { stat } from "node:fs/promises";
+
 import { type Audience, agentFingerprint, importSigningKey, type Role } from "../../protocol";
 import { readTextFile } from "./atomic-file";
+import { stat } from "./fs-async";
 
 /** The agent's identity: signs its answers, and names it in every request's audience. */
 export interface AgentKey {

@@ -1,7 +1,7 @@
 // Durable file replacement: write a temp file, fsync it, rename over the target, fsync the directory.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { close, fsync, mkdir, open, readFile, rename, rm, writeFile } from "./fs-async";
 
 /**
  * After a crash the file holds either the old or the new content, never a mix: rename is atomic on
@@ -10,12 +10,12 @@ import { basename, dirname, join } from "node:path";
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
 	const dir = dirname(path);
 	const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-	const handle = await open(temp, "wx", mode);
+	const fd = await open(temp, "wx", mode);
 	try {
-		await handle.writeFile(data, "utf8");
-		await handle.sync();
+		await writeFile(fd, data, "utf8");
+		await fsync(fd);
 	} finally {
-		await handle.close();
+		await close(fd);
 	}
 	try {
 		await rename(temp, path);
@@ -23,11 +23,11 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
 		await rm(temp, { force: true });
 		throw error;
 	}
-	const dirHandle = await open(dir, "r");
+	const dirFd = await open(dir, "r");
 	try {
-		await dirHandle.sync();
+		await fsync(dirFd);
 	} finally {
-		await dirHandle.close();
+		await close(dirFd);
 	}
 }
 

@@ -1,8 +1,9 @@
 // The maintenance window file in the agent's stateDir: written by `failover-agent maintenance`, read by the running agent.
-import { rm } from "node:fs/promises";
+
 import { join } from "node:path";
 import * as z from "../../protocol/zod";
 import { readTextFile, writeFileAtomic } from "./atomic-file";
+import { rm } from "./fs-async";
 
 export const MAINTENANCE_FILE = "maintenance.json";
 

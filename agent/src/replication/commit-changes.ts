@@ -1,6 +1,7 @@
 // Commits the workspace's settled, replicable changes (content policy applied) as one bounded commit.
-import { readFile, writeFile } from "node:fs/promises";
+
 import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "../fs-async";
 import { describeRun, type GitCapture, ok } from "../steps/git-session";
 import {
 	applyPolicy,
@@ -50,7 +51,6 @@ export async function ensureExcludes(gitDir: string, extra: readonly string[]): 
 	const existing = await readFile(file, "utf8").catch(() => "");
 	const next = withManagedBlock(existing, [...DEFAULT_IGNORE, ...extra]);
 	if (next !== existing) {
-		const { mkdir } = await import("node:fs/promises");
 		await mkdir(join(gitDir, "info"), { recursive: true });
 		await writeFile(file, next);
 	}

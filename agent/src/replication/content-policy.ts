@@ -1,6 +1,7 @@
 // Which changed workspace paths a replication commit may take: settled, not emptied mid-write, not refused content.
-import { lstat, stat } from "node:fs/promises";
+
 import { join } from "node:path";
+import { lstat, stat } from "../fs-async";
 
 /**
  * Never replicated, whatever the workspace's own .gitignore says: caches and virtual environments

@@ -1,7 +1,8 @@
 // Integrates a remote commit into the workspace with a real merge computed off to the side (git merge-tree).
-import { mkdtemp, rm } from "node:fs/promises";
+
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mkdtemp, rm } from "../fs-async";
 import { describeRun, type GitCapture, type GitRun, ok } from "../steps/git-session";
 import { parseStatus } from "./content-policy";
 

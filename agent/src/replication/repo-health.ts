@@ -1,7 +1,7 @@
 // Repairs what killed or interrupted gits leave behind (stale index.lock, half-done merges/rebases) before a cycle.
 import { existsSync } from "node:fs";
-import { readdir, readFile, readlink, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { readdir, readFile, readlink, rm, stat } from "../fs-async";
 import { type GitCapture, ok } from "../steps/git-session";
 
 export type Repair =

@@ -1,6 +1,6 @@
 // Runs one program from an argv array (never through a shell) with a deadline that kills its whole process group.
 import { spawn } from "node:child_process";
-import { stat } from "node:fs/promises";
+import { stat } from "../fs-async";
 import { stopwatch } from "../stopwatch";
 import { OUTPUT_LIMIT_BYTES, OutputTail } from "./output-tail";
 

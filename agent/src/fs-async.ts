@@ -1,0 +1,25 @@
+// Promise forms of the node:fs calls the long-running agent makes, without loading node:fs/promises.
+import * as fs from "node:fs";
+import { promisify } from "node:util";
+
+// Why not node:fs/promises: loading it loads Node's readline interface and REPL history modules
+// too (for FileHandle.readLines), about 1.5 MiB of RSS in an agent that never reads lines (measured
+// on Node 24 and 26: docs/agent.md, "Measured"). node:fs is loaded by Node's bootstrap anyway, and
+// util.promisify uses the promise signature @types/node declares for each (`__promisify__`), so these
+// behave and type-check as their node:fs/promises namesakes. Commands that exit when done (keygen,
+// doctor, call, check-config) keep node:fs/promises.
+
+export const readFile = promisify(fs.readFile);
+export const writeFile = promisify(fs.writeFile);
+export const readdir = promisify(fs.readdir);
+export const readlink = promisify(fs.readlink);
+export const stat = promisify(fs.stat);
+export const lstat = promisify(fs.lstat);
+export const rm = promisify(fs.rm);
+export const mkdir = promisify(fs.mkdir);
+export const mkdtemp = promisify(fs.mkdtemp);
+export const rename = promisify(fs.rename);
+/** Opens a file and resolves its descriptor (a number, not a FileHandle): close it with `close`. */
+export const open = promisify(fs.open);
+export const fsync = promisify(fs.fsync);
+export const close = promisify(fs.close);
