@@ -1,11 +1,5 @@
 // Assembles a running agent from its config: keys, state, replay cache, operations, prober and the app.
-import {
-	DEFAULT_LEASE_SECONDS,
-	importPublicKey,
-	MAX_SKEW_MS,
-	type OperationRecord,
-	type Role,
-} from "../../protocol";
+import { importPublicKey, MAX_SKEW_MS, type OperationRecord, type Role } from "../../protocol";
 import { type AgentKey, loadAgentKey, ownAudience } from "./agent-key";
 import { type AgentApp, type AgentAppDeps, createAgentApp, leaseOffer, statusBody } from "./app";
 import { AuthFailureLimiter } from "./auth-limiter";
@@ -162,8 +156,6 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 		return { ok: true, detail: "" };
 	};
 	const standbyUrl = config.fencing.standbyUrl;
-	// When the newest lease naming this side arrived, on this agent's clock (the fence counts from it).
-	let lastSelfLeaseAt: number | null = null;
 	const fencing =
 		config.role === "primary" && standbyUrl !== undefined
 			? { ...(await import("./fencing")), ...(await import("./lease-record")) }
@@ -180,21 +172,17 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					now,
 					log,
 				});
-	lease.onNewLease((l) => {
-		const at = now();
-		if (l.active === config.role) lastSelfLeaseAt = at;
-		record?.recorder.note(l, at);
-	});
 	const start = record?.start;
 	const fence =
 		fencing !== null && record !== null && standbyUrl !== undefined
 			? new fencing.Fence({
 					mode: "self",
+					side: config.role,
 					now,
-					lastLeaseAt: () => lastSelfLeaseAt,
-					leaseSeconds: () =>
-						lease.newest?.leaseSeconds ?? record.recorder.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
-					...(start?.kind === "recorded" ? { heldSince: start.arrivedAt } : {}),
+					// The recorded arrival with the recorded length: both of one lease naming this side.
+					...(start?.kind === "recorded"
+						? { heldSince: { arrivedAt: start.arrivedAt, leaseSeconds: start.leaseSeconds } }
+						: {}),
 					...(start?.kind === "run-out" ? { heldSince: null } : {}),
 					standbyReachable: (signal) => fencing.hostAnswers(standbyUrl, signal),
 					stopGateway: () => runSteps(config.fencing.stop),
@@ -202,6 +190,13 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					log,
 				})
 			: null;
+	// The fence and its record see every lease kept, and each counts only those naming this side, with
+	// that lease's own length: a later lease naming the standby or nobody must not move the fence.
+	lease.onNewLease((l) => {
+		const at = now();
+		fence?.noteLease(l, at);
+		record?.recorder.note(l, at);
+	});
 	if (fence !== null && io.startFence !== false) fence.start();
 	if (config.role === "primary" && fence === null) {
 		log.warn(

@@ -1,7 +1,25 @@
 // Self-fencing: a primary that has lost its lease and cannot see the standby stops its own gateway before the standby starts.
 
+import { DEFAULT_LEASE_SECONDS, type Lease, type Role } from "../../protocol";
+
 /** How often the fence looks at the lease and the standby, ms. Part of the watchdog's wait margin. */
 export const FENCE_CHECK_MS = 1_000;
+
+/**
+ * A lease naming this side active, as the fence counts it: when it arrived and its OWN length. The two
+ * always come from the same lease: a later lease naming another side (or nobody) carries a length that
+ * says nothing about how long this side may serve.
+ */
+export interface HeldLease {
+	/**
+	 * When it arrived, ms since the epoch on this agent's clock. Counted from arrival, not from the
+	 * lease's issue time, so clock skew between the Worker and this VPS can neither shorten nor stretch
+	 * the fence's wait.
+	 */
+	readonly arrivedAt: number;
+	/** Its length, s (the watchdog's leaseSeconds when it was issued). */
+	readonly leaseSeconds: number;
+}
 
 /** What the fence reports in status and logs. */
 export interface FenceState {
@@ -19,33 +37,26 @@ export interface FenceState {
 
 export interface FenceDeps {
 	mode: "self" | "off";
+	/** This agent's side: only a lease naming it active counts (noteLease). */
+	side: Role;
 	now: () => number;
 	/**
-	 * When (this agent's clock, ms) the newest lease naming this side active arrived; null before the
-	 * first. Counted from arrival, not from the lease's issue time, so clock skew between the Worker and
-	 * this VPS can neither shorten nor stretch the fence's wait.
-	 */
-	lastLeaseAt: () => number | null;
-	/**
-	 * The lease length the watchdog grants, s: from its newest lease; before one arrives, the recorded
-	 * length (agent/src/lease-record.ts), else the protocol's default.
-	 */
-	leaseSeconds: () => number;
-	/**
-	 * What the fence counts from until `lastLeaseAt` is set (ms, this clock):
-	 * - a number: the arrival recorded by the run before (agent/src/lease-record.ts), so a restart while
-	 *   cut off fences when the lease the watchdog counts from runs out, not a full lease after the start;
+	 * What the fence counts from until this run's first lease naming this side (noteLease):
+	 * - a HeldLease: the arrival and length recorded by the run before (agent/src/lease-record.ts), so
+	 *   a restart while cut off fences when the lease the watchdog counts from runs out, not a full lease
+	 *   after the start;
 	 * - null: unknown (an unusable record): the lease counts as already run out;
-	 * - undefined (default): the fence's start counts as holding. Safe only because nothing was recorded:
-	 *   no lease naming this side has reached this agent since it started recording, so the watchdog
-	 *   knows of none that could have (its ledger is empty after an eviction too), and
-	 *   worker/src/fencing-wait.ts then waits from its promote decision for at least
+	 * - undefined (default): the fence's start counts as holding a lease of DEFAULT_LEASE_SECONDS. Safe
+	 *   only because nothing was recorded: no lease naming this side has reached this agent since it
+	 *   started recording, so the watchdog knows of none that could have (its ledger is empty after an
+	 *   eviction too), and worker/src/fencing-wait.ts then waits from its promote decision for at least
 	 *   DEFAULT_LEASE_SECONDS plus the margin: an agent started before that decision fences first.
 	 *   Not covered: a lease that reached this side but was never recorded (an upgrade from an agent
 	 *   that kept no record, a write that failed, a crash in the ms between the first lease and its
 	 *   write), followed by a restart while cut off.
+	 * Never lifts a fence: only a lease of this run does.
 	 */
-	heldSince?: number | null;
+	heldSince?: HeldLease | null;
 	/**
 	 * Whether the standby's host answers over the tailnet (any HTTP answer, or a refused connection,
 	 * proves it reachable; a timeout or no route does not).
@@ -62,35 +73,62 @@ export interface FenceDeps {
 }
 
 /**
- * The primary's fence. It stops the gateway only when BOTH hold: no lease naming it active has arrived
- * for `leaseSeconds` (the watchdog cannot reach it, or has decided to promote and names nobody), and
- * the standby's host does not answer (so this side is the isolated one, not a side that merely lost the
- * Worker). It starts the gateway again when a lease naming it active arrives, and never fences within
- * `leaseSeconds` of one. The watchdog waits the same length plus a margin from the last such lease it
- * sent before it promotes (worker/src/fencing-wait.ts), so the fence comes first. That holds across a
- * restart only through `heldSince` and `leaseSeconds`, which the agent feeds from the record the run
- * before left (agent/src/lease-record.ts): counting a full lease from the restart would let the
- * standby start while this gateway still serves.
+ * The primary's fence. It stops the gateway only when BOTH hold: the newest lease naming it active has
+ * run out by its own length, counted from its arrival (the watchdog cannot reach it, or has decided to
+ * promote and names nobody), and the standby's host does not answer (so this side is the isolated one,
+ * not a side that merely lost the Worker). It starts the gateway again only when a lease naming it
+ * active arrives after the fence, and never fences within that lease's length of its arrival. A lease
+ * naming the standby or nobody neither lifts the fence nor stretches (or shortens) the wait: it means
+ * the watchdog has moved on, and only a lease naming this side says how long this side may serve. The
+ * watchdog waits at least as long plus a margin from the last such lease it sent before it promotes
+ * (worker/src/fencing-wait.ts), so the fence comes first. That holds across a restart only through
+ * `heldSince`, which the agent feeds from the record the run before left (agent/src/lease-record.ts):
+ * counting a full lease from the restart would let the standby start while this gateway still serves.
  */
 export class Fence {
 	readonly state: FenceState;
 	private timer: ReturnType<typeof setInterval> | null = null;
 	private busy = false;
-	private readonly heldSince: number | null;
+	/** Before this run's first lease naming this side: `heldSince` resolved (null: unknown). */
+	private readonly heldSince: HeldLease | null;
+	/** The newest lease naming this side this run kept; null before the first. */
+	private held: HeldLease | null = null;
+	/** Whether a lease naming this side arrived since the gateway was stopped: only such a lease lifts the fence. */
+	private heldSinceFenced = false;
 
 	constructor(private readonly deps: FenceDeps) {
-		this.heldSince = deps.heldSince === undefined ? deps.now() : deps.heldSince;
-		this.state = { mode: deps.mode, lastHeldAt: this.heldSince, fenced: null, problem: null };
+		this.heldSince =
+			deps.heldSince === undefined
+				? { arrivedAt: deps.now(), leaseSeconds: DEFAULT_LEASE_SECONDS }
+				: deps.heldSince;
+		this.state = {
+			mode: deps.mode,
+			lastHeldAt: this.heldSince?.arrivedAt ?? null,
+			fenced: null,
+			problem: null,
+		};
 	}
 
 	/**
-	 * When the lease this fence counts from runs out, ms on this agent's clock: the newest arrival (or
-	 * `heldSince`) plus `leaseSeconds`; -Infinity when the arrival is unknown. The fence may stop the
-	 * gateway from then on, if the standby does not answer either.
+	 * A lease was kept (LeaseHolder.onNewLease) at `arrivedAt` (ms, this clock). Only one naming this
+	 * side active counts, with its own length; any other is ignored.
+	 */
+	noteLease(lease: Pick<Lease, "active" | "leaseSeconds">, arrivedAt: number): void {
+		if (lease.active !== this.deps.side) return;
+		this.held = { arrivedAt, leaseSeconds: lease.leaseSeconds };
+		this.heldSinceFenced = true;
+		this.state.lastHeldAt = arrivedAt;
+	}
+
+	/**
+	 * When the lease this fence counts from runs out, ms on this agent's clock: the arrival of the newest
+	 * lease naming this side plus that lease's length (before this run's first: `heldSince`'s);
+	 * -Infinity when the arrival is unknown. The fence may stop the gateway from then on, if the standby
+	 * does not answer either.
 	 */
 	leaseRunsOutAt(): number {
-		const held = this.deps.lastLeaseAt() ?? this.heldSince;
-		return held === null ? Number.NEGATIVE_INFINITY : held + this.deps.leaseSeconds() * 1000;
+		const held = this.held ?? this.heldSince;
+		return held === null ? Number.NEGATIVE_INFINITY : held.arrivedAt + held.leaseSeconds * 1000;
 	}
 
 	start(): void {
@@ -110,10 +148,10 @@ export class Fence {
 		this.busy = true;
 		try {
 			const now = this.deps.now();
-			this.state.lastHeldAt = this.deps.lastLeaseAt() ?? this.heldSince;
 			if (now < this.leaseRunsOutAt()) {
-				// Only a lease of this run unfences: a recorded one is never news.
-				if (this.state.fenced && this.deps.lastLeaseAt() !== null) await this.unfence();
+				// Only a lease naming this side that arrived after the stop lifts the fence: not the record,
+				// not the lease it fenced on seen again through a clock stepped back.
+				if (this.state.fenced && this.heldSinceFenced) await this.unfence();
 				return;
 			}
 			if (this.state.fenced) return;
@@ -126,6 +164,8 @@ export class Fence {
 					: `no lease for ${Math.round((now - this.state.lastHeldAt) / 1000)} s`;
 			const reason = `${gone} and the standby does not answer: this primary is isolated`;
 			this.deps.log.warn("fencing: stopping the gateway", { reason });
+			// Before the stop: a lease naming this side that arrives while it runs lifts the fence next check.
+			this.heldSinceFenced = false;
 			const r = await this.deps.stopGateway();
 			if (r.ok) {
 				this.state.fenced = { at: this.deps.now(), reason };

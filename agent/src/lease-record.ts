@@ -1,4 +1,4 @@
-// The fence's memory across restarts: when the newest lease naming this side arrived, and the lease length, in the state dir.
+// The fence's memory across restarts: when the newest lease naming this side arrived, and that lease's length, in the state dir.
 import { join } from "node:path";
 import { formatIssues, MAX_LEASE_SECONDS, ROLES, type Role } from "../../protocol";
 import * as z from "../../protocol/zod";
@@ -29,7 +29,11 @@ const LeaseRecordSchema = z.object({
 	side: z.enum(ROLES),
 	/** When the newest lease naming `side` active arrived, ms since the epoch on this agent's clock. */
 	arrivedAt: z.number().check(z.int(), z.minimum(0), z.maximum(1e15)),
-	/** The newest lease's length, s (the watchdog's leaseSeconds). */
+	/**
+	 * The length of the lease that arrived at `arrivedAt`, s (the watchdog's leaseSeconds then). Never
+	 * the length of a lease naming another side or nobody: that says nothing about how long this side
+	 * may serve, and a longer one would stretch a restarted fence past the watchdog's wait.
+	 */
 	leaseSeconds: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_LEASE_SECONDS)),
 });
 export type LeaseRecord = z.infer<typeof LeaseRecordSchema>;
@@ -131,11 +135,14 @@ interface Facts {
 }
 
 /**
- * Keeps LEASE_RECORD_FILE up to date with the leases this agent keeps, so a restarted agent's fence
- * counts from the lease the watchdog counts from (worker/src/fencing-wait.ts), not from its own start.
- * Writes only in the safe direction: a new length at once, a new arrival once the record lags by
- * leaseRecordLagMs (a lagging arrival fences earlier, never later); a failed write is retried at the
- * next lease. One write at a time, the newest facts last.
+ * Keeps LEASE_RECORD_FILE up to date with the leases naming this side that this agent keeps, so a
+ * restarted agent's fence counts from the lease the watchdog counts from (worker/src/fencing-wait.ts),
+ * not from its own start. Each write is the arrival and length of one such lease, and leases naming
+ * another side or nobody are never recorded (a later one naming the standby must not stretch this
+ * side's fence). Writes only in the safe direction: a lease with a new length at once, a new arrival
+ * once the record lags by leaseRecordLagMs (a lagging arrival of a lease of the same length fences
+ * earlier, never later); a failed write is retried at the next lease. One write at a time, the newest
+ * facts last.
  */
 export class LeaseRecorder {
 	readonly file: string;
@@ -145,7 +152,7 @@ export class LeaseRecorder {
 	#onDisk: Facts | null;
 	#inFlight: Facts | null = null;
 	#next: Facts | null = null;
-	/** The newest facts noted (null before a lease naming this side, when none was recorded). */
+	/** The newest lease naming this side noted, or recorded (null before one, when none was recorded). */
 	#newest: Facts | null;
 	#draining: Promise<void> | null = null;
 	#lastProblem: string | null = null;
@@ -209,24 +216,15 @@ export class LeaseRecorder {
 		return { recorder: new LeaseRecorder(o, found), start };
 	}
 
-	/** The newest length noted or recorded, s; null when neither. */
-	get leaseSeconds(): number | null {
-		return this.#newest?.leaseSeconds ?? null;
-	}
-
 	/**
-	 * A lease was kept (LeaseHolder.onNewLease) at `arrivedAt` (ms, this clock). One naming this side
-	 * moves the arrival; any lease carries the current length.
+	 * A lease was kept (LeaseHolder.onNewLease) at `arrivedAt` (ms, this clock). Only one naming this
+	 * side counts, with its own length; any other is ignored (the watchdog has moved on: its length is
+	 * not this side's).
 	 */
 	note(lease: { active: Role | null; leaseSeconds: number }, arrivedAt: number): void {
-		if (lease.active === this.#o.side) {
-			this.#newest = { arrivedAt, leaseSeconds: lease.leaseSeconds };
-		} else if (this.#newest !== null) {
-			this.#newest = { arrivedAt: this.#newest.arrivedAt, leaseSeconds: lease.leaseSeconds };
-		} else {
-			return; // No lease naming this side yet: nothing an arrival could be counted from.
-		}
-		const want = this.#newest;
+		if (lease.active !== this.#o.side) return;
+		const want: Facts = { arrivedAt, leaseSeconds: lease.leaseSeconds };
+		this.#newest = want;
 		const base = this.#next ?? this.#inFlight ?? this.#onDisk;
 		const lag = base === null ? Number.POSITIVE_INFINITY : want.arrivedAt - base.arrivedAt;
 		// lag < 0: the clock stepped back since the record; the record follows the clock it is read with.

@@ -217,14 +217,30 @@ describe("LeaseRecorder: writes", () => {
 		t.recorder.note(primary(60), T + 1);
 		await new Promise((r) => setTimeout(r, 0));
 		expect(t.disk.onDisk).toMatchObject({ arrivedAt: T + 1, leaseSeconds: 60 });
-		// A lease naming nobody (promoting) or the standby carries the length too; the arrival stays.
-		t.recorder.note({ active: null, leaseSeconds: 20 }, T + 2);
-		await new Promise((r) => setTimeout(r, 0));
-		expect(t.disk.onDisk).toMatchObject({ arrivedAt: T + 1, leaseSeconds: 20 });
-		t.recorder.note({ active: "standby", leaseSeconds: 25 }, T + 3);
-		await new Promise((r) => setTimeout(r, 0));
-		expect(t.disk.onDisk).toMatchObject({ arrivedAt: T + 1, leaseSeconds: 25 });
 	});
+
+	it.each([
+		["nobody (promoting), longer", null, 600],
+		["nobody, shorter", null, 20],
+		["the standby (promoted), longer", "standby", 600],
+		["the standby, shorter", "standby", 25],
+	] as const)(
+		"a lease naming %s is never recorded: its length is not this side's",
+		async (_name, active, leaseSeconds) => {
+			const t = await recorder();
+			t.recorder.note(primary(60), T);
+			await t.settle();
+			const before = t.disk.writes.length;
+			t.recorder.note({ active, leaseSeconds }, T + 20_000);
+			await t.settle();
+			expect(t.disk.writes).toHaveLength(before);
+			expect(t.disk.onDisk).toMatchObject({ arrivedAt: T, leaseSeconds: 60 });
+			// The next lease naming this side is recorded with its own length.
+			t.recorder.note(primary(30), T + 25_000);
+			await t.settle();
+			expect(t.disk.onDisk).toMatchObject({ arrivedAt: T + 25_000, leaseSeconds: 30 });
+		},
+	);
 
 	it("a lease naming another side before any naming this one records nothing", async () => {
 		const t = await recorder();
@@ -232,7 +248,6 @@ describe("LeaseRecorder: writes", () => {
 		t.recorder.note({ active: null, leaseSeconds: 60 }, T + 1);
 		await t.settle();
 		expect(t.disk.writes).toEqual([]);
-		expect(t.recorder.leaseSeconds).toBeNull();
 	});
 
 	it("an arrival behind the record (the clock stepped back) is written at once", async () => {
@@ -349,7 +364,7 @@ const PROPERTY_TIMEOUT_MS = 30_000;
 
 describe("throttled writes never make a restarted fence later", () => {
 	it(
-		"at any crash point, the record runs out no later than the lease in memory, and lags it by less than the limit",
+		"at any crash point, the record is one lease naming this side, runs out no later than the newest, and lags it by less than the limit",
 		async () => {
 			for (let seed = 1; seed <= 300; seed++) {
 				const random = prng(seed);
@@ -357,6 +372,8 @@ describe("throttled writes never make a restarted fence later", () => {
 				let at = T;
 				let newest: { arrivedAt: number; leaseSeconds: number } | null = null;
 				let length = 30;
+				// Every (arrival, length) of a lease naming this side noted so far.
+				const noted: { arrivedAt: number; leaseSeconds: number }[] = [];
 				const steps = 5 + Math.floor(random() * 40);
 				for (let i = 0; i < steps; i++) {
 					at += Math.floor(random() * 12_000); // ticks 0..12 s apart, some lost
@@ -364,8 +381,10 @@ describe("throttled writes never make a restarted fence later", () => {
 					const roll = random();
 					const active: Role | null = roll < 0.8 ? "primary" : roll < 0.9 ? "standby" : null;
 					t.recorder.note({ active, leaseSeconds: length }, at);
-					if (active === "primary") newest = { arrivedAt: at, leaseSeconds: length };
-					else if (newest !== null) newest = { arrivedAt: newest.arrivedAt, leaseSeconds: length };
+					if (active === "primary") {
+						newest = { arrivedAt: at, leaseSeconds: length };
+						noted.push(newest);
+					}
 					// A crash here, once the write in flight (an fsync: ms) has landed.
 					await new Promise((r) => setImmediate(r));
 					const disk = t.disk.onDisk;
@@ -375,6 +394,13 @@ describe("throttled writes never make a restarted fence later", () => {
 					}
 					expect(disk, `seed ${seed} step ${i}`).not.toBeNull();
 					if (disk === null) continue;
+					// Arrival and length of one and the same lease naming this side, never a mix.
+					expect(
+						noted.some(
+							(n) => n.arrivedAt === disk.arrivedAt && n.leaseSeconds === disk.leaseSeconds,
+						),
+						`seed ${seed} step ${i}`,
+					).toBe(true);
 					const restarted = fenceStart({ kind: "found", record: disk }, at + 1);
 					expect(restarted.kind).toBe("recorded");
 					if (restarted.kind !== "recorded") continue;

@@ -98,6 +98,66 @@ describe("dial-out transport", () => {
 		await lab.stop();
 	});
 
+	it("fenced primary back in reach after a failover and a redeploy with a much longer lease: leases naming the standby keep its gateway stopped", {
+		timeout: 240_000,
+	}, async () => {
+		// Manual failback: nothing legitimately names the primary again, so a gateway start can only come
+		// from its fence. The old fence took the 300 s length of a lease naming the standby as its own and
+		// started the primary beside the promoted standby. 300 s: the agents' redial backoff after a long
+		// cut takes up to about a minute (seen: reconnected 23 to 64 s after the cut).
+		const lab = await startLab({ transport: "dial-out", failback: "manual" });
+		const t0 = Date.now();
+		lab.proxy.break("blackhole");
+		lab.standbyRoute.break("refuse");
+		lab.uplinks?.primary.break("refuse");
+		lab.crossRoute?.break("blackhole");
+		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
+		await waitFor(
+			"the fence's stop",
+			() => lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0),
+			10 * lab.interval,
+		);
+		const config = JSON.parse(lab.worker.getVar("WATCHDOG_CONFIG") ?? "{}") as {
+			pairs: Record<string, unknown>[];
+		};
+		await lab.worker.stop();
+		lab.worker.setVar(
+			"WATCHDOG_CONFIG",
+			JSON.stringify({ pairs: config.pairs.map((p) => ({ ...p, leaseSeconds: 300 })) }),
+		);
+		await lab.worker.start();
+		lab.proxy.heal();
+		lab.standbyRoute.heal();
+		lab.uplinks?.primary.heal();
+		lab.crossRoute?.heal();
+		const healed = Date.now();
+		await lab.waitForDialOut(60 * lab.interval);
+		const reconnected = Date.now();
+		// Each tick now carries a 300 s lease naming the standby to the primary's agent.
+		await lab.waitForTicks(10);
+		recordTiming(
+			"fenced primary back in reach",
+			"reconnected (s after the cut)",
+			(reconnected - t0) / 1000,
+		);
+		recordTiming(
+			"fenced primary back in reach",
+			"watched until (s after the cut)",
+			(Date.now() - t0) / 1000,
+		);
+		expect(
+			reconnected - t0,
+			"the primary reconnected while a 300 s lease from its last one would still run",
+		).toBeLessThan(280_000);
+		expect(healed).toBeGreaterThan(t0);
+		expect(lab.control.timeline.filter((c) => c.call === "start primary" && c.at >= t0)).toEqual(
+			[],
+		);
+		expect(lab.primaryGw.running).toBe(false);
+		expect(lab.standbyGw.running).toBe(true);
+		await lab.stop();
+	});
+
 	it("primary's agent crashes and restarts while isolated: it fences by the lease it recorded, before the standby's gateway starts", async () => {
 		const lab = await startLab({ transport: "dial-out" });
 		const agent = lab.primaryAgent;

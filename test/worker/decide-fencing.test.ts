@@ -78,8 +78,9 @@ describe("promoteNotBefore", () => {
 		expect(promoteNotBefore(c, NOW, memo) - NOW).toBe(wait);
 	});
 
-	// The primary's agent fences by the newest lease it kept, and after a restart by the one its record
-	// holds (agent/src/lease-record.ts): the Worker cannot know which of the lengths it sent arrived.
+	// The primary's agent fences by the newest lease naming it that it kept, with that lease's length,
+	// and after a restart by the one its record holds (agent/src/lease-record.ts): the Worker cannot know
+	// which of the lengths it sent arrived.
 	// `sends` are the leases that went out to the primary's agent and may have reached it, as
 	// [seconds before the decision, length in s, names the primary active]; the config is the one in
 	// force at the decision. "redeploy" marks where the object restarted (its memory lost): the memo is
@@ -358,40 +359,35 @@ describe("decide() with fencing", () => {
 
 /**
  * The primary's agent as agent/src/agent.ts and agent/src/fencing.ts run it: the fence runs out at the
- * newest lease naming it active (or, before one in this run, the recorded arrival or its start) plus
- * the length of the newest lease it kept (or the recorded length, or the default).
+ * arrival of the newest lease naming it active plus THAT lease's length (before one in this run: the
+ * recorded arrival and length, or its start and the default). A lease naming nobody or the standby
+ * moves neither.
  */
 class AgentModel {
-	newestSeconds: number | null = null;
-	lastSelfAt: number | null = null;
-	heldSince: number;
-	startSeconds = DEFAULT_LEASE_SECONDS;
+	held: { at: number; seconds: number } | null = null;
+	heldSince: { at: number; seconds: number };
 	/** Every fact the lease record has held: a record whose writes failed may hold any of them. */
 	readonly records: { arrivedAt: number; seconds: number }[] = [];
 
 	constructor(start: number) {
-		this.heldSince = start;
+		this.heldSince = { at: start, seconds: DEFAULT_LEASE_SECONDS };
 	}
 
 	arrive(lease: LeaseSent): void {
-		this.newestSeconds = lease.seconds;
-		if (lease.namesPrimary) this.lastSelfAt = lease.at;
-		const last = this.records.at(-1);
-		if (lease.namesPrimary) this.records.push({ arrivedAt: lease.at, seconds: lease.seconds });
-		else if (last !== undefined)
-			this.records.push({ arrivedAt: last.arrivedAt, seconds: lease.seconds });
+		if (!lease.namesPrimary) return;
+		this.held = { at: lease.at, seconds: lease.seconds };
+		this.records.push({ arrivedAt: lease.at, seconds: lease.seconds });
 	}
 
 	/** A restart that reads `record` (only with one: a restart without one is a documented gap). */
 	restart(record: { arrivedAt: number; seconds: number }): void {
-		this.newestSeconds = null;
-		this.lastSelfAt = null;
-		this.heldSince = record.arrivedAt;
-		this.startSeconds = record.seconds;
+		this.held = null;
+		this.heldSince = { at: record.arrivedAt, seconds: record.seconds };
 	}
 
 	runsOutAt(): number {
-		return (this.lastSelfAt ?? this.heldSince) + (this.newestSeconds ?? this.startSeconds) * 1000;
+		const h = this.held ?? this.heldSince;
+		return h.at + h.seconds * 1000;
 	}
 }
 

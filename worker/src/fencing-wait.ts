@@ -5,13 +5,15 @@ import type { LeaseSent, PrimaryLeaseMemo } from "./types";
 
 /*
  * What the primary's fence counts (agent/src/fencing.ts, agent/src/agent.ts): it stops the gateway at
- * the arrival of the newest lease naming it active plus the length of the newest lease it kept (of any
- * kind), or after a restart the arrival and length its record holds (agent/src/lease-record.ts), a
- * record that may lag both. Either way the fence runs out by `s + L`, where `s` is the arrival of a
- * lease naming it active and `L` the length of a lease that arrived at `s` or later, so `s + L` is at
- * most `min(heldAt, t_L) + L`, `t_L` being the last time a lease of length L went out. The Worker does
- * not know which lease arrived, so it must cover every length it sent until that bound has passed: the
- * newest length from `heldAt`, and the longest older one from when it was replaced (`longer`).
+ * the arrival of the newest lease naming it active plus that lease's own length, or after a restart the
+ * arrival and length its record holds (agent/src/lease-record.ts: one lease naming it, which may lag
+ * the newest). A lease naming nobody or the standby moves neither. Either way the fence runs out by
+ * `s + L`, where `s` is the arrival of a lease naming it active and `L` that lease's length, so `s + L`
+ * is at most `min(heldAt, t_L) + L`, `t_L` being the last time a lease of length L went out. The Worker
+ * does not know which lease arrived, so it must cover every length it sent until that bound has passed:
+ * the newest length from `heldAt`, and the longest older one from when it was replaced (`longer`). It
+ * also covers the lengths of leases naming nobody (`seconds`, the config's), which the fence no longer
+ * counts: a wait longer than needed, never shorter.
  */
 
 /**
@@ -52,9 +54,9 @@ export function noteLeaseSent(
 /**
  * The earliest time (ms since epoch) the promote may go out: every lease the primary's agent may still
  * fence by has run out, plus the fence margin. That is the newest length it may hold (the memo's, or
- * the config's when longer: its next lease, even one naming nobody, carries it) counted from the last
- * lease naming it active that could have reached it (`memo.heldAt`), and the longer length an earlier
- * config granted until its bound (`memo.longer`). Without a primary agent, or with `fencing: "off"`,
+ * the config's when longer: more than the fence needs, as only a lease naming it moves it) counted
+ * from the last lease naming it active that could have reached it (`memo.heldAt`), and the longer
+ * length an earlier config granted until its bound (`memo.longer`). Without a primary agent, or with `fencing: "off"`,
  * there is no wait (returns `now`). The primary's agent fences on its own clock from when that lease
  * arrived, so clock skew between the two cannot shorten the wait.
  *
