@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import { promisify } from "node:util";
 
 // Why not node:fs/promises: loading it loads Node's readline interface and REPL history modules
-// too (for FileHandle.readLines), about 1.5 MiB of RSS in an agent that never reads lines (measured
-// on Node 24 and 26: docs/agent.md, "Measured"). node:fs is loaded by Node's bootstrap anyway, and
-// util.promisify uses the promise signature @types/node declares for each (`__promisify__`), so these
-// behave and type-check as their node:fs/promises namesakes. Commands that exit when done (keygen,
-// doctor, call, check-config) keep node:fs/promises.
+// too (for FileHandle.readLines): 1.5 MiB of RSS in a bare Node 24 process, 0.2 to 0.3 MiB in the
+// agent, which loads the streams it shares anyway (docs/agent.md, "Fifth round"). node:fs is loaded
+// by Node's bootstrap anyway, and util.promisify uses the promise signature @types/node declares for
+// each (`__promisify__`), so these behave and type-check as their node:fs/promises namesakes.
+// Commands that exit when done (keygen, doctor, call, check-config) keep node:fs/promises.
 
 export const readFile = promisify(fs.readFile);
 export const writeFile = promisify(fs.writeFile);
