@@ -17,9 +17,11 @@ const UNIT_WORKERS = "100%";
  * compute, so E2E_FILES_AT_ONCE of them run side by side (each lab has its own ports, processes and
  * temp dirs), in a group after the unit tests (groupOrder 1) so CPU-bound unit files never load a lab.
  * A lab's CPU goes into its start (about 9 s, wrangler and workerd above all); running, one takes about
- * a tenth of a core (measured: 2-3 s of CPU per 20 s for workerd, wrangler and both agents). Four at a
- * time ran the e2e group in 387 s at load 6-10 on 2 cores, every test passing; three took 454 s at load
- * 5-9. Both e2e projects' files are ordered together, longest first (LongestFirst).
+ * a tenth of a core (measured: 2-3 s of CPU per 20 s for workerd, wrangler and both agents). On a shared
+ * 2-core machine four at a time ran the e2e group in 387-447 s at mean load 10-11, three in 454 s at
+ * mean load 6 (the same files took 1111 s in all at load 4, 1486-1708 s at load 10-11: the order of
+ * the files matters less than the machine's load). Both e2e projects' files are ordered together,
+ * longest first (LongestFirst).
  */
 const E2E_FILES_AT_ONCE = 4;
 
