@@ -93,6 +93,9 @@ export class WorkerDev {
 					...process.env,
 					PATH: `${bin}:${process.env.PATH ?? ""}`,
 					WRANGLER_SEND_METRICS: "false",
+					// Each start compiles wrangler's 15 MB CLI again (about 1 s of CPU, measured): Node keeps
+					// the compiled code here and reuses it while the file is unchanged.
+					NODE_COMPILE_CACHE: join(ROOT, "node_modules", ".cache", "wrangler-compile-cache"),
 					NO_COLOR: "1",
 				},
 			},
