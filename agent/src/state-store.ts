@@ -12,6 +12,11 @@ import * as z from "../../protocol/zod";
 import { ensureDir, readTextFile, writeFileAtomic } from "./atomic-file";
 
 export const STATE_FILE = "state.json";
+/**
+ * Largest state file read, bytes: a guard against reading a runaway file whole at start, far above an
+ * honest one (recent operations with step output capped at MAX_STEP_OUTPUT_CHARS: hundreds of KB).
+ */
+export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 
 const PersistedStateSchema = z.object({
 	format: z.literal(1),
@@ -50,7 +55,7 @@ export class StateStore {
 	static async open(dir: string, options: { role: Role; now: () => number }): Promise<OpenedState> {
 		await ensureDir(dir);
 		const file = join(dir, STATE_FILE);
-		const read = await readTextFile(file);
+		const read = await readTextFile(file, { stateFile: { maxBytes: MAX_STATE_FILE_BYTES } });
 		let state: PersistedState;
 		if (read.ok) {
 			let json: unknown;
