@@ -96,10 +96,16 @@ async function readStateFile(path: string, maxBytes: number): Promise<ReadText> 
 				missing: false,
 				message: `${path} is ${st.size} bytes, over the ${maxBytes} expected`,
 			};
-		// One byte more than allowed: a file grown since fstat is refused, not read on without end.
-		const buffer = Buffer.alloc(maxBytes + 1);
+		// Sized by the file (a cap of 64 MiB must not cost 64 MiB per read), one byte over so the end
+		// shows; a file grown since fstat grows the buffer up to one byte over the cap, and is refused there.
+		let buffer = Buffer.alloc(st.size + 1);
 		let length = 0;
 		for (;;) {
+			if (length === buffer.length) {
+				const bigger = Buffer.alloc(Math.min(maxBytes + 1, buffer.length * 2));
+				buffer.copy(bigger, 0, 0, length);
+				buffer = bigger;
+			}
 			const n = await read(fd, buffer, length, buffer.length - length, null);
 			if (n === 0) break;
 			length += n;

@@ -112,3 +112,15 @@ describe("state-dir files that are not what the agent wrote", () => {
 		10_000,
 	);
 });
+
+describe("the size cap on a state-dir file", () => {
+	it.each([
+		[4_096, "found"],
+		[4_097, "unreadable"],
+	])("a fence-lease.json of %i bytes (a record padded with spaces) is %s", async (size, kind) => {
+		const dir = await tempDir();
+		const file = join(dir, "fence-lease.json");
+		await writeFile(file, record.trimEnd().padEnd(size, " "));
+		expect(await readLeaseRecord(file, who)).toMatchObject({ kind });
+	});
+});
