@@ -1,6 +1,6 @@
 // The agent's own files in its state dir, replaced by something it never writes: a FIFO, a symlink, a huge file, a folder.
 import { execFileSync } from "node:child_process";
-import { mkdir, symlink, truncate, writeFile } from "node:fs/promises";
+import { chmod, mkdir, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readLeaseRecord } from "../../agent/src/lease-record";
@@ -122,5 +122,31 @@ describe("the size cap on a state-dir file", () => {
 		const file = join(dir, "fence-lease.json");
 		await writeFile(file, record.trimEnd().padEnd(size, " "));
 		expect(await readLeaseRecord(file, who)).toMatchObject({ kind });
+	});
+});
+
+describe("a state dir other users may write", () => {
+	it.each([
+		[0o777, false],
+		[0o1777, false],
+		[0o770, false],
+		[0o722, false],
+		[0o755, true],
+		[0o750, true],
+		[0o700, true],
+	])("mode %s: the agent starts: %s", async (mode, starts) => {
+		const dir = await tempDir();
+		await chmod(dir, mode);
+		const r = await StateStore.open(dir, { role: "primary", now: () => 1_000 }).then(
+			() => "opened",
+			(e: unknown) => e,
+		);
+		if (starts) expect(r).toBe("opened");
+		else {
+			// Anyone who can write there could forge fence-lease.json: a restarted primary would then
+			// keep its gateway up to an hour beside the promoted standby.
+			expect(r).toBeInstanceOf(StateFileError);
+			expect((r as Error).message).toMatch(/writable by others.*chmod 700/);
+		}
 	});
 });
