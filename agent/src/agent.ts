@@ -20,6 +20,7 @@ import { StateStore } from "./state-store";
 import type { CommandRunner } from "./steps/run-command";
 import type { Step } from "./steps/schema";
 import type { MergeConflict } from "./steps/types";
+import { stopwatch } from "./stopwatch";
 
 /** Loopback answers in milliseconds; a gateway slower than this is not serving, and status stays fast. */
 export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
@@ -179,6 +180,8 @@ export async function createAgent(config: AgentConfig, io: AgentIo): Promise<Age
 					mode: "self",
 					side: config.role,
 					now,
+					// Tests drive `now` alone; a deployed agent counts on the monotonic clock (fencing.ts).
+					...(io.now === undefined ? { elapsed: stopwatch() } : {}),
 					// The recorded arrival with the recorded length: both of one lease naming this side.
 					...(start?.kind === "recorded"
 						? { heldSince: { arrivedAt: start.arrivedAt, leaseSeconds: start.leaseSeconds } }

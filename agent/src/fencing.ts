@@ -39,7 +39,14 @@ export interface FenceDeps {
 	mode: "self" | "off";
 	/** This agent's side: only a lease naming it active counts (noteLease). */
 	side: Role;
+	/** The wall clock, ms since the epoch: lease arrivals as the record and the status report them. */
 	now: () => number;
+	/**
+	 * A monotonic clock, ms from any origin (default: `now`, which tests drive): within a run the fence
+	 * counts on it, so a wall clock stepped back while cut off cannot delay the stop by the step (the
+	 * watchdog's wait, on its own clock, would then end first). The agent passes stopwatch().
+	 */
+	elapsed?: () => number;
 	/**
 	 * What the fence counts from until this run's first lease naming this side (noteLease):
 	 * - a HeldLease: the arrival and length recorded by the run before (agent/src/lease-record.ts), so
@@ -89,21 +96,30 @@ export class Fence {
 	readonly state: FenceState;
 	private timer: ReturnType<typeof setInterval> | null = null;
 	private busy = false;
-	/** Before this run's first lease naming this side: `heldSince` resolved (null: unknown). */
+	/** Before this run's first lease naming this side: `heldSince` resolved (null: unknown); arrival on `elapsed`. */
 	private readonly heldSince: HeldLease | null;
-	/** The newest lease naming this side this run kept; null before the first. */
+	/** The newest lease naming this side this run kept; null before the first. Arrival on `elapsed`. */
 	private held: HeldLease | null = null;
+	private readonly elapsed: () => number;
 	/** Whether a lease naming this side arrived since the gateway was stopped: only such a lease lifts the fence. */
 	private heldSinceFenced = false;
 
 	constructor(private readonly deps: FenceDeps) {
-		this.heldSince =
+		this.elapsed = deps.elapsed ?? deps.now;
+		const wall = deps.now();
+		const since =
 			deps.heldSince === undefined
-				? { arrivedAt: deps.now(), leaseSeconds: DEFAULT_LEASE_SECONDS }
+				? { arrivedAt: wall, leaseSeconds: DEFAULT_LEASE_SECONDS }
 				: deps.heldSince;
+		// The recorded arrival moves onto the monotonic clock once, here: from now on a wall clock step
+		// changes nothing the fence counts.
+		this.heldSince = since && {
+			arrivedAt: this.onElapsed(since.arrivedAt),
+			leaseSeconds: since.leaseSeconds,
+		};
 		this.state = {
 			mode: deps.mode,
-			lastHeldAt: this.heldSince?.arrivedAt ?? null,
+			lastHeldAt: since?.arrivedAt ?? null,
 			fenced: null,
 			problem: null,
 		};
@@ -115,7 +131,7 @@ export class Fence {
 	 */
 	noteLease(lease: Pick<Lease, "active" | "leaseSeconds">, arrivedAt: number): void {
 		if (lease.active !== this.deps.side) return;
-		this.held = { arrivedAt, leaseSeconds: lease.leaseSeconds };
+		this.held = { arrivedAt: this.onElapsed(arrivedAt), leaseSeconds: lease.leaseSeconds };
 		this.heldSinceFenced = true;
 		this.state.lastHeldAt = arrivedAt;
 	}
@@ -127,8 +143,20 @@ export class Fence {
 	 * does not answer either.
 	 */
 	leaseRunsOutAt(): number {
+		return this.deps.now() + this.leaseLeftMs();
+	}
+
+	/** How long until the lease this fence counts from runs out, ms on `elapsed` (-Infinity: unknown). */
+	private leaseLeftMs(): number {
 		const held = this.held ?? this.heldSince;
-		return held === null ? Number.NEGATIVE_INFINITY : held.arrivedAt + held.leaseSeconds * 1000;
+		return held === null
+			? Number.NEGATIVE_INFINITY
+			: held.arrivedAt + held.leaseSeconds * 1000 - this.elapsed();
+	}
+
+	/** A wall-clock time (ms since epoch) as the same instant on `elapsed`, read now. */
+	private onElapsed(wallAt: number): number {
+		return this.elapsed() - (this.deps.now() - wallAt);
 	}
 
 	start(): void {
@@ -148,7 +176,7 @@ export class Fence {
 		this.busy = true;
 		try {
 			const now = this.deps.now();
-			if (now < this.leaseRunsOutAt()) {
+			if (this.leaseLeftMs() > 0) {
 				// Only a lease naming this side that arrived after the stop lifts the fence: not the record,
 				// not the lease it fenced on seen again through a clock stepped back.
 				if (this.state.fenced && this.heldSinceFenced) await this.unfence();

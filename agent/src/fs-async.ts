@@ -22,4 +22,18 @@ export const rename = promisify(fs.rename);
 /** Opens a file and resolves its descriptor (a number, not a FileHandle): close it with `close`. */
 export const open = promisify(fs.open);
 export const fsync = promisify(fs.fsync);
+export const fstat = promisify(fs.fstat);
+/** Resolves the number of bytes read (node:fs's callback passes it first). */
+export const read = (
+	fd: number,
+	buffer: Uint8Array,
+	offset: number,
+	length: number,
+	position: number | null,
+): Promise<number> =>
+	new Promise((resolve, reject) =>
+		fs.read(fd, buffer, offset, length, position, (error, bytesRead) =>
+			error ? reject(error) : resolve(bytesRead),
+		),
+	);
 export const close = promisify(fs.close);

@@ -16,6 +16,9 @@ export const LEASE_RECORD_FILE = "fence-lease.json";
  */
 export const LEASE_RECORD_MAX_LAG_MS = 10_000;
 
+/** Largest record read, bytes: one is about 100; anything far larger was not written by this agent. */
+const MAX_RECORD_BYTES = 4_096;
+
 /** The lag allowed for a lease of `leaseSeconds` (s), ms: a third of the lease, at most LEASE_RECORD_MAX_LAG_MS. */
 export function leaseRecordLagMs(leaseSeconds: number): number {
 	return Math.min(LEASE_RECORD_MAX_LAG_MS, (leaseSeconds * 1000) / 3);
@@ -91,7 +94,7 @@ export async function readLeaseRecord(
 	file: string,
 	who: { pair: string; side: Role },
 ): Promise<RecordRead> {
-	const read = await readTextFile(file);
+	const read = await readTextFile(file, { stateFile: { maxBytes: MAX_RECORD_BYTES } });
 	if (!read.ok) {
 		return read.missing
 			? { kind: "missing" }

@@ -74,7 +74,8 @@ export type MaintenanceRead =
 
 export async function readMaintenance(stateDir: string): Promise<MaintenanceRead> {
 	const file = maintenancePath(stateDir);
-	const read = await readTextFile(file);
+	// A window is about 60 bytes: 4 KiB refuses anything the CLI did not write.
+	const read = await readTextFile(file, { stateFile: { maxBytes: 4_096 } });
 	if (!read.ok)
 		return read.missing ? { ok: true, window: null } : { ok: false, message: read.message };
 	let json: unknown;

@@ -84,7 +84,8 @@ export class ReplayCache {
 		const marker = join(dir, NONCE_MARKER_FILE);
 		const saved = { seen: new Map<string, number>(), newest: 0, notBefore: 0 };
 		let lost: NonceLoss | null = null;
-		const read = await readTextFile(file);
+		// MAX_NONCES entries are about 0.5 MB: the cap only keeps a runaway file from being read whole.
+		const read = await readTextFile(file, { stateFile: { maxBytes: 64 * 1024 * 1024 } });
 		if (read.ok) {
 			try {
 				const parsed = NonceFileSchema.parse(JSON.parse(read.text));
@@ -100,7 +101,7 @@ export class ReplayCache {
 			lost = "unreadable";
 		} else {
 			// An unreadable marker counts as present: fail closed.
-			const m = await readTextFile(marker);
+			const m = await readTextFile(marker, { stateFile: { maxBytes: 4_096 } });
 			if (m.ok || !m.missing) lost = "missing";
 		}
 		if (lost !== null) {

@@ -10,8 +10,14 @@ import {
 } from "../../protocol";
 import * as z from "../../protocol/zod";
 import { ensureDir, readTextFile, writeFileAtomic } from "./atomic-file";
+import { stat } from "./fs-async";
 
 export const STATE_FILE = "state.json";
+/**
+ * Largest state file read, bytes: a guard against reading a runaway file whole at start, far above an
+ * honest one (recent operations with step output capped at MAX_STEP_OUTPUT_CHARS: hundreds of KB).
+ */
+export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 
 const PersistedStateSchema = z.object({
 	format: z.literal(1),
@@ -35,6 +41,28 @@ export interface OpenedState {
 	previousRole?: Role;
 }
 
+/**
+ * Refuses a state dir another user may write: whoever can write there can forge the fence's lease
+ * record (a long lease counted from now: a restarted primary keeps serving beside the promoted
+ * standby), the term, or a maintenance window that pauses failover. Throws StateFileError saying
+ * what to run. Owner: the agent's user or root (systemd's StateDirectory= makes it the service's).
+ */
+export async function checkStateDirOwnership(dir: string): Promise<void> {
+	const st = await stat(dir);
+	const uid = process.getuid?.();
+	// Root (`sudo failover-agent term`) may open the agent user's dir.
+	if (uid !== undefined && uid !== 0 && st.uid !== uid && st.uid !== 0) {
+		throw new StateFileError(
+			`stateDir ${dir} is owned by uid ${st.uid}, not by the agent's user (uid ${uid}) or root: that user could forge the fence's lease record; run: chown ${uid} ${dir}`,
+		);
+	}
+	if ((st.mode & 0o022) !== 0) {
+		throw new StateFileError(
+			`stateDir ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}): they could forge the fence's lease record, the term or a maintenance window; run: chmod 700 ${dir}`,
+		);
+	}
+}
+
 export class StateStore {
 	readonly file: string;
 	readonly state: PersistedState;
@@ -49,8 +77,9 @@ export class StateStore {
 	/** Loads the state dir (creating it if needed) and marks operations cut off by a crash as interrupted. */
 	static async open(dir: string, options: { role: Role; now: () => number }): Promise<OpenedState> {
 		await ensureDir(dir);
+		await checkStateDirOwnership(dir);
 		const file = join(dir, STATE_FILE);
-		const read = await readTextFile(file);
+		const read = await readTextFile(file, { stateFile: { maxBytes: MAX_STATE_FILE_BYTES } });
 		let state: PersistedState;
 		if (read.ok) {
 			let json: unknown;

@@ -23,7 +23,7 @@ function rng(seed: number): () => number {
 
 /** One random change to a state: counters most often (they ride in observation rows), every other field too. */
 function mutate(s: PairState, r: () => number, at: number): PairState {
-	const pick = Math.floor(r() * 10);
+	const pick = Math.floor(r() * 12);
 	switch (pick) {
 		case 0:
 		case 1:
@@ -56,6 +56,22 @@ function mutate(s: PairState, r: () => number, at: number): PairState {
 			return s.drill
 				? { ...s, drill: null, lastDrill: { ...s.drill, finishedAt: at, ok: true, outcome: "ok" } }
 				: { ...s, drill: { startedAt: at } };
+		case 9:
+			// The time of the primary's last lease moves every tick and rides in the observation row.
+			return {
+				...s,
+				primaryLease: { heldAt: at, seconds: s.primaryLease?.seconds ?? 30, longer: null },
+			};
+		case 10:
+			// A redeploy that shortens the lease: the older, longer length is kept until it runs out.
+			return {
+				...s,
+				primaryLease: {
+					heldAt: s.primaryLease?.heldAt ?? null,
+					seconds: 3 + Math.floor(r() * 60),
+					longer: r() < 0.5 ? null : { seconds: 90, runsOutAt: at + 90_000 },
+				},
+			};
 		default:
 			return s; // an unchanged state: nothing but the observation row is written
 	}
@@ -89,6 +105,38 @@ describe("Store reload", () => {
 					}
 				}
 			}
+		});
+	});
+});
+
+describe("Store reload: a garbled lease memo", () => {
+	it.each([
+		["heldAt a string", { heldAt: "soon", seconds: 30, longer: null }],
+		["seconds missing", { heldAt: T, longer: null }],
+		["seconds null (NaN written as JSON)", { heldAt: T, seconds: null, longer: null }],
+		["longer without runsOutAt", { heldAt: T, seconds: 30, longer: { seconds: 90 } }],
+		["longer a number", { heldAt: T, seconds: 30, longer: 90 }],
+		["not an object", 42],
+	])(
+		"%s is dropped on load (a NaN bound would let the promote skip the fencing wait)",
+		async (name, memo) => {
+			await runInDurableObject(watchdog("store-reload-memo"), (_i: Watchdog, state) => {
+				const pair = `m-${name.replace(/\W+/g, "-")}`;
+				const s = { ...initialState(T), primaryLease: memo } as unknown as PairState;
+				new Store(state.storage.sql).commitState(pair, s, T);
+				const fresh = new Store(state.storage.sql).state(pair);
+				expect(fresh).toBeDefined();
+				expect(fresh?.primaryLease).toBeUndefined();
+			});
+		},
+	);
+
+	it("a well-formed memo survives a reload as it was", async () => {
+		await runInDurableObject(watchdog("store-reload-memo"), (_i: Watchdog, state) => {
+			const memo = { heldAt: null, seconds: 3, longer: { seconds: 60, runsOutAt: T + 60_000 } };
+			const s: PairState = { ...initialState(T), primaryLease: memo };
+			new Store(state.storage.sql).commitState("m-ok", s, T);
+			expect(new Store(state.storage.sql).state("m-ok")?.primaryLease).toEqual(memo);
 		});
 	});
 });

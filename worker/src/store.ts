@@ -2,7 +2,14 @@
 import { initialState } from "./decide";
 import { OutboxTable } from "./outbox-store";
 import { replicationMaterial } from "./replication-events";
-import type { PairEvent, PairState, ProbeFailure, ProbeResult, StateName } from "./types";
+import type {
+	PairEvent,
+	PairState,
+	PrimaryLeaseMemo,
+	ProbeFailure,
+	ProbeResult,
+	StateName,
+} from "./types";
 import { STATE_NAMES } from "./types";
 
 /** The part of the Durable Object SQL API used here (the tick benchmark adapts node:sqlite to it). */
@@ -541,11 +548,32 @@ function parseState(json: string): PairState | undefined {
 			console.error("stored pair state is unreadable; starting afresh", json.slice(0, 200));
 			return undefined;
 		}
-		return { ...initialState(typeof raw.since === "number" ? raw.since : 0), ...raw };
+		const state = { ...initialState(typeof raw.since === "number" ? raw.since : 0), ...raw };
+		if (state.primaryLease !== undefined && !isLeaseMemo(state.primaryLease)) {
+			// A NaN from a garbled memo would make the fencing wait vanish (promoteNotBefore: a NaN
+			// bound is never in the future); without one the wait takes the config's length, as for a
+			// state stored before the memo existed.
+			console.error("stored lease memo is unreadable; dropped", JSON.stringify(state.primaryLease));
+			delete state.primaryLease;
+		}
+		return state;
 	} catch {
 		console.error("stored pair state is not JSON; starting afresh");
 		return undefined;
 	}
+}
+
+/** Whether a stored `primaryLease` has the shape fencing-wait.ts counts with: finite numbers only. */
+function isLeaseMemo(v: unknown): v is PrimaryLeaseMemo {
+	const finite = (x: unknown) => typeof x === "number" && Number.isFinite(x);
+	if (typeof v !== "object" || v === null) return false;
+	const m = v as Record<string, unknown>;
+	if (!(m.heldAt === null || finite(m.heldAt)) || !finite(m.seconds)) return false;
+	// Absent reads as null in promoteNotBefore (`memo.longer?.runsOutAt`).
+	if (m.longer === null || m.longer === undefined) return true;
+	if (typeof m.longer !== "object") return false;
+	const l = m.longer as Record<string, unknown>;
+	return finite(l.seconds) && finite(l.runsOutAt);
 }
 
 function toObservation(r: Record<string, unknown>): ObservationRow {
