@@ -74,6 +74,17 @@ async function settle(ms = 20) {
 	await new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * Waits until the socket has sent `count` frames of type `t` (or `timeoutMs` passes; the assertion
+ * after it then fails with what was sent). A fixed sleep flaked on a loaded 2-core machine, where
+ * signing a hello took longer than 20 ms.
+ */
+async function sentFrames(ws: FakeSocket, t: string, count = 1, timeoutMs = 5_000) {
+	const end = Date.now() + timeoutMs;
+	while (ws.frames(t).length < count && Date.now() < end) await settle(10);
+	return ws.frames(t);
+}
+
 async function dialer(over: Partial<DialOutOptions> = {}) {
 	const keys = await generateKeyPair();
 	const requests: {
@@ -133,8 +144,7 @@ describe("dial-out agent", () => {
 		const { ws, keys } = await dialer();
 		const challenge = newChallenge();
 		ws.deliver({ t: "challenge", challenge, serverTime: Date.now() });
-		await settle();
-		const [hello] = ws.frames("hello");
+		const [hello] = await sentFrames(ws, "hello");
 		const verdict = await verifyHello({
 			hello: HelloFrameSchema.parse(hello),
 			challenge,
@@ -151,8 +161,7 @@ describe("dial-out agent", () => {
 			heartbeatMs: 250,
 			serverTime: Date.now(),
 		});
-		await settle(600);
-		const pushes = ws.frames("status");
+		const pushes = await sentFrames(ws, "status", 2);
 		expect(pushes.length).toBeGreaterThanOrEqual(2); // one at once, then every heartbeat
 		expect(pushes[0]).toMatchObject({ t: "status", seq: 0, status: { term: 2 } });
 	});
@@ -168,7 +177,7 @@ describe("dial-out agent", () => {
 			headers: { "x-fg-signature": "sig", "content-type": "application/json" },
 			body: "{}",
 		});
-		await settle();
+		await sentFrames(ws, "response");
 		expect(requests).toEqual([
 			{
 				path: "/v1/promote",

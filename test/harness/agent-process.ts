@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, waitFor } from "./ports";
+import { reservePort, waitFor } from "./ports";
 import { stopGroup } from "./process-group";
 import { projectRoot } from "./root";
 
@@ -35,7 +35,10 @@ export class AgentProcess {
 	}
 
 	async start(timeoutMs = 20_000): Promise<void> {
-		if (this.port === 0) this.port = await freePort();
+		// Reserved, not ephemeral: the port is kept across restarts, and an ephemeral one can be taken
+		// meanwhile as the source port of any loopback connection (seen: a restarted agent found its
+		// port in use while other labs ran beside it).
+		if (this.port === 0) this.port = await reservePort();
 		this.configPath = join(this.dir, `${this.name}-agent.json`);
 		writeFileSync(
 			this.configPath,
