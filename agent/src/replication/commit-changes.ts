@@ -103,6 +103,7 @@ export async function commitChanges(input: CommitInput): Promise<CommitResult> {
 		const added = await git(["--literal-pathspecs", "add", "-A", "--", ...chunk]);
 		if (!ok(added)) return await failure(git, describeRun("git add", added));
 	}
+	// From here on the index holds what this call staged: every way out but a commit unstages it again.
 	const staged = await git(["diff", "--cached", "--quiet"]);
 	if (staged.kind === "exited" && staged.code === 0) return { kind: "nothing", verdict };
 	const subject = input.subject.replace(/[\r\n]+/g, " ").slice(0, MAX_SUBJECT);
@@ -119,11 +120,17 @@ export async function commitChanges(input: CommitInput): Promise<CommitResult> {
 }
 
 /**
- * A failed add/commit: on a full disk, check that what is referenced is intact (the objects written
- * before the failure must not leave HEAD pointing at a missing object) and leave the changes in the
- * working tree for the next cycle; anything else is reported as it is.
+ * A failed add/commit (exited, timed out, or killed mid-way): the index is set back to HEAD, keeping the
+ * working tree, so nothing stays staged. A half-staged index outlives the cycle that staged it: every
+ * later fast-forward of a merge refuses it ("Your local changes ... would be overwritten by merge. Please
+ * commit your changes or stash them"), and a later commit would take whatever was staged, settled or not.
+ * The changes themselves stay in the working tree and the next cycle stages them again.
+ * On a full disk, also check that what is referenced is intact (the objects written before the failure
+ * must not leave HEAD pointing at a missing object).
  */
 async function failure(git: GitCapture, reason: string): Promise<CommitResult> {
+	const unstaged = await unstageAll(git);
+	if (unstaged !== null) reason = `${reason}; ${unstaged}`;
 	if (!isDiskFull(reason)) return { kind: "failed", reason };
 	const fsck = await git(["fsck", "--connectivity-only", "--no-dangling", "--no-progress"]);
 	return {
@@ -131,4 +138,16 @@ async function failure(git: GitCapture, reason: string): Promise<CommitResult> {
 		reason,
 		fsck: ok(fsck) ? "git fsck: repository consistent" : describeRun("git fsck", fsck),
 	};
+}
+
+/**
+ * Sets the index back to HEAD for every path, leaving the working tree as it is (`git reset -- .`: with a
+ * pathspec, reset moves no ref, so a stale ref lock cannot stop it; an unborn branch empties the index).
+ * Returns null, or what went wrong (the index may then still hold staged changes).
+ */
+export async function unstageAll(git: GitCapture): Promise<string | null> {
+	const reset = await git(["reset", "--quiet", "--", "."]);
+	return ok(reset)
+		? null
+		: `the staged changes could not be unstaged (${describeRun("git reset", reset)})`;
 }

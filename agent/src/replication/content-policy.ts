@@ -203,14 +203,10 @@ export async function applyPolicy(input: PolicyInput): Promise<PolicyVerdict> {
 			continue;
 		}
 		memory.reported.delete(path);
-		const quietAt = info.mtimeMs + options.settleMs;
-		if (quietAt > now) {
-			const since = memory.waitingSince.get(path) ?? memory.stagedAt.get(path) ?? now;
-			memory.waitingSince.set(path, since);
-			if (now - since < options.maxWaitMs) {
-				wait(path, Math.min(quietAt, since + options.maxWaitMs));
-				continue;
-			}
+		const until = settledAt(info.mtimeMs, now, options, memory, path);
+		if (until !== null) {
+			wait(path, until);
+			continue;
 		}
 		memory.waitingSince.delete(path);
 		if (info.isFile() && info.size === 0 && xy !== "??") {
@@ -241,4 +237,32 @@ export async function applyPolicy(input: PolicyInput): Promise<PolicyVerdict> {
 		stage.push(...deletions);
 	}
 	return { stage, waiting, refused, heldDeletions, nextSettleAt };
+}
+
+/**
+ * When a changed file counts as settled (ms since epoch), or null when it already does at `now`. The
+ * mtime (the OS's, with a fraction of a ms) is cut to whole ms first, as `now` (Date.now) is: a file
+ * written within the cycle's own millisecond is then not "newer than now". A file still newer than `now`
+ * (another clock wrote it, or timestamps are rounded up) cannot be judged by its mtime at all: it settles
+ * `settleMs` after this process first saw it waiting, never later. Every file settles within `maxWaitMs`
+ * of first being seen waiting (or of its last staging). Records the first sighting in `memory.waitingSince`.
+ */
+export function settledAt(
+	mtimeMs: number,
+	now: number,
+	options: Pick<PolicyOptions, "settleMs" | "maxWaitMs">,
+	memory: Pick<PolicyMemory, "waitingSince" | "stagedAt">,
+	path: string,
+): number | null {
+	const mtime = Math.floor(mtimeMs);
+	const quietAt = mtime + options.settleMs;
+	if (quietAt <= now) return null;
+	const since = memory.waitingSince.get(path) ?? memory.stagedAt.get(path) ?? now;
+	memory.waitingSince.set(path, since);
+	const until = Math.min(
+		quietAt,
+		since + options.maxWaitMs,
+		mtime > now ? since + options.settleMs : Number.POSITIVE_INFINITY,
+	);
+	return now < until ? until : null;
 }

@@ -29,7 +29,14 @@ export type Integration =
 			 * holds uncommitted work (a file still being written, too new for the settle time).
 			 */
 			readonly blocked?: Blocked;
+			/**
+			 * git could not take a lock file (`index.lock`, `refs/heads/<branch>.lock`, ...): another git
+			 * runs, or a killed one left it (repo-health clears it once it is stale). Its path, as git named it.
+			 */
+			readonly lock?: string;
 	  };
+
+type Failed = Extract<Integration, { kind: "failed" }>;
 
 /** A computed integration the workspace could not move to yet (uncommitted work in the way). */
 export interface Blocked {
@@ -173,15 +180,48 @@ function mergeMessage(input: IntegrateInput, conflicts: readonly string[]): stri
 				.join("\n")}`;
 }
 
-/** git's refusal (LC_ALL=C) when a tracked change or an untracked file is where the merge writes. */
-const LOCAL_CHANGES_IN_THE_WAY = /would be overwritten by merge/;
+/**
+ * git's refusals (LC_ALL=C) when uncommitted work stands where a merge or fast-forward writes, each
+ * wording git has for it: a tracked change ("Your local changes to the following files would be
+ * overwritten by merge" + "Please commit your changes or stash them before you merge"), a staged change
+ * (the merge strategies' "Entry '<path>' would be overwritten by merge. Cannot merge.", read-tree's
+ * "Entry '<path>' not uptodate. Cannot merge."), an untracked file ("The following untracked working
+ * tree files would be overwritten|removed by merge"), a directory holding untracked files ("Updating the
+ * following directories would lose untracked files in them"), an index with unmerged entries left by a
+ * killed merge ("you need to resolve your current index first"). All mean the same to us: commit what
+ * is in the way (integrateBusy), then move.
+ */
+const LOCAL_CHANGES_IN_THE_WAY =
+	/would be (?:overwritten|removed) by merge|Please commit your changes or stash them|not uptodate\. Cannot merge|would lose untracked files|you need to resolve your current index|Merging is not possible because you have unmerged files/i;
+
+/** git could not create a lock file: `Unable to create '<path>.lock': File exists` (index or ref), `cannot lock ref`. */
+const LOCK_FILE = /Unable to create '([^']+\.lock)': File exists/i;
+const LOCK_TAKEN = /cannot lock ref '[^']*'/i;
+
+/** What a refused git run's text says stood in the way: uncommitted work, a lock file (its path, when named), or neither. */
+export function refusalKind(
+	text: string,
+): { kind: "in-the-way" } | { kind: "locked"; lock: string } | { kind: "other" } {
+	const file = LOCK_FILE.exec(text)?.[1];
+	if (file !== undefined) return { kind: "locked", lock: file };
+	if (LOCK_TAKEN.test(text)) return { kind: "locked", lock: "a ref's lock file" };
+	if (LOCAL_CHANGES_IN_THE_WAY.test(text)) return { kind: "in-the-way" };
+	return { kind: "other" };
+}
 
 /** A failed `git merge --ff-only`, carrying the computed result when uncommitted work was in the way. */
-function refused(what: string, ff: GitRun, computed: Blocked): Integration {
+function refused(what: string, ff: GitRun, computed: Blocked): Failed {
 	const reason = `${describeRun(what, ff)}; nothing changed`;
-	return ff.kind === "exited" && LOCAL_CHANGES_IN_THE_WAY.test(`${ff.stdout}\n${ff.stderr}`)
-		? { kind: "failed", reason, blocked: computed }
-		: { kind: "failed", reason };
+	if (ff.kind !== "exited") return { kind: "failed", reason };
+	const why = refusalKind(`${ff.stdout}\n${ff.stderr}`);
+	switch (why.kind) {
+		case "in-the-way":
+			return { kind: "failed", reason, blocked: computed };
+		case "locked":
+			return { kind: "failed", reason: `${reason} (lock file ${why.lock})`, lock: why.lock };
+		case "other":
+			return { kind: "failed", reason };
+	}
 }
 
 /**
@@ -195,8 +235,9 @@ export const BUSY_ROUNDS = 5;
 /**
  * `integrate`, for a workspace that is written while it runs. When uncommitted work stands where the
  * result writes (a file the gateway is writing: too fresh for the settle time, or written after our
- * commit), the paths in the way are committed as they are now (`commitPaths`: returns the new HEAD, or
- * null when the content policy committed nothing, e.g. a file emptied mid-write) and the result is
+ * commit), the paths in the way are committed as they are now (`commitPaths`: returns the new HEAD, null
+ * when the content policy committed nothing, e.g. a file emptied mid-write, or `{ error }` when the
+ * commit failed: its reason joins the final "failed" one) and the result is
  * re-parented onto that commit without being computed again: those paths were changed by both sides,
  * so they take the incoming version like any conflict, and our version is on the commit that is the
  * result's first parent, so it is in the history from that moment. Only then is it pushed to the
@@ -205,7 +246,9 @@ export const BUSY_ROUNDS = 5;
  */
 export async function integrateBusy(
 	input: IntegrateInput & {
-		readonly commitPaths: (paths: readonly string[]) => Promise<string | null>;
+		readonly commitPaths: (
+			paths: readonly string[],
+		) => Promise<string | null | { readonly error: string }>;
 	},
 ): Promise<Integration & { readonly busyCommits: number }> {
 	const first = await integrate(input);
@@ -215,12 +258,23 @@ export async function integrateBusy(
 	let { base, target } = first.blocked;
 	const conflicts = new Set(first.blocked.conflicts);
 	let busyCommits = 0;
-	let last: Integration = first;
+	let last: Failed = first;
 	for (let round = 0; round < BUSY_ROUNDS; round++) {
 		const inTheWay = await pathsInTheWay(git, base, target);
 		if (inTheWay === null) break;
 		const ours = inTheWay.length === 0 ? base : await input.commitPaths(inTheWay);
 		if (ours === null) break;
+		if (typeof ours !== "string") {
+			// The work in the way cannot be committed (a lock, a full disk): say so, not only git's
+			// "Please commit your changes", which names the symptom.
+			const why = refusalKind(ours.error);
+			last = {
+				kind: "failed",
+				reason: `${last.reason}; committing the ${inTheWay.length} path(s) in the way failed: ${ours.error}`,
+				...(why.kind === "locked" ? { lock: why.lock } : {}),
+			};
+			break;
+		}
 		if (ours !== base) busyCommits++;
 		for (const p of inTheWay) conflicts.add(p);
 		const all = [...conflicts];
@@ -263,7 +317,7 @@ export async function integrateBusy(
 			conflicts: all,
 			savedBranch: null,
 		});
-		if (last.kind !== "failed" || last.blocked === undefined) break;
+		if (last.blocked === undefined) break;
 	}
 	return { ...last, busyCommits };
 }

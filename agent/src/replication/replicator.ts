@@ -7,7 +7,7 @@ import type { MergeConflict } from "../steps/types";
 import { commitChanges, ensureExcludes, ignoredPaths } from "./commit-changes";
 import type { ReplicationConfig } from "./config";
 import { newPolicyMemory, type PolicyOptions } from "./content-policy";
-import { integrateBusy } from "./integrate";
+import { integrateBusy, refusalKind } from "./integrate";
 import type { LeaseHolder } from "./lease-holder";
 import { type Diagnosis, diagnose } from "./push-failure";
 import { repairRepository } from "./repo-health";
@@ -342,11 +342,18 @@ export class Replicator {
 				hint: "free disk space on this host; the changes stay in the workspace and are committed on a later cycle",
 			};
 		} else {
-			problem = {
-				kind: "commit-failed",
-				message: committed.reason,
-				hint: "run git status in the workspace as the agent's user",
-			};
+			problem =
+				refusalKind(committed.reason).kind === "locked"
+					? {
+							kind: "index-locked",
+							message: committed.reason,
+							hint: "a killed git left a lock file: it is cleared automatically once it is older than replication.gitTimeoutSeconds and no git runs in the workspace; the changes stay in the workspace",
+						}
+					: {
+							kind: "commit-failed",
+							message: committed.reason,
+							hint: "run git status in the workspace as the agent's user; the changes stay in the workspace (unstaged) and are committed on a later cycle",
+						};
 		}
 
 		const remote = this.#o.config.remote;
@@ -357,7 +364,14 @@ export class Replicator {
 			const pushed = await this.#pushMain(git, remote, branch, now, gitDir);
 			pushedTo = pushed.pushedTo;
 			conflicts = pushed.conflicts;
-			problem = pushed.problem ?? problem;
+			// A failed commit is usually why the merge or push failed after it: its reason stays in the message.
+			problem =
+				pushed.problem !== null && problem !== null && problem.kind !== "mass-deletion-held"
+					? {
+							...pushed.problem,
+							message: `${pushed.problem.message}; before it, ${problem.message}`,
+						}
+					: (pushed.problem ?? problem);
 		} else {
 			const fetched = await this.#fetchWarm(git, remote, branch, now);
 			problem = fetched ?? problem;
@@ -464,7 +478,11 @@ export class Replicator {
 						subject: `failover-gateway: ${this.#o.side} commits files still being written before a merge`,
 						only: paths,
 					});
-					return busy.kind === "committed" ? busy.sha : null;
+					return busy.kind === "committed"
+						? busy.sha
+						: busy.kind === "nothing"
+							? null
+							: { error: busy.reason };
 				},
 				theirs: warmRef(branch),
 				saveBranch,
@@ -477,11 +495,18 @@ export class Replicator {
 			if (merged.kind === "failed") {
 				return {
 					...none,
-					problem: {
-						kind: "merge-failed",
-						message: merged.reason,
-						hint: "the workspace is unchanged; the merge is retried next cycle",
-					},
+					problem:
+						merged.lock !== undefined
+							? {
+									kind: "index-locked",
+									message: `merging ${shown}/${branch}: ${merged.reason}`,
+									hint: "another git runs in the workspace, or a killed one left the lock: it is cleared automatically once it is older than replication.gitTimeoutSeconds and no git runs in the workspace",
+								}
+							: {
+									kind: "merge-failed",
+									message: merged.reason,
+									hint: "the workspace is unchanged; the merge is retried next cycle",
+								},
 				};
 			}
 			if (merged.kind === "merged" && merged.conflicts.length > 0) {

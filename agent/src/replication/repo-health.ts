@@ -62,16 +62,55 @@ export interface HealthOptions {
 }
 
 /**
- * Call with the workspace lock held (no git of ours runs). Clears `index.lock` only when it is older than
- * any git timeout of ours and no live git works in the repository; aborts leftover merge/rebase states.
+ * Lock files git takes besides the index's: HEAD and the other pseudo-refs a commit or merge updates,
+ * packed-refs, config. A git killed between taking one and renaming it over its target (SIGKILL: a crash,
+ * or the grace after a timeout's SIGTERM) leaves it, and every later git that needs it fails: a
+ * `refs/heads/<branch>.lock` makes every commit fail while `git add` still works, so changes pile up
+ * staged in the index and every merge then refuses them.
+ */
+const TOP_LEVEL_LOCKS: readonly string[] = [
+	"index.lock",
+	"HEAD.lock",
+	"ORIG_HEAD.lock",
+	"FETCH_HEAD.lock",
+	"MERGE_HEAD.lock",
+	"packed-refs.lock",
+	"config.lock",
+	"shallow.lock",
+];
+/** Bound on the refs/ walk: a workspace repository has a few dozen refs; a runaway tree is not walked whole. */
+const MAX_REF_ENTRIES = 10_000;
+
+/** Lock files present in `gitDir` (absolute paths): the top-level ones, then any `*.lock` under refs/. */
+export async function lockFiles(gitDir: string): Promise<string[]> {
+	const found = TOP_LEVEL_LOCKS.map((name) => join(gitDir, name)).filter((p) => existsSync(p));
+	const pending = [join(gitDir, "refs")];
+	let seen = 0;
+	while (pending.length > 0 && seen < MAX_REF_ENTRIES) {
+		const dir = pending.pop() as string;
+		const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+		for (const e of entries) {
+			seen++;
+			const path = join(dir, e.name);
+			if (e.isDirectory()) pending.push(path);
+			else if (e.name.endsWith(".lock")) found.push(path);
+		}
+	}
+	return found;
+}
+
+/**
+ * Call with the workspace lock held (no git of ours runs). Clears each lock file git left (`index.lock`,
+ * `HEAD.lock`, `refs/heads/<branch>.lock`, ...: lockFiles) only when it is older than any git timeout of
+ * ours and no live git works in the repository; aborts leftover merge/rebase states.
  */
 export async function repairRepository(opts: HealthOptions): Promise<Repair[]> {
 	const repairs: Repair[] = [];
-	const lock = join(opts.gitDir, "index.lock");
-	const info = await stat(lock).catch(() => null);
-	if (info !== null) {
+	let live: boolean | "unknown" | undefined;
+	for (const lock of await lockFiles(opts.gitDir)) {
+		const info = await stat(lock).catch(() => null);
+		if (info === null) continue;
 		const ageMs = Math.max(0, opts.now - info.mtimeMs);
-		const live = await (opts.liveGit ?? liveGitIn)(opts.workspace);
 		if (ageMs < opts.staleLockMs) {
 			repairs.push({
 				kind: "lock-held",
@@ -79,7 +118,10 @@ export async function repairRepository(opts: HealthOptions): Promise<Repair[]> {
 				ageMs,
 				why: "younger than the longest git timeout",
 			});
-		} else if (live !== false) {
+			continue;
+		}
+		live ??= await (opts.liveGit ?? liveGitIn)(opts.workspace);
+		if (live !== false) {
 			repairs.push({
 				kind: "lock-held",
 				path: lock,

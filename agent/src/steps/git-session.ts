@@ -173,13 +173,20 @@ export function gitCapture(
 		});
 }
 
+/** git's line naming a lock file it could not take (index.lock, a ref's lock). */
+const LOCK_LINE = /Unable to create '[^']+\.lock': File exists|cannot lock ref/;
+
 /** One line for a git run that did not succeed. */
 export function describeRun(what: string, run: GitRun): string {
 	switch (run.kind) {
 		case "exited": {
 			// `push --porcelain` puts the refused refs ("!\t<ref>\t[rejected] (why)") on stdout: they say most.
 			const refused = run.stdout.split("\n").filter((l) => l.startsWith("!\t"));
-			const lines = refused.length > 0 ? refused : run.stderr.trim().split("\n").slice(-2);
+			const err = run.stderr.trim().split("\n");
+			// A lock refusal names the lock file first and then prints five lines of advice: the line
+			// naming the file is what the operator (and refusalKind) needs, so it is kept.
+			const lock = err.slice(0, -2).filter((l) => LOCK_LINE.test(l));
+			const lines = refused.length > 0 ? refused : [...lock, ...err.slice(-2)];
 			const last = lines.join(" ").replaceAll("\t", " ").slice(0, 300);
 			return `${what} failed (git exited with code ${run.code}${last === "" ? "" : `: ${last}`})`;
 		}

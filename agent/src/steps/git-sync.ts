@@ -136,7 +136,8 @@ export async function runGitSync(step: GitSyncStep, ctx: StepContext): Promise<S
 				"files still being written",
 				paths,
 			);
-			if (busy.kind !== "committed") return null;
+			if (busy.kind === "nothing") return null;
+			if (busy.kind !== "committed") return { error: busy.reason };
 			notes.push(
 				`committed ${busy.files} path(s) still being written, as ${busy.sha.slice(0, 12)}`,
 			);

@@ -235,7 +235,9 @@ describe("disk full and mass deletion", { timeout: 60_000 }, () => {
 		const report = await r.replicator.cycle();
 		expect(report.problem?.kind).toBe("disk-full");
 		expect(report.problem?.message).toContain("repository consistent");
-		expect(git(t.repos.work, "fsck", "--connectivity-only")).toBe("");
+		// Consistent: nothing referenced is missing (the unstaged blob `git add` wrote is dangling, as gc expects).
+		expect(git(t.repos.work, "fsck", "--connectivity-only", "--no-dangling")).toBe("");
+		expect(git(t.repos.work, "diff", "--cached", "--name-only")).toBe("");
 		expect(remoteHas("a.md")).toBe(false);
 		full = false;
 		const later = await r.replicator.cycle();
