@@ -13,6 +13,7 @@ import {
 	TEST_PAIR,
 	type TestAgent,
 	tempDir,
+	useSilentStandby,
 	watchdogKeys,
 } from "./helpers";
 
@@ -21,18 +22,7 @@ const T = 1_800_000_000_000;
 const ROW_TIMEOUT_MS = 20_000;
 
 /** A standby host that never answers: the fence's probe times out, so this primary is isolated. */
-let silentStandby = "";
-beforeAll(async () => {
-	const server: Server = createServer(() => {
-		// Never answers.
-	});
-	const port = await listenLoopback(server);
-	silentStandby = `http://127.0.0.1:${port}/healthz`;
-	return () => {
-		server.closeAllConnections();
-		server.close();
-	};
-});
+const silentStandby = useSilentStandby();
 
 interface Restart {
 	t: TestAgent;
@@ -52,7 +42,7 @@ async function startPrimary(
 		stateDir,
 		now: () => clock.now,
 		runStep: runner.runStep,
-		config: { role, fencing: { standbyUrl: silentStandby } },
+		config: { role, fencing: { standbyUrl: silentStandby() } },
 		io: { startFence: false },
 	});
 	return {

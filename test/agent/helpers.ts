@@ -1,8 +1,9 @@
 // Shared test fixtures for the agent: temp state dirs, a configured agent with a fake step runner, signed requests.
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach } from "vitest";
+import { afterEach, beforeAll } from "vitest";
 import { type Agent, type AgentIo, createAgent } from "../../agent/src/agent";
 import { type AgentConfig, type AgentConfigInput, parseConfig } from "../../agent/src/config";
 import { silentLogger } from "../../agent/src/log";
@@ -18,6 +19,7 @@ import {
 	type Role,
 	signRequest,
 } from "../../protocol";
+import { listenLoopback } from "../harness/ports";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -235,4 +237,25 @@ export function deferred<T = void>() {
 		resolve = r;
 	});
 	return { promise, resolve };
+}
+
+/**
+ * For a test file's fence tests: a standby host that accepts connections and never answers, so a
+ * primary's fence probe times out and the primary counts as isolated. Returns a getter for its URL
+ * (set once the file's beforeAll has run); the server closes after the file.
+ */
+export function useSilentStandby(): () => string {
+	let url = "";
+	beforeAll(async () => {
+		const server = createServer(() => {
+			// Never answers.
+		});
+		const port = await listenLoopback(server);
+		url = `http://127.0.0.1:${port}/healthz`;
+		return () => {
+			server.closeAllConnections();
+			server.close();
+		};
+	});
+	return () => url;
 }

@@ -8,6 +8,30 @@ import { LEASE_RECORD_FILE } from "../../agent/src/lease-record";
 import { waitFor } from "../harness/ports";
 import { intervals, kinds, recordTiming, sleep, startLab } from "./support";
 
+type Lab = Awaited<ReturnType<typeof startLab>>;
+
+/** Cuts everything to and from the primary (the Worker's probe, the standby's, its agent's uplink, the cross route); its gateway still runs. */
+function isolatePrimary(lab: Lab): void {
+	lab.proxy.break("blackhole");
+	lab.standbyRoute.break("refuse");
+	lab.uplinks?.primary.break("refuse");
+	lab.crossRoute?.break("blackhole");
+}
+
+/**
+ * The primary's fence stop and the standby's gateway start since `t0` (ms), once both have reached the
+ * control server (from processes the agents spawn). Throws if both have not come within `timeoutMs`.
+ */
+async function fenceAndStart(lab: Lab, t0: number, timeoutMs: number) {
+	const call = (name: string) => lab.control.timeline.find((c) => c.call === name && c.at >= t0);
+	await waitFor(
+		"both gateway calls",
+		() => call("stop primary") !== undefined && call("start standby") !== undefined,
+		timeoutMs,
+	);
+	return { fenced: call("stop primary"), started: call("start standby") };
+}
+
 type Conn = { connected: boolean; frames: number; lastClose: string | null };
 type WithConnections = { connections?: { primary?: Conn; standby?: Conn } };
 
@@ -70,21 +94,10 @@ describe("dial-out transport", () => {
 		const lab = await startLab({ transport: "dial-out" });
 		const t0 = Date.now();
 		// Cut everything to and from the primary; its gateway still runs.
-		lab.proxy.break("blackhole");
-		lab.standbyRoute.break("refuse");
-		lab.uplinks?.primary.break("refuse");
-		lab.crossRoute?.break("blackhole");
+		isolatePrimary(lab);
 		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
 		// Both calls reach the control server from processes the agents spawn: read them once both are in.
-		await waitFor(
-			"both gateway calls",
-			() =>
-				lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0) &&
-				lab.control.timeline.some((c) => c.call === "start standby" && c.at >= t0),
-			10 * lab.interval,
-		);
-		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
-		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
+		const { fenced, started } = await fenceAndStart(lab, t0, 10 * lab.interval);
 		expect(fenced, "the primary's fence stopped its gateway").toBeDefined();
 		expect(started).toBeDefined();
 		recordTiming("isolated primary", "fenced (s after the cut)", ((fenced?.at ?? 0) - t0) / 1000);
@@ -107,10 +120,7 @@ describe("dial-out transport", () => {
 		// cut takes up to about a minute (seen: reconnected 23 to 64 s after the cut).
 		const lab = await startLab({ transport: "dial-out", failback: "manual" });
 		const t0 = Date.now();
-		lab.proxy.break("blackhole");
-		lab.standbyRoute.break("refuse");
-		lab.uplinks?.primary.break("refuse");
-		lab.crossRoute?.break("blackhole");
+		isolatePrimary(lab);
 		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
 		await waitFor(
 			"the fence's stop",
@@ -166,10 +176,7 @@ describe("dial-out transport", () => {
 		const record = join(lab.root, "primary-state", LEASE_RECORD_FILE);
 		await waitFor("the primary's lease record", () => existsSync(record), 20 * lab.interval);
 		const t0 = Date.now();
-		lab.proxy.break("blackhole");
-		lab.standbyRoute.break("refuse");
-		lab.uplinks?.primary.break("refuse");
-		lab.crossRoute?.break("blackhole");
+		isolatePrimary(lab);
 		// A crash (SIGKILL: no flush on the way out) and systemd's restart, still cut off. Counting a
 		// full lease from this start (the old fence: 30 s, no lease having arrived) would fence long after
 		// the watchdog's wait (lease 3 s + margin 5 s from the last lease it sent) has run out.
@@ -177,15 +184,7 @@ describe("dial-out transport", () => {
 		await agent.start();
 		const restarted = Date.now();
 		await lab.waitForEvent("promoted", t0, 60 * lab.interval);
-		await waitFor(
-			"both gateway calls",
-			() =>
-				lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0) &&
-				lab.control.timeline.some((c) => c.call === "start standby" && c.at >= t0),
-			10 * lab.interval,
-		);
-		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
-		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
+		const { fenced, started } = await fenceAndStart(lab, t0, 10 * lab.interval);
 		recordTiming(
 			"restarted isolated primary",
 			"restarted (s after the cut)",
@@ -227,10 +226,7 @@ describe("dial-out transport", () => {
 		};
 		await lab.worker.stop();
 		const t0 = Date.now();
-		lab.proxy.break("blackhole");
-		lab.standbyRoute.break("refuse");
-		lab.uplinks?.primary.break("refuse");
-		lab.crossRoute?.break("blackhole");
+		isolatePrimary(lab);
 		lab.worker.setVar(
 			"WATCHDOG_CONFIG",
 			JSON.stringify({ pairs: config.pairs.map((p) => ({ ...p, leaseSeconds: 3 })) }),
@@ -239,16 +235,8 @@ describe("dial-out transport", () => {
 		const redeployed = Date.now();
 		await lab.worker.scheduled();
 		await lab.waitForEvent("promoted", t0, 150 * lab.interval);
-		await waitFor(
-			"both gateway calls",
-			() =>
-				lab.control.timeline.some((c) => c.call === "stop primary" && c.at >= t0) &&
-				lab.control.timeline.some((c) => c.call === "start standby" && c.at >= t0),
-			// The fence may come well after a promote that went out too early: wait for it, then compare.
-			40 * lab.interval,
-		);
-		const fenced = lab.control.timeline.find((c) => c.call === "stop primary" && c.at >= t0);
-		const started = lab.control.timeline.find((c) => c.call === "start standby" && c.at >= t0);
+		// The fence may come well after a promote that went out too early: wait for it, then compare.
+		const { fenced, started } = await fenceAndStart(lab, t0, 40 * lab.interval);
 		recordTiming(
 			"lease shortened 60 -> 3 s",
 			"redeployed (s after the cut)",
